@@ -1,0 +1,63 @@
+// Pass registration: `clang -fpass-plugin=`, `opt -load-pass-plugin`, and
+// the frontend plugin (plugin/) all end up in registerPasses().
+#include "Preempt.h"
+
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Passes/PassPlugin.h"
+#include "llvm/Support/CommandLine.h"
+
+using namespace llvm;
+
+namespace preempt {
+
+void configureCodegen() {
+  // Roots may stay in callee-saved registers: the runtime recovers each
+  // frame's registers by unwinding.  Caller-saved ones are spilled by
+  // FixupStatepointCallerSaved.  Without this every root would be spilled
+  // around every call (LLVM's default for deopt values).
+  //
+  // x86 call-frame optimisation (push for stack arguments) would move RSP
+  // between the frame layout and the call, so it is turned off.
+  static const char *const Settings[][2] = {
+      {"use-registers-for-deopt-values", "true"},
+      {"no-x86-call-frame-opt", "true"},
+  };
+  auto &Opts = cl::getRegisteredOptions();
+  for (auto &S : Settings) {
+    auto It = Opts.find(S[0]);
+    if (It != Opts.end() && It->second->getNumOccurrences() == 0)
+      It->second->addOccurrence(0, S[0], S[1]);
+  }
+}
+
+void registerPasses(PassBuilder &PB) {
+  // -fplugin and -fpass-plugin naming the same file both call us with the
+  // same PassBuilder: register once.
+  static PassBuilder *Registered = nullptr;
+  if (Registered == &PB)
+    return;
+  Registered = &PB;
+
+  // Last in the optimisation pipeline (it also runs at -O0): liveness is
+  // computed on the code that will be compiled.
+  PB.registerOptimizerLastEPCallback(
+      [](ModulePassManager &MPM, OptimizationLevel) {
+        MPM.addPass(SafepointsPass());
+      });
+  PB.registerPipelineParsingCallback(
+      [](StringRef Name, ModulePassManager &MPM,
+         ArrayRef<PassBuilder::PipelineElement>) {
+        if (Name == "preempt-safepoints") {
+          MPM.addPass(SafepointsPass());
+          return true;
+        }
+        return false;
+      });
+}
+
+} // namespace preempt
+
+extern "C" LLVM_ATTRIBUTE_WEAK PassPluginLibraryInfo llvmGetPassPluginInfo() {
+  return {LLVM_PLUGIN_API_VERSION, "preempt", "0.1",
+          [](PassBuilder &PB) { preempt::registerPasses(PB); }};
+}

@@ -1,0 +1,58 @@
+// Shared declarations of the preempt LLVM passes.
+//
+// Data flow: Safepoints (IR) attaches a "deopt" operand bundle listing the
+// live roots to every call that can reach the runtime; codegen lowers those
+// calls as statepoints with roots left where the register allocator put
+// them; the GC metadata printer (PreemptGC) writes our compact map note and
+// a copy of LLVM's StackMap v3 for llvm-readobj.
+#ifndef PREEMPT_PASSES_PREEMPT_H
+#define PREEMPT_PASSES_PREEMPT_H
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/IR/PassManager.h"
+
+namespace llvm {
+class CallInst;
+class Function;
+class Module;
+class PassBuilder;
+} // namespace llvm
+
+namespace preempt {
+
+// Name of our GCStrategy and metadata printer ("gc" function attribute).
+inline constexpr const char *GCName = "preempt";
+
+// Options that the clang plugin (-fplugin-arg-preempt-...) or a pass
+// parameter can set.  Plain globals rather than cl::opt so that loading
+// both preempt.so and preempt-passes.so into one process cannot clash.
+struct Options {
+  bool EmitLLVMStackMaps = true; // non-alloc .llvm_stackmaps for llvm-readobj
+  bool Stats = false;            // per-module summary on stderr
+};
+Options &options();
+
+// Inline asm emitted by preempt_keep_alive() in preempt.h.  Its operand is
+// a use for liveness; the pass deletes the asm, so the cost is zero.
+inline constexpr const char *KeepAliveAsm = "# preempt_keep_alive $0";
+bool isKeepAliveMarker(const llvm::CallInst &CI);
+// Collects the markers of F; erases them with eraseKeepAlives.
+llvm::SmallVector<llvm::CallInst *, 4> collectKeepAlives(llvm::Function &F);
+void eraseKeepAlives(llvm::ArrayRef<llvm::CallInst *> Markers);
+
+// Sets the codegen options our maps rely on (roots may stay in registers,
+// no push-based call frames), unless the user set them explicitly.
+void configureCodegen();
+
+struct SafepointsPass : llvm::PassInfoMixin<SafepointsPass> {
+  llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &);
+  static bool isRequired() { return true; } // runs at -O0 and on optnone
+};
+
+// Registers the pass pipeline hooks on PB once, however many times the
+// plugin is loaded (-fplugin and -fpass-plugin together).
+void registerPasses(llvm::PassBuilder &PB);
+
+} // namespace preempt
+
+#endif

@@ -1,0 +1,483 @@
+// The liveness-only safepoint inserter.
+//
+// Our heap never moves objects, so a call needs no relocation: it only has
+// to tell the runtime where every pointer that is live across it can be
+// found.  Each call that can reach the runtime gets a "deopt" operand
+// bundle listing those values; codegen lowers such a call as a STATEPOINT
+// and records each operand's location (a callee-saved register, a spill
+// slot, a frame object) without spilling anything itself.  No gc.statepoint
+// wrapping, no gc.relocate, no base pointers: the call keeps its own
+// attributes, varargs ABI and debug location.
+//
+// Bundle layout (our own, read back by the map printer):
+//   i32 NumValues, NumValues x value, then (base, i64 size) region pairs.
+// A value is a pointer (or vector of pointers, or a ptrtoint-derived i64)
+// that may point into the heap.  A region is memory inside the frame that
+// may hold pointers: an escaped local, a VLA or alloca(), a byval argument.
+#include "Liveness.h"
+#include "Preempt.h"
+
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Analysis/ValueTracking.h"
+#include "llvm/IR/Dominators.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/InlineAsm.h"
+#include "llvm/IR/Instructions.h"
+#include "llvm/IR/IntrinsicInst.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Transforms/Utils/PromoteMemToReg.h"
+
+using namespace llvm;
+
+namespace preempt {
+namespace {
+
+struct Stats {
+  unsigned Functions = 0, Calls = 0, Values = 0, Regions = 0, TailCalls = 0,
+           Skipped = 0;
+};
+
+// Stack or static memory: never a heap object, so not a root value.
+bool isStackOrStatic(const Value *V) {
+  const Value *U = getUnderlyingObject(V, /*MaxLookup=*/0);
+  if (isa<AllocaInst>(U) || isa<Constant>(U))
+    return true;
+  if (const auto *A = dyn_cast<Argument>(U))
+    return A->hasByValAttr() || A->hasInAllocaAttr() ||
+           A->hasPreallocatedAttr();
+  return false;
+}
+
+bool containsPointer(Type *T) {
+  if (T->isPointerTy())
+    return true;
+  if (auto *ST = dyn_cast<StructType>(T))
+    return any_of(ST->elements(), containsPointer);
+  if (auto *AT = dyn_cast<ArrayType>(T))
+    return containsPointer(AT->getElementType());
+  return false;
+}
+
+// May memory of this type hold a heap pointer?  Types are only advisory in
+// IR (unions, memcpy'd structs, char buffers), so anything word-sized that
+// is not plainly floating point or narrow integers counts.
+bool mayHoldPointers(Type *T, const DataLayout &DL) {
+  if (DL.getTypeAllocSize(T).getKnownMinValue() < DL.getPointerSize())
+    return false;
+  if (T->isPointerTy())
+    return true;
+  if (auto *IT = dyn_cast<IntegerType>(T))
+    return IT->getBitWidth() >= DL.getPointerSizeInBits();
+  if (T->isFloatingPointTy())
+    return false;
+  if (auto *VT = dyn_cast<VectorType>(T))
+    return mayHoldPointers(VT->getElementType(), DL) ||
+           VT->getElementType()->isIntegerTy(8);
+  if (auto *AT = dyn_cast<ArrayType>(T))
+    return AT->getElementType()->isIntegerTy(8) ||
+           mayHoldPointers(AT->getElementType(), DL);
+  if (auto *ST = dyn_cast<StructType>(T))
+    return any_of(ST->elements(),
+                  [&](Type *E) {
+                    return E->isIntegerTy(8) || mayHoldPointers(E, DL);
+                  }) ||
+           ST->isOpaque();
+  return true;
+}
+
+enum class ItemKind : uint8_t { Value, Aggregate, Region };
+
+struct Item {
+  ItemKind Kind;
+  Value *V;              // the value, or the region base
+  Value *Size = nullptr; // regions: i64 size in bytes
+};
+
+class FunctionSafepoints {
+public:
+  FunctionSafepoints(Function &F, Stats &S)
+      : F(F), DL(F.getDataLayout()), Ctx(F.getContext()), S(S) {}
+  bool run();
+
+private:
+  Function &F;
+  const DataLayout &DL;
+  LLVMContext &Ctx;
+  Stats &S;
+  std::optional<Liveness> Live; // built after alloca promotion
+  std::vector<Item> Items;
+  SmallVector<CallBase *, 16> Calls;
+  // Static escaped allocas tracked by lifetime markers, and what is live
+  // at each call from them (indices into Items).
+  DenseMap<Instruction *, SmallVector<unsigned, 4>> MarkerRegions;
+
+  bool promoteAllocas();
+  bool isSafepoint(const CallBase &CB) const;
+  bool leaveForTailCall(const CallBase &CB) const;
+  void collectValues();
+  void collectRegions();
+  void addValueItem(Value *V, ItemKind K);
+  unsigned addRegionItem(Value *Base, Value *Size, Instruction *Def);
+  void addDerivedUses(unsigned Idx, Value *Base);
+  void markerLiveness(unsigned Idx, AllocaInst *AI,
+                      ArrayRef<IntrinsicInst *> Markers);
+  void rewrite(CallBase *CB, ArrayRef<unsigned> LiveItems);
+};
+
+bool FunctionSafepoints::promoteAllocas() {
+  // At -O0 every local is an alloca; promoting them keeps -O0 maps and
+  // compile time close to -O1 instead of recording every local as memory.
+  SmallVector<AllocaInst *, 16> Promotable;
+  for (Instruction &I : F.getEntryBlock())
+    if (auto *AI = dyn_cast<AllocaInst>(&I))
+      if (isAllocaPromotable(AI))
+        Promotable.push_back(AI);
+  if (Promotable.empty())
+    return false;
+  DominatorTree DT(F);
+  PromoteMemToReg(Promotable, DT);
+  return true;
+}
+
+bool FunctionSafepoints::isSafepoint(const CallBase &CB) const {
+  if (CB.isInlineAsm() || isa<CallBrInst>(CB))
+    return false;
+  if (const Function *Callee = CB.getCalledFunction()) {
+    if (Callee->isIntrinsic())
+      return false; // cannot call back; libcall lowerings (memcpy) neither
+    if (Callee->hasFnAttribute("preempt-no-safepoint") ||
+        Callee->hasFnAttribute("gc-leaf-function"))
+      return false;
+  }
+  if (CB.hasFnAttr("gc-leaf-function"))
+    return false;
+  if (CB.hasFnAttr(Attribute::ReturnsTwice))
+    return false; // setjmp: the second return must not depend on our maps
+  if (auto *CI = dyn_cast<CallInst>(&CB); CI && CI->isMustTailCall())
+    return false; // the caller's frame is gone during the call
+  if (CB.hasOperandBundles()) {
+    S.Skipped++; // funclet, kcfi, ptrauth...: not combinable with deopt
+    return false;
+  }
+  return true;
+}
+
+// A call in return position that codegen will usually turn into a jump: its
+// frame is gone during the call, and nothing of ours is live across it.
+// Wrapping it would cost the sibling-call optimisation.  If codegen keeps a
+// frame anyway, the runtime finds no record there and scans it
+// conservatively.
+bool FunctionSafepoints::leaveForTailCall(const CallBase &CB) const {
+  const auto *CI = dyn_cast<CallInst>(&CB);
+  if (!CI || !CI->isTailCall())
+    return false;
+  const auto *Ret = dyn_cast<ReturnInst>(CI->getNextNode());
+  return Ret && (!Ret->getReturnValue() || Ret->getReturnValue() == CI);
+}
+
+void FunctionSafepoints::addValueItem(Value *V, ItemKind K) {
+  auto *I = dyn_cast<Instruction>(V);
+  if (I && !Live->reachable(I->getParent()))
+    return;
+  unsigned Idx = Live->addItem(I);
+  Items.push_back({K, V});
+  for (Use &U : V->uses()) {
+    auto *User = cast<Instruction>(U.getUser());
+    if (auto *Phi = dyn_cast<PHINode>(User))
+      Live->addUse(Idx, Phi, Phi->getIncomingBlock(U));
+    else
+      Live->addUse(Idx, User);
+  }
+}
+
+void FunctionSafepoints::collectValues() {
+  auto Consider = [&](Value *V) {
+    Type *T = V->getType();
+    if (T->isPtrOrPtrVectorTy()) {
+      if (!isStackOrStatic(V))
+        addValueItem(V, ItemKind::Value);
+    } else if ((T->isStructTy() || T->isArrayTy()) && containsPointer(T)) {
+      addValueItem(V, ItemKind::Aggregate);
+    }
+  };
+  for (Argument &A : F.args())
+    Consider(&A);
+  // Integers computed from pointers (tagged pointers, pointer arithmetic
+  // done in uintptr_t) may be the only copy of a reference.
+  SetVector<Instruction *> IntRoots;
+  for (BasicBlock &BB : F)
+    for (Instruction &I : BB) {
+      Consider(&I);
+      if (auto *P2I = dyn_cast<PtrToIntInst>(&I))
+        if (P2I->getType()->getScalarSizeInBits() == DL.getPointerSizeInBits() &&
+            !P2I->getType()->isVectorTy() && !isStackOrStatic(P2I->getOperand(0)))
+          IntRoots.insert(P2I);
+    }
+  for (unsigned Ix = 0; Ix < IntRoots.size(); ++Ix)
+    for (User *U : IntRoots[Ix]->users()) {
+      auto *UI = dyn_cast<Instruction>(U);
+      if (!UI || UI->getType() != IntRoots[Ix]->getType())
+        continue;
+      if (isa<PHINode>(UI) || isa<SelectInst>(UI) ||
+          (isa<BinaryOperator>(UI) && !UI->isIntDivRem()))
+        IntRoots.insert(UI);
+    }
+  for (Instruction *I : IntRoots)
+    addValueItem(I, ItemKind::Value);
+}
+
+unsigned FunctionSafepoints::addRegionItem(Value *Base, Value *Size,
+                                           Instruction *Def) {
+  unsigned Idx = Live->addItem(Def);
+  Items.push_back({ItemKind::Region, Base, Size});
+  return Idx;
+}
+
+// A region is live wherever a pointer derived from its base is.
+void FunctionSafepoints::addDerivedUses(unsigned Idx, Value *Base) {
+  SmallPtrSet<Value *, 16> Seen{Base};
+  SmallVector<Value *, 16> Work{Base};
+  while (!Work.empty()) {
+    Value *V = Work.pop_back_val();
+    for (Use &U : V->uses()) {
+      auto *User = cast<Instruction>(U.getUser());
+      if (auto *Phi = dyn_cast<PHINode>(User))
+        Live->addUse(Idx, Phi, Phi->getIncomingBlock(U));
+      else
+        Live->addUse(Idx, User);
+      if ((isa<GetElementPtrInst>(User) || isa<CastInst>(User) ||
+           isa<PHINode>(User) || isa<SelectInst>(User)) &&
+          Seen.insert(User).second)
+        Work.push_back(User);
+    }
+  }
+}
+
+// Escaped locals with lifetime markers are live from a lifetime.start until
+// the matching end along every path: a forward may-analysis over blocks.
+void FunctionSafepoints::markerLiveness(unsigned Idx, AllocaInst *AI,
+                                        ArrayRef<IntrinsicInst *> Markers) {
+  DenseMap<BasicBlock *, bool> LastState; // block -> state after its last marker
+  SmallPtrSet<BasicBlock *, 8> HasMarker;
+  for (IntrinsicInst *M : Markers)
+    HasMarker.insert(M->getParent());
+  auto StateAfter = [&](BasicBlock *BB, bool In) {
+    bool St = In;
+    for (Instruction &I : *BB)
+      if (auto *II = dyn_cast<IntrinsicInst>(&I))
+        if ((II->getIntrinsicID() == Intrinsic::lifetime_start ||
+             II->getIntrinsicID() == Intrinsic::lifetime_end) &&
+            II->getArgOperand(1)->stripPointerCasts() == AI)
+          St = II->getIntrinsicID() == Intrinsic::lifetime_start;
+    return St;
+  };
+  DenseMap<BasicBlock *, bool> In;
+  SmallVector<BasicBlock *, 16> Work;
+  for (IntrinsicInst *M : Markers)
+    if (M->getIntrinsicID() == Intrinsic::lifetime_start)
+      Work.push_back(M->getParent());
+  SmallPtrSet<BasicBlock *, 16> Visited;
+  // Blocks whose entry state is "live" reach a fixpoint monotonically.
+  while (!Work.empty()) {
+    BasicBlock *BB = Work.pop_back_val();
+    bool Out = HasMarker.count(BB) ? StateAfter(BB, In.lookup(BB))
+                                   : In.lookup(BB);
+    if (!Out)
+      continue;
+    for (BasicBlock *Succ : successors(BB))
+      if (!In.lookup(Succ)) {
+        In[Succ] = true;
+        Work.push_back(Succ);
+      }
+  }
+  for (CallBase *CB : Calls) {
+    BasicBlock *BB = CB->getParent();
+    bool St = In.lookup(BB);
+    if (HasMarker.count(BB)) {
+      for (Instruction &I : *BB) {
+        if (&I == CB)
+          break;
+        if (auto *II = dyn_cast<IntrinsicInst>(&I))
+          if ((II->getIntrinsicID() == Intrinsic::lifetime_start ||
+               II->getIntrinsicID() == Intrinsic::lifetime_end) &&
+              II->getArgOperand(1)->stripPointerCasts() == AI)
+            St = II->getIntrinsicID() == Intrinsic::lifetime_start;
+      }
+    }
+    if (St)
+      MarkerRegions[CB].push_back(Idx);
+  }
+}
+
+void FunctionSafepoints::collectRegions() {
+  Type *I64 = Type::getInt64Ty(Ctx);
+  for (Argument &A : F.args())
+    if (A.hasByValAttr() && mayHoldPointers(A.getParamByValType(), DL)) {
+      unsigned Idx = addRegionItem(
+          &A, ConstantInt::get(I64, DL.getTypeAllocSize(A.getParamByValType())),
+          nullptr);
+      // The caller's copy exists for the whole call.
+      for (CallBase *CB : Calls)
+        MarkerRegions[CB].push_back(Idx);
+    }
+
+  SmallVector<AllocaInst *, 8> Allocas;
+  for (BasicBlock &BB : F)
+    for (Instruction &I : BB)
+      if (auto *AI = dyn_cast<AllocaInst>(&I))
+        if (Live->reachable(&BB))
+          Allocas.push_back(AI);
+
+  for (AllocaInst *AI : Allocas) {
+    Type *T = AI->getAllocatedType();
+    if (AI->isStaticAlloca()) {
+      if (!mayHoldPointers(T, DL))
+        continue;
+      uint64_t Size = *AI->getAllocationSize(DL);
+      unsigned Idx = addRegionItem(AI, ConstantInt::get(I64, Size), nullptr);
+      SmallVector<IntrinsicInst *, 4> Markers;
+      bool MarkersOnAlloca = true;
+      for (User *U : AI->users())
+        if (auto *II = dyn_cast<IntrinsicInst>(U))
+          if (II->isLifetimeStartOrEnd())
+            Markers.push_back(II);
+      for (IntrinsicInst *M : Markers)
+        MarkersOnAlloca &= M->getArgOperand(1) == AI;
+      if (!Markers.empty() && MarkersOnAlloca) {
+        markerLiveness(Idx, AI, Markers);
+      } else {
+        for (CallBase *CB : Calls)
+          MarkerRegions[CB].push_back(Idx);
+      }
+      continue;
+    }
+    // alloca() or a VLA: the size is only known at run time, so it becomes
+    // a value kept beside the base for as long as the memory is reachable.
+    IRBuilder<> B(AI->getNextNode());
+    Value *N = B.CreateZExtOrTrunc(AI->getArraySize(), I64);
+    Value *Size = B.CreateMul(N, ConstantInt::get(I64, DL.getTypeAllocSize(T)),
+                              AI->getName() + ".preempt.size");
+    auto *Def = dyn_cast<Instruction>(Size);
+    unsigned Idx = addRegionItem(AI, Size, Def ? Def : AI);
+    addDerivedUses(Idx, AI);
+  }
+}
+
+void FunctionSafepoints::rewrite(CallBase *CB, ArrayRef<unsigned> LiveItems) {
+  SmallVector<Value *, 16> Ops{nullptr};
+  SmallVector<Value *, 8> Regions;
+  IRBuilder<> B(CB);
+  auto AddLeaves = [&](auto &Self, Value *Agg, Type *T,
+                       SmallVectorImpl<unsigned> &Path) -> void {
+    if (T->isPointerTy()) {
+      Ops.push_back(B.CreateExtractValue(Agg, Path));
+      return;
+    }
+    auto Recurse = [&](unsigned N, Type *E) {
+      if (!containsPointer(E))
+        return;
+      Path.push_back(N);
+      Self(Self, Agg, E, Path);
+      Path.pop_back();
+    };
+    if (auto *ST = dyn_cast<StructType>(T))
+      for (unsigned N = 0; N < ST->getNumElements(); ++N)
+        Recurse(N, ST->getElementType(N));
+    else if (auto *AT = dyn_cast<ArrayType>(T))
+      for (unsigned N = 0; N < AT->getNumElements(); ++N)
+        Recurse(N, AT->getElementType());
+  };
+  for (unsigned Idx : LiveItems) {
+    const Item &It = Items[Idx];
+    if (It.Kind == ItemKind::Value) {
+      Ops.push_back(It.V);
+    } else if (It.Kind == ItemKind::Aggregate) {
+      SmallVector<unsigned, 4> Path;
+      AddLeaves(AddLeaves, It.V, It.V->getType(), Path);
+    } else {
+      Regions.push_back(It.V);
+      Regions.push_back(It.Size);
+    }
+  }
+  unsigned NumValues = Ops.size() - 1;
+  Ops[0] = ConstantInt::get(Type::getInt32Ty(Ctx), NumValues);
+  Ops.append(Regions.begin(), Regions.end());
+  S.Calls++;
+  S.Values += NumValues;
+  S.Regions += Regions.size() / 2;
+
+  CallBase *New = CallBase::addOperandBundle(
+      CB, LLVMContext::OB_deopt, OperandBundleDef("deopt", Ops),
+      CB->getIterator());
+  New->copyMetadata(*CB);
+  New->takeName(CB);
+  CB->replaceAllUsesWith(New);
+  CB->eraseFromParent();
+}
+
+bool FunctionSafepoints::run() {
+  if (F.isDeclaration() || F.hasFnAttribute(Attribute::Naked) ||
+      F.hasFnAttribute("preempt-no-safepoint"))
+    return false;
+  if (F.hasGC() && F.getGC() != GCName) {
+    errs() << "preempt: warning: function '" << F.getName()
+           << "' already uses GC '" << F.getGC() << "'; left without maps\n";
+    return false;
+  }
+  bool Changed = promoteAllocas();
+  Live.emplace(F);
+
+  SmallVector<CallInst *, 4> Markers = collectKeepAlives(F);
+  for (BasicBlock &BB : F) {
+    if (!Live->reachable(&BB))
+      continue;
+    for (Instruction &I : BB)
+      if (auto *CB = dyn_cast<CallBase>(&I))
+        if (isSafepoint(*CB)) {
+          if (leaveForTailCall(*CB))
+            S.TailCalls++;
+          else
+            Calls.push_back(CB);
+        }
+  }
+  if (Calls.empty()) {
+    eraseKeepAlives(Markers);
+    return Changed || !Markers.empty();
+  }
+
+  collectValues();
+  collectRegions();
+
+  SmallVector<Instruction *, 16> Points(Calls.begin(), Calls.end());
+  auto LiveAt = Live->liveAfter(Points);
+  for (CallBase *CB : Calls) {
+    SmallVector<unsigned, 16> LiveItems(LiveAt.lookup(CB));
+    for (unsigned Idx : MarkerRegions.lookup(CB))
+      LiveItems.push_back(Idx);
+    rewrite(CB, LiveItems);
+  }
+  eraseKeepAlives(Markers);
+  F.setGC(GCName);
+  S.Functions++;
+  return true;
+}
+
+} // namespace
+
+PreservedAnalyses SafepointsPass::run(Module &M, ModuleAnalysisManager &) {
+  configureCodegen();
+  Stats S;
+  bool Changed = false;
+  for (Function &F : M)
+    Changed |= FunctionSafepoints(F, S).run();
+  if (options().Stats)
+    errs() << "preempt: " << M.getSourceFileName() << ": " << S.Functions
+           << " functions, " << S.Calls << " safepoints, " << S.Values
+           << " root values, " << S.Regions << " root regions, "
+           << S.TailCalls << " tail calls left for the sibling-call optimisation, "
+           << S.Skipped << " calls with other operand bundles left without maps\n";
+  return Changed ? PreservedAnalyses::none() : PreservedAnalyses::all();
+}
+
+} // namespace preempt

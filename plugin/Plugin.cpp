@@ -1,0 +1,63 @@
+// The clang frontend plugin: `clang -fplugin=preempt.so`.
+//
+// It puts the preempt passes into clang's pipeline, reads
+// -fplugin-arg-preempt-<arg> options, and refuses what the maps cannot
+// survive (LTO: the link-time code generator would run without us).
+#include "../passes/Preempt.h"
+
+#include "clang/AST/ASTConsumer.h"
+#include "clang/Basic/DiagnosticFrontend.h"
+#include "clang/Frontend/CompilerInstance.h"
+#include "clang/Frontend/FrontendPluginRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+
+using namespace clang;
+
+namespace {
+
+class PreemptAction : public PluginASTAction {
+protected:
+  std::unique_ptr<ASTConsumer> CreateASTConsumer(CompilerInstance &CI,
+                                                 llvm::StringRef) override {
+    CodeGenOptions &CG = CI.getCodeGenOpts();
+    if (CG.PrepareForLTO || CG.PrepareForThinLTO) {
+      DiagnosticsEngine &D = CI.getDiagnostics();
+      D.Report(D.getCustomDiagID(
+          DiagnosticsEngine::Error,
+          "preempt: -flto is not supported: the link-time code generator "
+          "would compile this code without the plugin and drop its stack "
+          "maps; build without -flto"));
+    }
+    CG.PassBuilderCallbacks.push_back(
+        [](llvm::PassBuilder &PB) { preempt::registerPasses(PB); });
+    return std::make_unique<ASTConsumer>();
+  }
+
+  bool ParseArgs(const CompilerInstance &CI,
+                 const std::vector<std::string> &Args) override {
+    preempt::Options &O = preempt::options();
+    for (const std::string &A : Args) {
+      if (A == "no-llvm-stackmaps") {
+        O.EmitLLVMStackMaps = false;
+      } else if (A == "stats") {
+        O.Stats = true;
+      } else {
+        DiagnosticsEngine &D = CI.getDiagnostics();
+        D.Report(D.getCustomDiagID(
+            DiagnosticsEngine::Error,
+            "preempt: unknown plugin argument '%0' (known: "
+            "no-llvm-stackmaps, stats)"))
+            << A;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  ActionType getActionType() override { return AddBeforeMainAction; }
+};
+
+} // namespace
+
+static FrontendPluginRegistry::Add<PreemptAction>
+    X("preempt", "precise stack maps and keep_alive for garbage collection");

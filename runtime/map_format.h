@@ -1,0 +1,65 @@
+/* The compact stack-map format, shared by the compiler plugin (writer),
+ * the runtime (reader) and tools/preempt-maps.
+ *
+ * Each translation unit built with the plugin contributes one ELF note to
+ * the allocated section ".note.preempt".  The linker gathers note sections
+ * into PT_NOTE segments, so the runtime finds every object's maps with
+ * dl_iterate_phdr alone.  All addresses are self-relative 32-bit offsets:
+ * no dynamic relocation, so the section stays read-only in PIE
+ * executables and shared libraries (no DT_TEXTREL).
+ *
+ *   note header: namesz = 8, descsz, type = PREEMPT_NOTE_MAPS, "preempt\0"
+ *   desc:  struct preempt_map_header
+ *          struct preempt_map_func[nfuncs]
+ *          record blob (blob_size bytes)
+ *
+ * Records of a function are consecutive in the blob, in address order:
+ *   [uleb delta from previous return address]   (absent for the first)
+ *   uleb nvalues, uleb nregions
+ *   nvalues x location                  a value that may point into the heap
+ *   nregions x (location base, location size)   frame memory to scan
+ * A location is one byte, kind << 5 | DWARF register, then operands:
+ *   REG      the value is in the register
+ *   IND      the value is in memory at reg + offset
+ *   IND_N    same, followed by uleb byte size (vectors of pointers)
+ *   DIRECT   the value is the address reg + offset (region bases)
+ *   CONST    uleb value (region sizes); register bits unused
+ * Offsets are sleb: (off / 8) << 1 when off is a multiple of 8, else
+ * off << 1 | 1.
+ */
+#ifndef PREEMPT_MAP_FORMAT_H
+#define PREEMPT_MAP_FORMAT_H
+
+#include <stdint.h>
+
+#define PREEMPT_NOTE_NAME "preempt"
+#define PREEMPT_NOTE_NAMESZ 8u
+#define PREEMPT_NOTE_MAPS 0x50524d31u /* "PRM1" */
+#define PREEMPT_MAP_VERSION 1u
+#define PREEMPT_ARCH_X86_64 1u
+
+enum preempt_loc_kind {
+  PREEMPT_LOC_REG = 0,
+  PREEMPT_LOC_IND = 1,
+  PREEMPT_LOC_IND_N = 2,
+  PREEMPT_LOC_DIRECT = 3,
+  PREEMPT_LOC_CONST = 4,
+};
+#define PREEMPT_LOC_KIND_SHIFT 5
+#define PREEMPT_LOC_REG_MASK 0x1fu
+
+struct preempt_map_header {
+  uint8_t version;
+  uint8_t arch;
+  uint16_t flags;
+  uint32_t nfuncs;
+  uint32_t nrecords;
+  uint32_t blob_size;
+};
+
+struct preempt_map_func {
+  int32_t first_ret; /* first return address - &first_ret */
+  uint32_t nrecords;
+};
+
+#endif
