@@ -1,5 +1,130 @@
+/* preempt: precise garbage collection for C.
+ *
+ * Compile with `clang-19 -fplugin=preempt.so` to get precise stack maps,
+ * link with -lpreempt for the collector.  See README.md.
+ *
+ * Every public name starts with preempt_ or PREEMPT_.
+ */
 #ifndef PREEMPT_H
 #define PREEMPT_H
-#define preempt_keep_alive(p) \
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PREEMPT_API __attribute__((visibility("default")))
+
+/* ---- keep_alive -------------------------------------------------------
+ * With precise maps an object may be collected right after the last use of
+ * its pointer, even if a resource it owns (a file descriptor closed by its
+ * finalizer) is still in use.  preempt_keep_alive(p) marks p as used at
+ * this point: every call before it keeps p in its stack map.  With the
+ * plugin it compiles to no instruction; without it (other compilers) the
+ * empty asm still forces p to be kept until here.  Like Go's
+ * runtime.KeepAlive. */
+#define preempt_keep_alive(p)                                                  \
   __asm__ __volatile__("# preempt_keep_alive %0" : : "r"((const void *)(p)))
+
+/* PREEMPT_KEEP_ALIVE on a local pointer variable: its value stays alive to
+ * the end of the variable's scope, as if preempt_keep_alive were called
+ * there.   void *p PREEMPT_KEEP_ALIVE = preempt_alloc(16);  */
+static inline void preempt__keep_alive_cleanup(void *slot) {
+  preempt_keep_alive(*(void *const *)slot);
+}
+#if defined(__has_attribute)
+#if __has_attribute(preempt_keep_alive) /* the plugin is loaded */
+#define PREEMPT_KEEP_ALIVE __attribute__((preempt_keep_alive))
+#endif
+#endif
+#ifndef PREEMPT_KEEP_ALIVE
+#define PREEMPT_KEEP_ALIVE __attribute__((cleanup(preempt__keep_alive_cleanup)))
+#endif
+
+/* ---- allocation ---------------------------------------------------------
+ * Objects are zeroed, never move, and stay alive while a root (a live
+ * local, a global, a registered root range, a reachable object) points
+ * into them: interior pointers count.  Ordinary objects are scanned for
+ * pointers conservatively (every aligned word). */
+PREEMPT_API void *preempt_alloc(size_t size);
+/* Memory that holds no pointer (strings, numbers): never scanned. */
+PREEMPT_API void *preempt_alloc_noscan(size_t size);
+/* Records type_name for heap reports (preempt_heap_report). */
+PREEMPT_API void *preempt_alloc_typed(size_t size, const char *type_name);
+#define preempt_new(T) ((T *)preempt_alloc_typed(sizeof(T), #T))
+#define preempt_new_array(T, n)                                                \
+  ((T *)preempt_alloc_typed(preempt__array_size(sizeof(T), (n)), #T "[]"))
+/* SIZE_MAX on overflow, which allocation refuses (out of memory). */
+static inline size_t preempt__array_size(size_t elem, size_t n) {
+  size_t r;
+  return __builtin_mul_overflow(elem, n, &r) ? (size_t)-1 : r;
+}
+
+/* What allocation does when the heap cannot grow: the default aborts with
+ * a message; PREEMPT_OOM_NULL makes allocation return NULL. */
+enum preempt_oom_policy { PREEMPT_OOM_ABORT = 0, PREEMPT_OOM_NULL = 1 };
+PREEMPT_API enum preempt_oom_policy preempt_set_oom_policy(enum preempt_oom_policy p);
+
+/* ---- collection -------------------------------------------------------- */
+/* Full stop-the-world collection now. */
+PREEMPT_API void preempt_gc(void);
+/* Like GOGC: collect when the heap has grown by percent % over the live
+ * data of the last collection; negative turns automatic collection off.
+ * Returns the previous setting.  Also PREEMPT=gc=N in the environment. */
+PREEMPT_API int preempt_set_gc_percent(int percent);
+/* Size of the reserved heap address range; allocation fails beyond it.
+ * Also PREEMPT=limit=N[k|m|g].  Call before the first allocation. */
+PREEMPT_API void preempt_set_heap_limit(size_t bytes);
+
+/* ---- roots ---------------------------------------------------------------
+ * Globals and .bss of every loaded object are roots already.  Memory from
+ * malloc or mmap that holds heap pointers must be registered. */
+PREEMPT_API void preempt_add_roots(const void *start, size_t size);
+PREEMPT_API void preempt_remove_roots(const void *start);
+
+/* ---- finalizers -----------------------------------------------------------
+ * fn(obj, arg) runs once obj is found unreachable, never while it is
+ * reachable, on the runtime's finalizer thread, one at a time.  The object
+ * is freed by a later collection.  If A refers to B and both have
+ * finalizers, A's runs first.  fn == NULL removes the finalizer. */
+typedef void (*preempt_finalizer_fn)(void *obj, void *arg);
+PREEMPT_API void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg);
+/* Blocks until every finalizer queued so far has run. */
+PREEMPT_API void preempt_run_finalizers(void);
+
+/* ---- threads ---------------------------------------------------------------
+ * A thread that uses the heap must be attached: allocating attaches it, and
+ * it is detached when it exits.  A collection stops every attached thread
+ * at its next allocation or preempt_safepoint(); threads inside
+ * preempt_enter_blocking/exit_blocking (a long system call, a foreign
+ * library) do not delay it, and must not touch the heap meanwhile. */
+PREEMPT_API void preempt_thread_attach(void);
+PREEMPT_API void preempt_thread_detach(void);
+PREEMPT_API void preempt_safepoint(void);
+PREEMPT_API void preempt_enter_blocking(void);
+PREEMPT_API void preempt_exit_blocking(void);
+
+/* ---- statistics ------------------------------------------------------- */
+struct preempt_stats {
+  uint64_t collections;
+  uint64_t total_pause_ns, max_pause_ns, last_pause_ns;
+  uint64_t heap_live_bytes;  /* after the last collection */
+  uint64_t heap_alloc_bytes; /* allocated now (live + not yet collected) */
+  uint64_t heap_mapped_bytes;
+  uint64_t total_freed_bytes, total_freed_objects;
+  uint64_t next_gc_bytes;
+  uint64_t finalizers_run;
+  uint64_t stack_records; /* call sites with maps in loaded objects */
+};
+PREEMPT_API void preempt_read_stats(struct preempt_stats *out);
+/* Collects, then prints live objects by type to fd. */
+PREEMPT_API void preempt_heap_report(int fd);
+/* Is p (possibly interior) inside an allocated object?  For tests. */
+PREEMPT_API int preempt_is_heap_object(const void *p);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

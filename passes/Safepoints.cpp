@@ -107,6 +107,7 @@ private:
   Stats &S;
   std::optional<Liveness> Live; // built after alloca promotion
   std::vector<Item> Items;
+  DenseMap<Value *, unsigned> ValueItem; // for calls replaced by rewrite()
   SmallVector<CallBase *, 16> Calls;
   // Static escaped allocas tracked by lifetime markers, and what is live
   // at each call from them (indices into Items).
@@ -182,6 +183,7 @@ void FunctionSafepoints::addValueItem(Value *V, ItemKind K) {
     return;
   unsigned Idx = Live->addItem(I);
   Items.push_back({K, V});
+  ValueItem[V] = Idx;
   for (Use &U : V->uses()) {
     auto *User = cast<Instruction>(U.getUser());
     if (auto *Phi = dyn_cast<PHINode>(User))
@@ -413,6 +415,8 @@ void FunctionSafepoints::rewrite(CallBase *CB, ArrayRef<unsigned> LiveItems) {
   New->copyMetadata(*CB);
   New->takeName(CB);
   CB->replaceAllUsesWith(New);
+  if (auto It = ValueItem.find(CB); It != ValueItem.end())
+    Items[It->second].V = New; // live at later calls still to rewrite
   CB->eraseFromParent();
 }
 
@@ -459,6 +463,10 @@ bool FunctionSafepoints::run() {
   }
   eraseKeepAlives(Markers);
   F.setGC(GCName);
+  // FixupStatepointCallerSaved, which moves roots out of registers the call
+  // clobbers, skips optnone functions, and clang marks every function
+  // optnone at -O0.  Codegen still follows the -O level.
+  F.removeFnAttr(Attribute::OptimizeNone);
   S.Functions++;
   return true;
 }

@@ -1,0 +1,39 @@
+/* Messages.  Formatted into a stack buffer and written with write(2), so
+ * they work inside a signal handler and while the heap lock is held. */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static void vsay(const char *kind, const char *fmt, va_list ap) {
+  char buf[1024];
+  int n = snprintf(buf, sizeof buf, "preempt: %s", kind);
+  if (n < 0)
+    return;
+  int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+  if (m < 0)
+    return;
+  n += m;
+  if ((size_t)n > sizeof buf - 2)
+    n = (int)sizeof buf - 2;
+  buf[n++] = '\n';
+  ssize_t w = write(2, buf, (size_t)n);
+  (void)w;
+}
+
+void preempt_fatal(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsay("fatal: ", fmt, ap);
+  va_end(ap);
+  abort();
+}
+
+void preempt_warn(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsay("", fmt, ap);
+  va_end(ap);
+}

@@ -1,0 +1,193 @@
+/* Finalizers.
+ *
+ * During marking, the contents of every object with a finalizer are marked
+ * (not the object itself), so whatever a finalizer can reach survives and
+ * an object referred to by another finalizable object is finalized only
+ * after it.  After marking, each unmarked object with a finalizer is marked
+ * (kept for its finalizer), its finalizer moves to the ready queue, and the
+ * runtime's finalizer thread runs it.  The object is freed by a later
+ * collection once nothing refers to it. */
+#include "internal.h"
+
+#include <string.h>
+
+struct fin {
+  uintptr_t obj;
+  preempt_finalizer_fn fn;
+  void *arg;
+};
+
+static struct fin *table; /* open addressing; obj 0 = empty, 1 = deleted */
+static size_t table_size, table_used;
+static struct fin *queue; /* ready to run: a root */
+static size_t queue_len, queue_cap, queue_head;
+static uint64_t queued_total, done_total;
+static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+static bool thread_started;
+
+static size_t slot_of(uintptr_t obj, size_t size) {
+  return (size_t)((obj * 0x9e3779b97f4a7c15ull) >> 20) & (size - 1);
+}
+
+static void table_put(struct fin f);
+
+static void table_grow(void) {
+  struct fin *old = table;
+  size_t old_size = table_size;
+  table_size = table_size ? table_size * 2 : 1024;
+  table = preempt_sys_alloc(table_size * sizeof *table);
+  if (!table)
+    preempt_fatal("out of memory for finalizers");
+  table_used = 0;
+  for (size_t i = 0; i < old_size; i++)
+    if (old[i].obj > 1)
+      table_put(old[i]);
+  preempt_sys_free(old, old_size * sizeof *old);
+}
+
+static void table_put(struct fin f) {
+  if ((table_used + 1) * 2 > table_size)
+    table_grow();
+  size_t i = slot_of(f.obj, table_size), tomb = SIZE_MAX;
+  for (;; i = (i + 1) & (table_size - 1)) {
+    if (table[i].obj == f.obj) {
+      table[i] = f;
+      return;
+    }
+    if (table[i].obj == 1 && tomb == SIZE_MAX)
+      tomb = i;
+    if (table[i].obj == 0)
+      break;
+  }
+  if (tomb != SIZE_MAX)
+    i = tomb;
+  else
+    table_used++;
+  table[i] = f;
+}
+
+static void table_del(uintptr_t obj) {
+  if (!table)
+    return;
+  for (size_t i = slot_of(obj, table_size); table[i].obj;
+       i = (i + 1) & (table_size - 1))
+    if (table[i].obj == obj) {
+      table[i].obj = 1;
+      return;
+    }
+}
+
+static void *finalizer_main(void *arg);
+
+void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
+  preempt_thread_current();
+  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+  if (preempt_object_base((uintptr_t)obj) != (uintptr_t)obj || !obj)
+    preempt_fatal("preempt_set_finalizer: %p is not the start of a heap "
+                  "object",
+                  obj);
+  if (fn)
+    table_put((struct fin){(uintptr_t)obj, fn, arg});
+  else
+    table_del((uintptr_t)obj);
+  bool start = fn && !thread_started;
+  thread_started |= start;
+  pthread_mutex_unlock(&preempt_heap_lock);
+  if (start) {
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &attr, finalizer_main, NULL))
+      preempt_fatal("cannot start the finalizer thread");
+    pthread_attr_destroy(&attr);
+  }
+}
+
+void preempt_finalizers_mark_referents(void) {
+  for (size_t i = 0; i < table_size; i++)
+    if (table[i].obj > 1)
+      preempt_mark_object_contents(table[i].obj);
+}
+
+void preempt_finalizers_mark_queue(void) {
+  for (size_t i = queue_head; i < queue_len; i++)
+    preempt_mark_value(queue[i].obj);
+}
+
+/* World stopped, marking done: queue finalizers of unreachable objects. */
+void preempt_finalizers_queue_unreachable(void) {
+  pthread_mutex_lock(&qlock);
+  for (size_t i = 0; i < table_size; i++) {
+    struct fin f = table[i];
+    if (f.obj <= 1 || preempt_is_marked(f.obj))
+      continue;
+    preempt_mark_value(f.obj); /* its referents are marked already */
+    table[i].obj = 1;
+    if (queue_head > 0 && queue_len == queue_cap) {
+      memmove(queue, queue + queue_head, (queue_len - queue_head) * sizeof *queue);
+      queue_len -= queue_head;
+      queue_head = 0;
+    }
+    if (queue_len == queue_cap) {
+      size_t cap = queue_cap ? queue_cap * 2 : 256;
+      struct fin *q = preempt_sys_alloc(cap * sizeof *q);
+      if (!q)
+        preempt_fatal("out of memory for the finalizer queue");
+      if (queue)
+        memcpy(q, queue, queue_len * sizeof *q);
+      preempt_sys_free(queue, queue_cap * sizeof *q);
+      queue = q;
+      queue_cap = cap;
+    }
+    queue[queue_len++] = f;
+    queued_total++;
+  }
+  pthread_mutex_unlock(&qlock);
+  preempt_mark_drain();
+}
+
+void preempt_finalizers_wake(void) {
+  pthread_mutex_lock(&qlock);
+  if (queue_head < queue_len)
+    pthread_cond_signal(&qcond);
+  pthread_mutex_unlock(&qlock);
+}
+
+static void *finalizer_main(void *arg) {
+  (void)arg;
+  preempt_thread_attach();
+  preempt_self->is_finalizer = true;
+  for (;;) {
+    preempt_enter_blocking();
+    pthread_mutex_lock(&qlock);
+    while (queue_head == queue_len)
+      pthread_cond_wait(&qcond, &qlock);
+    pthread_mutex_unlock(&qlock);
+    preempt_exit_blocking();
+    /* The entry stays in the queue (a root) while its finalizer runs. */
+    pthread_mutex_lock(&qlock);
+    struct fin f = queue[queue_head];
+    pthread_mutex_unlock(&qlock);
+    f.fn((void *)f.obj, f.arg);
+    pthread_mutex_lock(&qlock);
+    queue_head++;
+    done_total++;
+    pthread_cond_broadcast(&done_cond);
+    pthread_mutex_unlock(&qlock);
+    atomic_fetch_add(&preempt_stats_finalizers_run, 1);
+  }
+  return NULL;
+}
+
+void preempt_run_finalizers(void) {
+  preempt_enter_blocking();
+  pthread_mutex_lock(&qlock);
+  uint64_t target = queued_total;
+  while (done_total < target)
+    pthread_cond_wait(&done_cond, &qlock);
+  pthread_mutex_unlock(&qlock);
+  preempt_exit_blocking();
+}

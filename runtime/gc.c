@@ -1,0 +1,185 @@
+/* The collector: start-up, pacing, one stop-the-world mark-sweep cycle,
+ * statistics and reports. */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+size_t preempt_next_gc;
+_Atomic size_t preempt_heap_live; /* bytes handed to threads or objects */
+struct preempt_stats preempt_stats_data;
+_Atomic uint64_t preempt_stats_finalizers_run;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init_once_fn(void) {
+  preempt_options_init();
+  preempt_heap_init();
+  preempt_malloc_init();
+  preempt_threads_init();
+  preempt_mark_init();
+  preempt_registry_sync();
+  preempt_next_gc = preempt_opts.min_heap;
+}
+
+void preempt_init(void) { pthread_once(&init_once, init_once_fn); }
+
+__attribute__((constructor)) static void preempt_init_main_thread(void) {
+  preempt_init();
+  preempt_thread_attach();
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void mark_segment(void *lo, void *hi, void *arg) {
+  (void)arg;
+  preempt_mark_range(lo, hi);
+}
+
+static void flush_and_mark_thread(struct preempt_thread *t, void *arg) {
+  (void)arg;
+  preempt_cache_flush(&t->cache);
+  if (atomic_load(&t->state) == THREAD_BLOCKING) {
+    /* Frozen in a foreign call: conservative from its stack pointer. */
+    for (int i = 0; i < 6; i++)
+      preempt_mark_value(t->saved_regs[i]);
+    if (t->saved_sp < t->stack_hi)
+      preempt_mark_range((void *)t->saved_sp, (void *)t->stack_hi);
+  } else {
+    for (size_t i = 0; i < t->roots.len; i++)
+      preempt_mark_value(t->roots.data[i]);
+  }
+}
+
+void preempt_collect_locked(uintptr_t start_ip) {
+  uint64_t t0 = now_ns();
+  struct preempt_thread *self = preempt_self;
+  preempt_registry_sync();
+  preempt_stop_world();
+  self->roots.len = 0;
+  preempt_scan_own_stack(self, start_ip, &self->roots);
+
+  preempt_threads_each(flush_and_mark_thread, NULL);
+  preempt_registry_data_segments(mark_segment, NULL);
+  preempt_roots_mark();
+  preempt_finalizers_mark_queue();
+  preempt_finalizers_mark_referents();
+  preempt_mark_drain();
+  preempt_finalizers_queue_unreachable();
+
+  struct sweep_result r;
+  preempt_sweep(&r);
+  self->roots.len = 0;
+  atomic_store(&preempt_heap_live, r.live_bytes);
+  size_t goal = preempt_opts.gc_percent >= 0
+                    ? r.live_bytes + r.live_bytes / 100 * (size_t)preempt_opts.gc_percent
+                    : SIZE_MAX;
+  preempt_next_gc = goal > preempt_opts.min_heap ? goal : preempt_opts.min_heap;
+  /* Keep what the next cycle will need; give the rest back to the OS. */
+  size_t keep = preempt_next_gc > r.live_bytes ? preempt_next_gc - r.live_bytes : 0;
+  preempt_heap_scavenge(keep);
+  preempt_start_world();
+
+  uint64_t pause = now_ns() - t0;
+  struct preempt_stats *st = &preempt_stats_data;
+  st->collections++;
+  st->last_pause_ns = pause;
+  st->total_pause_ns += pause;
+  if (pause > st->max_pause_ns)
+    st->max_pause_ns = pause;
+  st->heap_live_bytes = r.live_bytes;
+  st->total_freed_bytes += r.freed_bytes;
+  st->total_freed_objects += r.freed_objects;
+  if (preempt_opts.verbose)
+    preempt_warn("gc %llu: %zu KiB live in %zu objects, %zu KiB freed, "
+                 "next at %zu KiB, %zu KiB mapped, pause %llu us",
+                 (unsigned long long)st->collections, r.live_bytes >> 10,
+                 r.live_objects, r.freed_bytes >> 10, preempt_next_gc >> 10,
+                 preempt_heap_mapped() >> 10,
+                 (unsigned long long)(pause / 1000));
+  preempt_finalizers_wake();
+}
+
+__attribute__((noinline)) void preempt_gc(void) {
+  uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+  preempt_thread_current();
+  preempt_lock_heap(ip);
+  preempt_collect_locked(ip);
+  pthread_mutex_unlock(&preempt_heap_lock);
+}
+
+int preempt_set_gc_percent(int percent) {
+  preempt_init();
+  int old = preempt_opts.gc_percent;
+  preempt_opts.gc_percent = percent < 0 ? -1 : percent;
+  return old;
+}
+
+void preempt_set_heap_limit(size_t bytes) {
+  if (preempt_heap.lo)
+    preempt_warn("preempt_set_heap_limit: the heap is already reserved; "
+                 "use PREEMPT=limit=... to set it before start-up");
+  else
+    preempt_opts.heap_limit = bytes;
+}
+
+__attribute__((noinline)) int preempt_is_heap_object(const void *p) {
+  preempt_thread_current();
+  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+  int r = preempt_object_base((uintptr_t)p) != 0;
+  pthread_mutex_unlock(&preempt_heap_lock);
+  return r;
+}
+
+void preempt_read_stats(struct preempt_stats *out) {
+  preempt_init();
+  pthread_mutex_lock(&preempt_heap_lock);
+  *out = preempt_stats_data;
+  out->heap_alloc_bytes = atomic_load(&preempt_heap_live);
+  out->heap_mapped_bytes = preempt_heap_mapped();
+  out->next_gc_bytes = preempt_next_gc;
+  out->finalizers_run = atomic_load(&preempt_stats_finalizers_run);
+  out->stack_records = preempt_registry_record_count();
+  pthread_mutex_unlock(&preempt_heap_lock);
+}
+
+struct type_tally {
+  uint64_t count[4096], bytes[4096];
+};
+
+static void tally_span(struct preempt_span *s, void *arg) {
+  struct type_tally *t = arg;
+  for (uint32_t i = 0; i < s->nelems; i++) {
+    if (!span_slot_allocated(s, i))
+      continue;
+    int id = s->types ? s->types[i] : 0;
+    t->count[id]++;
+    t->bytes[id] += s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE
+                                           : s->elemsize;
+  }
+}
+
+__attribute__((noinline)) void preempt_heap_report(int fd) {
+  uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+  preempt_thread_current();
+  struct type_tally *t = preempt_sys_alloc(sizeof *t);
+  if (!t)
+    return;
+  preempt_lock_heap(ip);
+  preempt_collect_locked(ip);
+  preempt_heap_each_span(tally_span, t);
+  pthread_mutex_unlock(&preempt_heap_lock);
+  dprintf(fd, "%-40s %12s %14s\n", "type", "objects", "bytes");
+  for (int i = 0; i < preempt_type_count(); i++)
+    if (t->count[i])
+      dprintf(fd, "%-40s %12llu %14llu\n", preempt_type_name(i),
+              (unsigned long long)t->count[i], (unsigned long long)t->bytes[i]);
+  preempt_sys_free(t, sizeof *t);
+}

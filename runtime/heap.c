@@ -1,0 +1,251 @@
+/* The page heap: one reserved arena of 8 KiB pages, handed out as spans.
+ *
+ * The arena is reserved once (PROT_NONE) and committed as it grows, so
+ * "is this word a heap pointer?" is one range check, and the page table
+ * (one span pointer per page) answers "which object?" for interior
+ * pointers.  Free spans are coalesced with their neighbours; free pages are
+ * given back to the OS (madvise) after collections when the heap shrinks.
+ * Span descriptors live outside the arena.  Everything here runs under the
+ * heap lock. */
+#include "internal.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+struct preempt_heap_info preempt_heap __attribute__((section("preempt_rt")));
+
+#define FREE_BUCKETS 128 /* lists for 1..127 pages; the last holds larger */
+#define COMMIT_CHUNK ((size_t)4 << 20)
+
+static struct {
+  uintptr_t reserve_lo, reserve_hi;
+  struct preempt_span **pages; /* page table over the reserved range */
+  struct preempt_span *free[FREE_BUCKETS];
+  struct preempt_span *spare; /* unused descriptors */
+  size_t committed, released_bytes, free_bytes, inuse_bytes;
+} H;
+
+size_t preempt_heap_mapped(void) {
+  return H.committed - H.released_bytes;
+}
+
+void preempt_heap_init(void) {
+  size_t limit = ALIGN_UP(preempt_opts.heap_limit, COMMIT_CHUNK);
+  if (limit < COMMIT_CHUNK)
+    limit = COMMIT_CHUNK;
+  void *p = mmap(NULL, limit + PREEMPT_PAGE_SIZE, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    preempt_fatal("cannot reserve %zu MiB of address space for the heap "
+                  "(PREEMPT=limit=... sets a smaller heap)",
+                  limit >> 20);
+  H.reserve_lo = ALIGN_UP((uintptr_t)p, PREEMPT_PAGE_SIZE);
+  H.reserve_hi = H.reserve_lo + limit;
+  size_t npages = limit >> PREEMPT_PAGE_SHIFT;
+  void *pt = mmap(NULL, npages * sizeof(void *), PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (pt == MAP_FAILED)
+    preempt_fatal("cannot map the page table");
+  H.pages = pt;
+  preempt_heap.lo = preempt_heap.hi = H.reserve_lo;
+}
+
+static struct preempt_span *desc_new(void) {
+  if (!H.spare) {
+    size_t n = 4096;
+    struct preempt_span *a = preempt_sys_alloc(n * sizeof *a);
+    if (!a)
+      return NULL;
+    for (size_t i = 0; i < n; i++) {
+      a[i].next = H.spare;
+      H.spare = &a[i];
+    }
+  }
+  struct preempt_span *s = H.spare;
+  H.spare = s->next;
+  memset(s, 0, sizeof *s);
+  return s;
+}
+
+static void desc_free(struct preempt_span *s) {
+  s->next = H.spare;
+  H.spare = s;
+}
+
+static inline size_t page_of(uintptr_t a) {
+  return (a - H.reserve_lo) >> PREEMPT_PAGE_SHIFT;
+}
+
+static void set_pages(struct preempt_span *s, struct preempt_span *v) {
+  size_t first = page_of(s->base);
+  for (size_t i = 0; i < s->npages; i++)
+    H.pages[first + i] = v;
+}
+
+struct preempt_span *preempt_span_of(uintptr_t a) {
+  if (!preempt_in_heap(a))
+    return NULL;
+  return H.pages[page_of(a)];
+}
+
+static size_t bucket(size_t npages) {
+  return npages < FREE_BUCKETS ? npages : FREE_BUCKETS - 1;
+}
+
+static void list_remove(struct preempt_span **head, struct preempt_span *s) {
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    *head = s->next;
+  if (s->next)
+    s->next->prev = s->prev;
+  s->next = s->prev = NULL;
+}
+
+static void list_push(struct preempt_span **head, struct preempt_span *s) {
+  s->prev = NULL;
+  s->next = *head;
+  if (*head)
+    (*head)->prev = s;
+  *head = s;
+}
+
+static void free_insert(struct preempt_span *s) {
+  s->state = SPAN_FREE;
+  set_pages(s, s);
+  list_push(&H.free[bucket(s->npages)], s);
+  H.free_bytes += s->npages * PREEMPT_PAGE_SIZE;
+  if (s->released)
+    H.released_bytes += s->npages * PREEMPT_PAGE_SIZE;
+}
+
+static void free_remove(struct preempt_span *s) {
+  list_remove(&H.free[bucket(s->npages)], s);
+  H.free_bytes -= s->npages * PREEMPT_PAGE_SIZE;
+  if (s->released)
+    H.released_bytes -= s->npages * PREEMPT_PAGE_SIZE;
+}
+
+static bool grow(size_t npages) {
+  size_t bytes = ALIGN_UP(npages * PREEMPT_PAGE_SIZE, COMMIT_CHUNK);
+  if (bytes > H.reserve_hi - preempt_heap.hi)
+    bytes = npages * PREEMPT_PAGE_SIZE;
+  if (bytes > H.reserve_hi - preempt_heap.hi)
+    return false;
+  if (mprotect((void *)preempt_heap.hi, bytes, PROT_READ | PROT_WRITE))
+    return false;
+  struct preempt_span *s = desc_new();
+  if (!s)
+    return false;
+  s->base = preempt_heap.hi;
+  s->npages = bytes >> PREEMPT_PAGE_SHIFT;
+  preempt_heap.hi += bytes;
+  H.committed += bytes;
+  /* Merge with a free span ending at the old frontier. */
+  struct preempt_span *left = s->base > H.reserve_lo
+                                  ? H.pages[page_of(s->base) - 1]
+                                  : NULL;
+  if (left && left->state == SPAN_FREE && !left->released) {
+    free_remove(left);
+    left->npages += s->npages;
+    desc_free(s);
+    s = left;
+  }
+  free_insert(s);
+  return true;
+}
+
+struct preempt_span *preempt_span_alloc(size_t npages) {
+  for (int attempt = 0; attempt < 2; attempt++) {
+    struct preempt_span *best = NULL;
+    for (size_t b = bucket(npages); b < FREE_BUCKETS && !best; b++)
+      for (struct preempt_span *s = H.free[b]; s; s = s->next)
+        if (s->npages >= npages && (!best || s->npages < best->npages ||
+                                    (s->npages == best->npages &&
+                                     s->base < best->base))) {
+          best = s;
+          if (b < FREE_BUCKETS - 1)
+            break; /* exact-size bucket: any will do */
+        }
+    if (best) {
+      free_remove(best);
+      if (best->npages > npages) {
+        struct preempt_span *rest = desc_new();
+        if (!rest) {
+          free_insert(best);
+          return NULL;
+        }
+        rest->base = best->base + npages * PREEMPT_PAGE_SIZE;
+        rest->npages = best->npages - npages;
+        rest->released = best->released;
+        best->npages = npages;
+        free_insert(rest);
+      }
+      bool released = best->released;
+      struct preempt_span *s = best;
+      uintptr_t base = s->base;
+      memset(s, 0, sizeof *s);
+      s->base = base;
+      s->npages = npages;
+      s->released = released; /* pages are zero if they were released */
+      H.inuse_bytes += npages * PREEMPT_PAGE_SIZE;
+      return s;
+    }
+    if (!grow(npages))
+      return NULL;
+  }
+  return NULL;
+}
+
+void preempt_span_free(struct preempt_span *s) {
+  H.inuse_bytes -= s->npages * PREEMPT_PAGE_SIZE;
+  s->released = false;
+  size_t first = page_of(s->base);
+  struct preempt_span *left = first > 0 ? H.pages[first - 1] : NULL;
+  struct preempt_span *right = s->base + s->npages * PREEMPT_PAGE_SIZE <
+                                       preempt_heap.hi
+                                   ? H.pages[first + s->npages]
+                                   : NULL;
+  if (left && left->state == SPAN_FREE && !left->released) {
+    free_remove(left);
+    left->npages += s->npages;
+    desc_free(s);
+    s = left;
+  }
+  if (right && right->state == SPAN_FREE && !right->released) {
+    free_remove(right);
+    s->npages += right->npages;
+    desc_free(right);
+  }
+  free_insert(s);
+}
+
+/* Gives free pages back to the OS until at most retain bytes of free,
+ * committed memory stay resident; largest spans first. */
+void preempt_heap_scavenge(size_t retain) {
+  for (int b = FREE_BUCKETS - 1; b >= 1; b--) {
+    for (struct preempt_span *s = H.free[b], *next; s; s = next) {
+      next = s->next;
+      if (H.free_bytes - H.released_bytes <= retain)
+        return;
+      if (s->released)
+        continue;
+      madvise((void *)s->base, s->npages * PREEMPT_PAGE_SIZE, MADV_DONTNEED);
+      s->released = true;
+      H.released_bytes += s->npages * PREEMPT_PAGE_SIZE;
+    }
+  }
+}
+
+void preempt_heap_each_span(void (*fn)(struct preempt_span *, void *),
+                            void *arg) {
+  for (uintptr_t a = H.reserve_lo; a < preempt_heap.hi;) {
+    struct preempt_span *s = H.pages[page_of(a)];
+    if (!s)
+      preempt_fatal("page table hole at %p", (void *)a);
+    uintptr_t next = s->base + s->npages * PREEMPT_PAGE_SIZE;
+    if (s->state != SPAN_FREE)
+      fn(s, arg); /* fn may free s */
+    a = next;
+  }
+}

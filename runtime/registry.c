@@ -1,0 +1,331 @@
+/* The map registry: every loaded object (executable, shared libraries),
+ * its stack-map notes and its writable data segments.
+ *
+ * Objects are found with dl_iterate_phdr.  glibc counts loads and unloads
+ * (dlpi_adds, dlpi_subs), so a collection re-reads the list only after a
+ * dlopen or dlclose.  Notes are validated once per loaded object; the hash
+ * table from return address to record is rebuilt from the validated
+ * records.  Readers (stack scans of stopped threads) never take a lock: the
+ * table only changes under the heap lock before the world is stopped. */
+#define _GNU_SOURCE
+#include "internal.h"
+#include "map_format.h"
+
+#include <elf.h>
+#include <link.h>
+#include <string.h>
+
+#define MAX_SEGS 16
+
+struct range {
+  uintptr_t lo, hi;
+};
+
+struct object {
+  uintptr_t base;
+  char name[256];
+  const void *phdr; /* identity together with base */
+  struct range text[MAX_SEGS], data[MAX_SEGS];
+  int ntext, ndata;
+  size_t nrecords;
+  bool live; /* seen in the latest dl_iterate_phdr pass */
+};
+
+struct entry {
+  uintptr_t ret;
+  const uint8_t *data, *end;
+};
+
+static struct {
+  struct object *objs;
+  size_t nobjs, cap;
+  struct entry *table; /* open addressing, power-of-two size */
+  size_t table_size, nentries;
+  unsigned long long adds, subs;
+  bool synced;
+} reg;
+
+/* The runtime's own globals that point at the heap (the arena bounds) live
+ * in this section so that scanning globals can leave them out. */
+extern char __start_preempt_rt[] __attribute__((weak, visibility("hidden")));
+extern char __stop_preempt_rt[] __attribute__((weak, visibility("hidden")));
+
+static bool in_text(const struct object *o, uintptr_t a) {
+  for (int i = 0; i < o->ntext; i++)
+    if (a >= o->text[i].lo && a < o->text[i].hi)
+      return true;
+  return false;
+}
+
+static size_t hash(uintptr_t ret, size_t size) {
+  return (size_t)((ret * 0x9e3779b97f4a7c15ull) >> 17) & (size - 1);
+}
+
+static void table_insert(uintptr_t ret, const uint8_t *data,
+                         const uint8_t *end) {
+  size_t i = hash(ret, reg.table_size);
+  while (reg.table[i].ret && reg.table[i].ret != ret)
+    i = (i + 1) & (reg.table_size - 1);
+  if (!reg.table[i].ret)
+    reg.nentries++;
+  reg.table[i] = (struct entry){ret, data, end};
+}
+
+const uint8_t *preempt_registry_lookup(uintptr_t ret, const uint8_t **end) {
+  if (!reg.table || !ret)
+    return NULL;
+  for (size_t i = hash(ret, reg.table_size);; i = (i + 1) & (reg.table_size - 1)) {
+    if (reg.table[i].ret == ret) {
+      *end = reg.table[i].end;
+      return reg.table[i].data;
+    }
+    if (!reg.table[i].ret)
+      return NULL;
+  }
+}
+
+size_t preempt_registry_record_count(void) { return reg.nentries; }
+
+/* Registers a frame keeps across its calls: callee-saved ones and the
+ * stack pointer.  A root anywhere else would be gone by the time we look. */
+static bool frame_register(unsigned reg) {
+  if (reg == PREEMPT_DWARF_RSP)
+    return true;
+  for (int i = 0; i < preempt_ncallee_saved; i++)
+    if ((unsigned)preempt_callee_saved[i] == reg)
+      return true;
+  return false;
+}
+
+/* role 0: a root value, 1: a region base, 2: a region size. */
+static bool loc_allowed(unsigned kind, unsigned role) {
+  switch (kind) {
+  case PREEMPT_LOC_REG:
+  case PREEMPT_LOC_IND:
+    return true;
+  case PREEMPT_LOC_IND_N:
+    return role == 0;
+  case PREEMPT_LOC_DIRECT:
+    return role == 1;
+  case PREEMPT_LOC_CONST:
+    return role == 2;
+  }
+  return false;
+}
+
+/* Walks one note's records.  With insert false it only validates; returns
+ * NULL or what is wrong. */
+static const char *walk_note(const struct object *o, const uint8_t *desc,
+                             size_t descsz, bool insert, size_t *nrecords) {
+  struct preempt_map_header h;
+  if (descsz < sizeof h)
+    return "truncated header";
+  memcpy(&h, desc, sizeof h);
+  if (h.version != PREEMPT_MAP_VERSION)
+    return "unsupported version (rebuild with this preempt)";
+  if (h.arch != PREEMPT_ARCH_X86_64)
+    return "built for another architecture";
+  size_t ftab = (size_t)h.nfuncs * sizeof(struct preempt_map_func);
+  if (h.nfuncs > descsz / sizeof(struct preempt_map_func) ||
+      sizeof h + ftab + h.blob_size != descsz)
+    return "function table and record blob do not fill the note";
+  const uint8_t *blob = desc + sizeof h + ftab, *end = blob + h.blob_size;
+  const uint8_t *p = blob;
+  size_t total = 0;
+  for (uint32_t f = 0; f < h.nfuncs; f++) {
+    struct preempt_map_func fn;
+    const uint8_t *fp = desc + sizeof h + f * sizeof fn;
+    memcpy(&fn, fp, sizeof fn);
+    if (fn.nrecords == 0 || fn.nrecords > h.nrecords - total)
+      return "record counts do not add up";
+    uintptr_t ret = (uintptr_t)fp + (uintptr_t)(intptr_t)fn.first_ret;
+    for (uint32_t r = 0; r < fn.nrecords; r++) {
+      uint64_t delta;
+      if (r > 0) {
+        if (!preempt_read_uleb(&p, end, &delta) || delta == 0)
+          return "bad return-address delta";
+        ret += delta;
+      }
+      if (!in_text(o, ret))
+        return "return address outside the object's code";
+      const uint8_t *rec = p;
+      uint32_t nv, nr;
+      if (!preempt_read_record(&p, end, &nv, &nr))
+        return "truncated record";
+      struct preempt_loc loc;
+      for (uint64_t l = 0; l < nv + 2ull * nr; l++) {
+        if (!preempt_read_loc(&p, end, &loc))
+          return "bad location";
+        if (!loc_allowed(loc.kind, l < nv ? 0 : 1 + (l - nv) % 2))
+          return "location kind not allowed here";
+        if (loc.kind != PREEMPT_LOC_CONST && !frame_register(loc.reg))
+          return "root in a register that calls clobber";
+      }
+      if (insert)
+        table_insert(ret, rec, end);
+    }
+    total += fn.nrecords;
+  }
+  if (total != h.nrecords || p != end)
+    return "record counts do not add up";
+  *nrecords = total;
+  return NULL;
+}
+
+/* Validates (insert false, with messages) or indexes (insert true) each of
+ * our notes in o; notes that fail validation are never indexed. */
+static void each_note(const struct object *o, const ElfW(Phdr) * ph, int n,
+                      bool insert, size_t *nrecords) {
+  for (int i = 0; i < n; i++) {
+    if (ph[i].p_type != PT_NOTE)
+      continue;
+    size_t align = ph[i].p_align == 8 ? 8 : 4;
+    const uint8_t *p = (const uint8_t *)(o->base + ph[i].p_vaddr);
+    const uint8_t *end = p + ph[i].p_memsz;
+    while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+      ElfW(Nhdr) nh;
+      memcpy(&nh, p, sizeof nh);
+      const uint8_t *name = p + sizeof nh;
+      if (nh.n_namesz > (size_t)(end - name))
+        break;
+      const uint8_t *desc = name + ALIGN_UP(nh.n_namesz, align);
+      if (desc > end || nh.n_descsz > (size_t)(end - desc))
+        break;
+      if (nh.n_namesz == PREEMPT_NOTE_NAMESZ &&
+          !memcmp(name, PREEMPT_NOTE_NAME, PREEMPT_NOTE_NAMESZ) &&
+          nh.n_type == PREEMPT_NOTE_MAPS) {
+        size_t count = 0;
+        const char *err = walk_note(o, desc, nh.n_descsz, false, &count);
+        if (!err && insert)
+          walk_note(o, desc, nh.n_descsz, true, &count);
+        if (err && !insert)
+          preempt_warn("%s: malformed stack map note at offset 0x%lx: %s; "
+                       "its frames will be scanned conservatively",
+                       o->name[0] ? o->name : "(main program)",
+                       (unsigned long)((uintptr_t)desc - o->base), err);
+        if (!err)
+          *nrecords += count;
+      }
+      p = desc + ALIGN_UP(nh.n_descsz, align);
+    }
+  }
+}
+
+static struct object *find_or_add(struct dl_phdr_info *info) {
+  for (size_t i = 0; i < reg.nobjs; i++)
+    if (reg.objs[i].base == info->dlpi_addr &&
+        reg.objs[i].phdr == info->dlpi_phdr &&
+        !strncmp(reg.objs[i].name, info->dlpi_name ? info->dlpi_name : "",
+                 sizeof reg.objs[i].name - 1))
+      return &reg.objs[i];
+  if (reg.nobjs == reg.cap) {
+    size_t cap = reg.cap ? reg.cap * 2 : 64;
+    struct object *o = preempt_sys_alloc(cap * sizeof *o);
+    if (!o)
+      preempt_fatal("out of memory for the object registry");
+    if (reg.objs) {
+      memcpy(o, reg.objs, reg.nobjs * sizeof *o);
+      preempt_sys_free(reg.objs, reg.cap * sizeof *o);
+    }
+    reg.objs = o;
+    reg.cap = cap;
+  }
+  struct object *o = &reg.objs[reg.nobjs++];
+  memset(o, 0, sizeof *o);
+  o->base = info->dlpi_addr;
+  o->phdr = info->dlpi_phdr;
+  strncpy(o->name, info->dlpi_name ? info->dlpi_name : "", sizeof o->name - 1);
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD)
+      continue;
+    struct range r = {o->base + ph->p_vaddr, o->base + ph->p_vaddr + ph->p_memsz};
+    if ((ph->p_flags & PF_X) && o->ntext < MAX_SEGS)
+      o->text[o->ntext++] = r;
+    if ((ph->p_flags & PF_W) && o->ndata < MAX_SEGS)
+      o->data[o->ndata++] = r;
+  }
+  /* Validate once, with messages. */
+  each_note(o, info->dlpi_phdr, info->dlpi_phnum, false, &o->nrecords);
+  return o;
+}
+
+static int sync_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  (void)arg;
+  /* The vDSO has no notes of ours and no data to scan. */
+  if (info->dlpi_name && !strncmp(info->dlpi_name, "linux-vdso", 10))
+    return 0;
+  struct object *o = find_or_add(info);
+  o->live = true;
+  return 0;
+}
+
+static int insert_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  (void)arg;
+  for (size_t i = 0; i < reg.nobjs; i++)
+    if (reg.objs[i].base == info->dlpi_addr &&
+        reg.objs[i].phdr == info->dlpi_phdr && reg.objs[i].nrecords) {
+      size_t n = 0;
+      each_note(&reg.objs[i], info->dlpi_phdr, info->dlpi_phnum, true, &n);
+    }
+  return 0;
+}
+
+static int counters_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)arg;
+  if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+    reg.adds = info->dlpi_adds;
+    reg.subs = info->dlpi_subs;
+  }
+  return 1; /* the counters are the same in every entry */
+}
+
+void preempt_registry_sync(void) {
+  unsigned long long adds = reg.adds, subs = reg.subs;
+  dl_iterate_phdr(counters_cb, NULL);
+  if (reg.synced && adds == reg.adds && subs == reg.subs)
+    return;
+  reg.synced = true;
+  for (size_t i = 0; i < reg.nobjs; i++)
+    reg.objs[i].live = false;
+  dl_iterate_phdr(sync_cb, NULL);
+  /* Forget unloaded objects. */
+  size_t n = 0, records = 0;
+  for (size_t i = 0; i < reg.nobjs; i++)
+    if (reg.objs[i].live) {
+      records += reg.objs[i].nrecords;
+      reg.objs[n++] = reg.objs[i];
+    }
+  reg.nobjs = n;
+  size_t size = 64;
+  while (size < records * 2)
+    size *= 2;
+  if (size != reg.table_size) {
+    preempt_sys_free(reg.table, reg.table_size * sizeof *reg.table);
+    reg.table = preempt_sys_alloc(size * sizeof *reg.table);
+    if (!reg.table)
+      preempt_fatal("out of memory for the stack map table");
+    reg.table_size = size;
+  } else {
+    memset(reg.table, 0, size * sizeof *reg.table);
+  }
+  reg.nentries = 0;
+  dl_iterate_phdr(insert_cb, NULL);
+}
+
+void preempt_registry_data_segments(void (*fn)(void *lo, void *hi, void *arg),
+                                    void *arg) {
+  uintptr_t xlo = (uintptr_t)__start_preempt_rt, xhi = (uintptr_t)__stop_preempt_rt;
+  for (size_t i = 0; i < reg.nobjs; i++)
+    for (int s = 0; s < reg.objs[i].ndata; s++) {
+      struct range r = reg.objs[i].data[s];
+      if (xlo && xlo >= r.lo && xhi <= r.hi) {
+        fn((void *)r.lo, (void *)xlo, arg);
+        fn((void *)xhi, (void *)r.hi, arg);
+      } else {
+        fn((void *)r.lo, (void *)r.hi, arg);
+      }
+    }
+}

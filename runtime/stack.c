@@ -1,0 +1,147 @@
+/* Walking and scanning the calling thread's own stack.
+ *
+ * Frames are unwound with libgcc's unwinder (DWARF CFI from .eh_frame),
+ * which also recovers each frame's callee-saved registers, where the plugin
+ * may have left roots.  libgcc finds CFI with _dl_find_object: no lock, so
+ * this also works in a thread stopped by a signal.
+ *
+ * A frame whose return address has a map is scanned precisely: only the
+ * values the map lists.  Any other frame (code built without the plugin, a
+ * C library calling back into instrumented code) is scanned
+ * conservatively: every word of it, and its callee-saved registers.  What
+ * lies beyond the last frame the unwinder reached is scanned
+ * conservatively too, so a frame without CFI loses precision, never roots.
+ */
+#include "internal.h"
+#include "map_format.h"
+
+#include <unwind.h>
+
+struct walk {
+  uintptr_t start_ip;
+  bool started;
+  uintptr_t sp; /* this frame's stack pointer at its call: the callee's CFA */
+  uintptr_t stack_hi;
+  struct preempt_vec *sink;
+  size_t precise, conservative;
+};
+
+static inline void push(struct walk *w, uintptr_t v) {
+  if (preempt_in_heap(v) && !preempt_vec_push(w->sink, v))
+    preempt_fatal("out of memory for the root buffer");
+}
+
+static void push_range(struct walk *w, uintptr_t lo, uintptr_t hi) {
+  for (uintptr_t p = ALIGN_UP(lo, sizeof(uintptr_t));
+       p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t))
+    push(w, *(const uintptr_t *)p);
+}
+
+static uintptr_t reg_value(struct _Unwind_Context *ctx, struct walk *w,
+                           int reg) {
+  return reg == PREEMPT_DWARF_RSP ? w->sp : (uintptr_t)_Unwind_GetGR(ctx, reg);
+}
+
+/* Memory a map may point at: this frame and the frames above it (byval
+ * arguments live in the caller's frame). */
+static bool on_stack(const struct walk *w, uintptr_t a, size_t n) {
+  return a >= w->sp && a <= w->stack_hi && n <= w->stack_hi - a;
+}
+
+static bool load(struct _Unwind_Context *ctx, struct walk *w,
+                 const struct preempt_loc *l, uintptr_t *out) {
+  uintptr_t a;
+  switch (l->kind) {
+  case PREEMPT_LOC_REG:
+    *out = reg_value(ctx, w, l->reg);
+    return true;
+  case PREEMPT_LOC_DIRECT:
+    *out = reg_value(ctx, w, l->reg) + (uintptr_t)(intptr_t)l->offset;
+    return true;
+  case PREEMPT_LOC_IND:
+    a = reg_value(ctx, w, l->reg) + (uintptr_t)(intptr_t)l->offset;
+    if (!on_stack(w, a, sizeof(uintptr_t)))
+      return false;
+    *out = *(const uintptr_t *)a;
+    return true;
+  case PREEMPT_LOC_CONST:
+    *out = l->size;
+    return true;
+  }
+  return false;
+}
+
+static void scan_precise(struct _Unwind_Context *ctx, struct walk *w,
+                         const uint8_t *p, const uint8_t *end) {
+  uint32_t nv, nr;
+  struct preempt_loc l, size;
+  uintptr_t v, n;
+  if (!preempt_read_record(&p, end, &nv, &nr))
+    return; /* validated when registered */
+  for (uint32_t i = 0; i < nv && preempt_read_loc(&p, end, &l); i++) {
+    if (l.kind == PREEMPT_LOC_IND_N) {
+      uintptr_t a = reg_value(ctx, w, l.reg) + (uintptr_t)(intptr_t)l.offset;
+      if (on_stack(w, a, l.size))
+        push_range(w, a, a + l.size);
+    } else if (load(ctx, w, &l, &v)) {
+      push(w, v);
+    }
+  }
+  for (uint32_t i = 0; i < nr; i++) {
+    if (!preempt_read_loc(&p, end, &l) || !preempt_read_loc(&p, end, &size))
+      return;
+    if (load(ctx, w, &l, &v) && load(ctx, w, &size, &n) && on_stack(w, v, n))
+      push_range(w, v, v + n);
+  }
+}
+
+static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
+  struct walk *w = arg;
+  int before_insn = 0;
+  uintptr_t ip = (uintptr_t)_Unwind_GetIPInfo(ctx, &before_insn);
+  uintptr_t cfa = (uintptr_t)_Unwind_GetCFA(ctx);
+  if (!w->started) {
+    /* Runtime frames below the user's call into the runtime. */
+    if (ip != w->start_ip || before_insn) {
+      w->sp = cfa;
+      return _URC_NO_REASON;
+    }
+    w->started = true;
+  }
+  const uint8_t *end = NULL;
+  const uint8_t *rec = before_insn ? NULL : preempt_registry_lookup(ip, &end);
+  if (rec) {
+    scan_precise(ctx, w, rec, end);
+    w->precise++;
+  } else {
+    if (cfa > w->sp && cfa <= w->stack_hi)
+      push_range(w, w->sp, cfa);
+    for (int i = 0; i < preempt_ncallee_saved; i++)
+      push(w, (uintptr_t)_Unwind_GetGR(ctx, preempt_callee_saved[i]));
+    w->conservative++;
+  }
+  if (cfa > w->sp)
+    w->sp = cfa;
+  return _URC_NO_REASON;
+}
+
+void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
+                            struct preempt_vec *sink) {
+  struct walk w = {
+      .start_ip = start_ip,
+      .sp = preempt_arch_stack_pointer(),
+      .stack_hi = t->stack_hi,
+      .sink = sink,
+  };
+  uintptr_t lowest = w.sp;
+  _Unwind_Backtrace(frame_cb, &w);
+  if (!w.started) {
+    static _Atomic bool warned;
+    if (!atomic_exchange(&warned, true))
+      preempt_warn("stack walk did not find the caller's frame; scanning "
+                   "the whole stack conservatively");
+    w.sp = lowest;
+  }
+  if (w.sp < w.stack_hi)
+    push_range(&w, w.sp, w.stack_hi);
+}
