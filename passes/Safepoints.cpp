@@ -43,6 +43,8 @@ bool isStackOrStatic(const Value *V) {
   const Value *U = getUnderlyingObject(V, /*MaxLookup=*/0);
   if (isa<AllocaInst>(U) || isa<Constant>(U))
     return true;
+  if (const auto *II = dyn_cast<IntrinsicInst>(U))
+    return II->getIntrinsicID() == Intrinsic::stacksave;
   if (const auto *A = dyn_cast<Argument>(U))
     return A->hasByValAttr() || A->hasInAllocaAttr() ||
            A->hasPreallocatedAttr();

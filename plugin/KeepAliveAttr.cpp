@@ -36,7 +36,7 @@ struct KeepAliveAttrInfo : public ParsedAttrInfo {
     if (!VD || !VD->hasLocalStorage() || isa<ParmVarDecl>(VD)) {
       S.Diag(A.getLoc(), S.getDiagnostics().getCustomDiagID(
                              DiagnosticsEngine::Error,
-                             "'%0' applies only to local variables"))
+                             "%0 applies only to local variables"))
           << A;
       return false;
     }
@@ -51,7 +51,7 @@ struct KeepAliveAttrInfo : public ParsedAttrInfo {
     if (!T->isPointerType() && !T->isIntegerType()) {
       S.Diag(A.getLoc(), Diags.getCustomDiagID(
                              DiagnosticsEngine::Error,
-                             "'%0' needs a pointer variable; '%1' has type %2"))
+                             "%0 needs a pointer variable; '%1' has type %2"))
           << A << VD->getName() << T;
       return AttributeNotApplied;
     }
@@ -60,7 +60,7 @@ struct KeepAliveAttrInfo : public ParsedAttrInfo {
                                         LangAS::Default)) {
       S.Diag(A.getLoc(), Diags.getCustomDiagID(
                              DiagnosticsEngine::Error,
-                             "'%0' on integer '%1' needs a pointer-sized type "
+                             "%0 on integer '%1' needs a pointer-sized type "
                              "such as uintptr_t"))
           << A << VD->getName();
       return AttributeNotApplied;
@@ -72,14 +72,14 @@ struct KeepAliveAttrInfo : public ParsedAttrInfo {
     if (!FD) {
       S.Diag(A.getLoc(), Diags.getCustomDiagID(
                              DiagnosticsEngine::Error,
-                             "'%0' needs #include <preempt.h>"))
+                             "%0 needs #include <preempt.h>"))
           << A;
       return AttributeNotApplied;
     }
     if (VD->hasAttr<CleanupAttr>()) {
       S.Diag(A.getLoc(), Diags.getCustomDiagID(
                              DiagnosticsEngine::Error,
-                             "'%0' cannot be combined with a cleanup "
+                             "%0 cannot be combined with a cleanup "
                              "attribute on '%1'"))
           << A << VD->getName();
       return AttributeNotApplied;
