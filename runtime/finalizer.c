@@ -159,14 +159,17 @@ void preempt_finalizers_wake(void) {
 static void *finalizer_main(void *arg) {
   (void)arg;
   preempt_thread_attach();
-  preempt_self->is_finalizer = true;
   for (;;) {
+    /* Waiting, this thread holds nothing: its stack is runtime frames
+     * only, with stale copies of objects it already finalized. */
+    preempt_self->idle = true;
     preempt_enter_blocking();
     pthread_mutex_lock(&qlock);
     while (queue_head == queue_len)
       pthread_cond_wait(&qcond, &qlock);
     pthread_mutex_unlock(&qlock);
     preempt_exit_blocking();
+    preempt_self->idle = false;
     /* The entry stays in the queue (a root) while its finalizer runs. */
     pthread_mutex_lock(&qlock);
     struct fin f = queue[queue_head];

@@ -46,7 +46,9 @@ static void mark_segment(void *lo, void *hi, void *arg) {
 static void flush_and_mark_thread(struct preempt_thread *t, void *arg) {
   (void)arg;
   preempt_cache_flush(&t->cache);
-  if (atomic_load(&t->state) == THREAD_BLOCKING) {
+  if (atomic_load(&t->state) == THREAD_BLOCKING && t->idle) {
+    return;
+  } else if (atomic_load(&t->state) == THREAD_BLOCKING) {
     /* Frozen in a foreign call: conservative from its stack pointer. */
     for (int i = 0; i < 6; i++)
       preempt_mark_value(t->saved_regs[i]);
@@ -138,9 +140,9 @@ __attribute__((noinline)) int preempt_is_heap_object(const void *p) {
   return r;
 }
 
-void preempt_read_stats(struct preempt_stats *out) {
-  preempt_init();
-  pthread_mutex_lock(&preempt_heap_lock);
+__attribute__((noinline)) void preempt_read_stats(struct preempt_stats *out) {
+  preempt_thread_current();
+  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
   *out = preempt_stats_data;
   out->heap_alloc_bytes = atomic_load(&preempt_heap_live);
   out->heap_mapped_bytes = preempt_heap_mapped();

@@ -23,7 +23,7 @@ static struct {
   struct preempt_span *free[FREE_BUCKETS];
   struct preempt_span *spare; /* unused descriptors */
   size_t committed, released_bytes, free_bytes, inuse_bytes;
-} H;
+} H __attribute__((section("preempt_rt"))); /* holds heap addresses */
 
 size_t preempt_heap_mapped(void) {
   return H.committed - H.released_bytes;
@@ -47,7 +47,9 @@ void preempt_heap_init(void) {
   if (pt == MAP_FAILED)
     preempt_fatal("cannot map the page table");
   H.pages = pt;
-  preempt_heap.lo = preempt_heap.hi = H.reserve_lo;
+  /* The first page is never used: stale copies of the arena's base address
+   * (the mmap result on some stack) must not pin an object. */
+  preempt_heap.lo = preempt_heap.hi = H.reserve_lo + PREEMPT_PAGE_SIZE;
 }
 
 static struct preempt_span *desc_new(void) {
@@ -142,7 +144,7 @@ static bool grow(size_t npages) {
   preempt_heap.hi += bytes;
   H.committed += bytes;
   /* Merge with a free span ending at the old frontier. */
-  struct preempt_span *left = s->base > H.reserve_lo
+  struct preempt_span *left = s->base > preempt_heap.lo
                                   ? H.pages[page_of(s->base) - 1]
                                   : NULL;
   if (left && left->state == SPAN_FREE && !left->released) {
@@ -201,7 +203,7 @@ void preempt_span_free(struct preempt_span *s) {
   H.inuse_bytes -= s->npages * PREEMPT_PAGE_SIZE;
   s->released = false;
   size_t first = page_of(s->base);
-  struct preempt_span *left = first > 0 ? H.pages[first - 1] : NULL;
+  struct preempt_span *left = s->base > preempt_heap.lo ? H.pages[first - 1] : NULL;
   struct preempt_span *right = s->base + s->npages * PREEMPT_PAGE_SIZE <
                                        preempt_heap.hi
                                    ? H.pages[first + s->npages]
@@ -239,7 +241,7 @@ void preempt_heap_scavenge(size_t retain) {
 
 void preempt_heap_each_span(void (*fn)(struct preempt_span *, void *),
                             void *arg) {
-  for (uintptr_t a = H.reserve_lo; a < preempt_heap.hi;) {
+  for (uintptr_t a = preempt_heap.lo; a < preempt_heap.hi;) {
     struct preempt_span *s = H.pages[page_of(a)];
     if (!s)
       preempt_fatal("page table hole at %p", (void *)a);

@@ -181,6 +181,7 @@ enum thread_state {
 };
 struct preempt_thread {
   pthread_t id;
+  long tid; /* kernel thread id, for messages */
   _Atomic int state;
   uintptr_t stack_lo, stack_hi; /* stack bounds */
   uintptr_t saved_sp;           /* THREAD_BLOCKING: stack pointer */
@@ -189,7 +190,7 @@ struct preempt_thread {
   struct preempt_cache cache;
   size_t alloc_since_flush;
   struct preempt_thread *next;
-  bool is_finalizer;
+  bool idle; /* BLOCKING with only runtime frames: nothing to scan */
 };
 extern __thread struct preempt_thread *preempt_self PREEMPT_HIDDEN;
 struct preempt_thread *preempt_thread_current(void) PREEMPT_HIDDEN;

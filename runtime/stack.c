@@ -110,6 +110,10 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
   }
   const uint8_t *end = NULL;
   const uint8_t *rec = before_insn ? NULL : preempt_registry_lookup(ip, &end);
+  size_t pushed = w->sink->len;
+  if (preempt_opts.verbose >= 2)
+    preempt_warn("frame ip=%p sp=%p cfa=%p %s", (void *)ip, (void *)w->sp,
+                 (void *)cfa, rec ? "precise" : "conservative");
   if (rec) {
     scan_precise(ctx, w, rec, end);
     w->precise++;
@@ -120,6 +124,9 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
       push(w, (uintptr_t)_Unwind_GetGR(ctx, preempt_callee_saved[i]));
     w->conservative++;
   }
+  if (preempt_opts.verbose >= 2)
+    for (size_t i = pushed; i < w->sink->len; i++)
+      preempt_warn("  root %p", (void *)w->sink->data[i]);
   if (cfa > w->sp)
     w->sp = cfa;
   return _URC_NO_REASON;

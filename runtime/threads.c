@@ -76,6 +76,7 @@ __attribute__((noinline)) void preempt_thread_attach(void) {
   if (!t)
     preempt_fatal("out of memory attaching a thread");
   t->id = pthread_self();
+  t->tid = (long)syscall(SYS_gettid);
   stack_bounds(t);
   /* Count as blocking until registered: a collection may be running. */
   atomic_store(&t->state, THREAD_BLOCKING);
@@ -93,6 +94,8 @@ void preempt_thread_detach(void) {
   struct preempt_thread *t = preempt_self;
   if (!t)
     return;
+  /* Blocking, so that a collection running now need not wait for us. */
+  preempt_enter_blocking();
   pthread_mutex_lock(&preempt_heap_lock);
   preempt_cache_flush(&t->cache);
   for (struct preempt_thread **p = &threads; *p; p = &(*p)->next)
@@ -163,6 +166,16 @@ void preempt_exit_blocking(void) {
     resume(t, THREAD_BLOCKING);
 }
 
+/* Until stopping by signal lands, a thread that blocks outside
+ * preempt_enter_blocking() holds collections up; say so rather than hang
+ * silently. */
+static void report_straggler(const struct preempt_thread *t, unsigned secs) {
+  preempt_warn("collection waiting %u s for thread %lu, which has not reached "
+               "a safepoint: wrap blocking calls (pthread_join, read, sleep...) "
+               "in preempt_enter_blocking()/preempt_exit_blocking()",
+               secs, (unsigned long)t->tid);
+}
+
 void preempt_stop_world(void) {
   struct preempt_thread *self = preempt_self;
   atomic_store(&preempt_gc_waiting, 1);
@@ -170,13 +183,16 @@ void preempt_stop_world(void) {
     if (t == self)
       continue;
     /* Wait for the thread to reach a safepoint. */
-    for (unsigned spins = 0; atomic_load(&t->state) == THREAD_RUNNING; spins++) {
-      if (spins < 100) {
+    unsigned spins = 0, waited_ms = 0;
+    while (atomic_load(&t->state) == THREAD_RUNNING) {
+      if (spins++ < 100) {
         sched_yield();
-      } else {
-        struct timespec ts = {0, 50000};
-        nanosleep(&ts, NULL);
+        continue;
       }
+      struct timespec ts = {0, 100000};
+      nanosleep(&ts, NULL);
+      if (++waited_ms % 50000 == 0) /* every 5 s */
+        report_straggler(t, waited_ms / 10000);
     }
   }
 }

@@ -1,0 +1,126 @@
+/* Finalizers run after their object is unreachable, never before; an
+ * object's referents are finalized after it; keep_alive stops a finalizer
+ * from closing a descriptor still in use (Go's runtime.KeepAlive example). */
+#include "testutil.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+static _Atomic int finalized;
+static _Atomic uint64_t order[4];
+static _Atomic int norder;
+
+static void count_fin(void *obj, void *arg) {
+  (void)arg;
+  tnode_verify(obj); /* still intact when its finalizer runs */
+  atomic_fetch_add(&finalized, 1);
+}
+
+Test(finalizers, run_once_unreachable) {
+  struct tnode *kept = tnode_new(1);
+  preempt_set_finalizer(kept, count_fin, NULL);
+  for (int i = 0; i < 100; i++)
+    preempt_set_finalizer(tnode_new((uint64_t)i), count_fin, NULL);
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&finalized), 100);
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&finalized), 100, "a finalizer ran twice or on a reachable object");
+  tnode_verify(kept);
+  kept = NULL;
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&finalized), 101);
+}
+
+static void record_order(void *obj, void *arg) {
+  (void)arg;
+  order[atomic_fetch_add(&norder, 1)] = ((struct tnode *)obj)->id;
+}
+
+Test(finalizers, referent_finalized_after_referrer) {
+  struct tnode *a = tnode_new(1), *b = tnode_new(2);
+  a->a = b;
+  preempt_set_finalizer(a, record_order, NULL);
+  preempt_set_finalizer(b, record_order, NULL);
+  a = b = NULL;
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&norder), 1, "both finalized in one cycle");
+  cr_assert_eq(order[0], 1);
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&norder), 2);
+  cr_assert_eq(order[1], 2);
+}
+
+Test(finalizers, removed_finalizer_does_not_run) {
+  struct tnode *n = tnode_new(5);
+  preempt_set_finalizer(n, count_fin, NULL);
+  preempt_set_finalizer(n, NULL, NULL);
+  n = NULL;
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&finalized), 0);
+}
+
+Test(finalizers, interior_pointer_is_refused, .signal = SIGABRT) {
+  char *p = preempt_alloc(64);
+  preempt_set_finalizer(p + 8, count_fin, NULL);
+}
+
+/* Go's classic: an object owns a descriptor, its finalizer closes it, and a
+ * read loop uses only the descriptor after the last use of the object. */
+struct file {
+  int fd;
+};
+
+static void close_file(void *obj, void *arg) {
+  (void)arg;
+  close(((struct file *)obj)->fd);
+}
+
+static struct file *open_file(void) {
+  struct file *f = preempt_new(struct file);
+  f->fd = open("/dev/zero", O_RDONLY);
+  cr_assert_geq(f->fd, 0);
+  preempt_set_finalizer(f, close_file, NULL);
+  return f;
+}
+
+static int last_errno;
+
+/* Returns the number of reads that failed.  Each iteration collects and
+ * waits for finalizers: maximal collection pressure.  Two copies, because
+ * liveness is decided at compile time. */
+#define READ_LOOP(name, KEEP)                                                  \
+  __attribute__((noinline)) static int name(void) {                            \
+    struct file *f = open_file();                                              \
+    int fd = f->fd; /* the last use of f... */                                 \
+    char buf[64];                                                              \
+    int failed = 0;                                                            \
+    for (int i = 0; i < 20; i++) {                                             \
+      preempt_gc();                                                            \
+      preempt_run_finalizers();                                                \
+      if (read(fd, buf, sizeof buf) != sizeof buf)                             \
+        failed++, last_errno = errno;                                          \
+    }                                                                          \
+    KEEP; /* ...unless this keeps f alive to here */                           \
+    return failed;                                                             \
+  }
+READ_LOOP(read_loop_plain, (void)0)
+READ_LOOP(read_loop_kept, preempt_keep_alive(f))
+
+Test(finalizers, without_keep_alive_the_descriptor_closes_early) {
+  int failed = read_loop_plain();
+  cr_assert_gt(failed, 0, "the finalizer never closed the descriptor during the loop");
+  cr_assert_eq(last_errno, EBADF);
+}
+
+Test(finalizers, keep_alive_keeps_the_descriptor_open) {
+  cr_assert_eq(read_loop_kept(), 0, "the finalizer closed the descriptor while in use");
+}

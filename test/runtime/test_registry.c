@@ -1,0 +1,70 @@
+/* The map registry follows dlopen and dlclose, and a malformed map is
+ * reported with the object's name and ignored, never a crash. */
+#include "testutil.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#ifndef LIBDIR
+#error "LIBDIR: where the test libraries are built"
+#endif
+
+static uint64_t records(void) {
+  struct preempt_stats s;
+  preempt_gc(); /* a collection syncs the registry */
+  preempt_read_stats(&s);
+  return s.stack_records;
+}
+
+Test(registry, dlopen_and_dlclose) {
+  uint64_t base = records();
+  void *h = dlopen(LIBDIR "/libpreempt_testlib.so", RTLD_NOW);
+  cr_assert(h, "%s", dlerror());
+  uint64_t loaded = records();
+  cr_assert_gt(loaded, base, "the library's maps were not registered");
+  /* Its code allocates and collects with its own frames on the stack. */
+  void *(*build)(int) = (void *(*)(int))dlsym(h, "testlib_build");
+  long (*check)(void *) = (long (*)(void *))dlsym(h, "testlib_check");
+  cr_assert(build && check);
+  void *list = build(1000);
+  cr_assert_eq(check(list), 1000L * 999 / 2);
+  list = NULL;
+  dlclose(h);
+  cr_assert_eq(records(), base, "maps of an unloaded library stayed registered");
+}
+
+/* stderr goes to a pipe we read back. */
+static char *capture_stderr(void (*fn)(void)) {
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  int saved = dup(2);
+  dup2(fds[1], 2);
+  fn();
+  dup2(saved, 2);
+  close(fds[1]);
+  static char buf[8192];
+  ssize_t n = read(fds[0], buf, sizeof buf - 1);
+  buf[n > 0 ? n : 0] = 0;
+  close(fds[0]);
+  return buf;
+}
+
+static void load_bad(void) {
+  void *h = dlopen(LIBDIR "/libpreempt_badmap.so", RTLD_NOW);
+  cr_assert(h, "%s", dlerror());
+  preempt_gc();
+  void (*fn)(void) = (void (*)(void))dlsym(h, "badmap_run");
+  cr_assert(fn);
+  fn(); /* allocates and collects with a frame whose map was rejected */
+}
+
+Test(registry, malformed_map_is_reported_not_fatal) {
+  uint64_t base = records();
+  char *err = capture_stderr(load_bad);
+  cr_assert(strstr(err, "libpreempt_badmap.so"), "message does not name the object: %s", err);
+  cr_assert(strstr(err, "malformed stack map note"), "unexpected message: %s", err);
+  cr_assert(strstr(err, "return address outside the object's code"), "unexpected message: %s", err);
+  /* badmap_run has two calls with maps; the forged record is not counted. */
+  cr_assert_eq(records(), base + 2, "wrong number of records registered");
+}

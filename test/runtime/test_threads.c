@@ -1,0 +1,126 @@
+/* Several threads allocate, build and verify their own structures and a
+ * shared one while collections stop them at allocations and safepoints;
+ * threads in blocking calls do not hold a collection up. */
+#include "testutil.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+enum { NTHREADS = 4, ROUNDS = 2000 };
+
+static _Atomic(struct tnode *) shared_list;
+
+/* Joining blocks: until threads are stopped by signals, a thread waiting in
+ * pthread_join must say so, or a collection would wait for it. */
+static void join_all(pthread_t *t, int n) {
+  preempt_enter_blocking();
+  for (int i = 0; i < n; i++)
+    pthread_join(t[i], NULL);
+  preempt_exit_blocking();
+}
+static _Atomic int failures;
+
+static struct tnode *chain(int n, uint64_t base) {
+  struct tnode *head = NULL;
+  for (int i = 0; i < n; i++) {
+    struct tnode *t = tnode_new(base + (uint64_t)i);
+    t->a = head;
+    head = t;
+  }
+  return head;
+}
+
+static int chain_ok(struct tnode *h, int n, uint64_t base) {
+  for (int i = n - 1; i >= 0; i--, h = h->a)
+    if (!h || h->check != tcheck(h->id) || h->id != base + (uint64_t)i)
+      return 0;
+  return h == NULL;
+}
+
+static void *worker(void *arg) {
+  uint64_t me = (uint64_t)(uintptr_t)arg;
+  struct tnode *mine = chain(100, me << 32);
+  for (int r = 0; r < ROUNDS; r++) {
+    struct tnode *tmp = chain(50, (me << 32) + 1000000);
+    if (!chain_ok(tmp, 50, (me << 32) + 1000000))
+      atomic_fetch_add(&failures, 1);
+    /* Publish a node to the shared list (lock-free push). */
+    struct tnode *n = tnode_new((me << 32) + 2000000 + (uint64_t)r);
+    struct tnode *old = atomic_load(&shared_list);
+    do
+      n->b = old;
+    while (!atomic_compare_exchange_weak(&shared_list, &old, n));
+    if (r % 20 == 0)
+      preempt_gc();
+    /* A pure computation loop stays stoppable through a safepoint poll. */
+    for (int k = 0; k < 1000; k++)
+      preempt_safepoint();
+  }
+  if (!chain_ok(mine, 100, me << 32))
+    atomic_fetch_add(&failures, 1);
+  return NULL;
+}
+
+Test(threads, concurrent_mutators, .timeout = 120) {
+  pthread_t t[NTHREADS];
+  for (uintptr_t i = 0; i < NTHREADS; i++)
+    cr_assert_eq(pthread_create(&t[i], NULL, worker, (void *)(i + 1)), 0);
+  join_all(t, NTHREADS);
+  cr_assert_eq(atomic_load(&failures), 0);
+  int n = 0;
+  for (struct tnode *p = atomic_load(&shared_list); p; p = p->b, n++)
+    tnode_verify(p);
+  cr_assert_eq(n, NTHREADS * ROUNDS);
+  cr_assert_gt(gc_count(), 0);
+}
+
+/* A thread sleeping in a blocking region does not delay collections, and
+ * what it holds on its stack survives them. */
+static _Atomic int sleeper_done;
+static void *sleeper(void *arg) {
+  (void)arg;
+  struct tnode *held = chain(30, 777);
+  preempt_enter_blocking();
+  sleep(1);
+  preempt_exit_blocking();
+  atomic_store(&sleeper_done, chain_ok(held, 30, 777) ? 1 : -1);
+  return NULL;
+}
+
+Test(threads, blocking_does_not_delay_collection, .timeout = 60) {
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, sleeper, NULL), 0);
+  usleep(100000);
+  uint64_t before = gc_count();
+  for (int i = 0; i < 20; i++) {
+    opaque(chain(100, 1 << 20));
+    preempt_gc();
+  }
+  cr_assert_eq(gc_count() - before, 20);
+  cr_assert_eq(atomic_load(&sleeper_done), 0, "collections waited for the sleeping thread");
+  join_all(&t, 1);
+  cr_assert_eq(atomic_load(&sleeper_done), 1);
+}
+
+/* Threads come and go while others collect. */
+static void *short_lived(void *arg) {
+  struct tnode *c = chain(20, (uint64_t)(uintptr_t)arg);
+  preempt_gc();
+  return (void *)(uintptr_t)chain_ok(c, 20, (uint64_t)(uintptr_t)arg);
+}
+
+Test(threads, attach_and_detach, .timeout = 120) {
+  for (int round = 0; round < 50; round++) {
+    pthread_t t[3];
+    for (uintptr_t i = 0; i < 3; i++)
+      pthread_create(&t[i], NULL, short_lived, (void *)(i * 1000));
+    void *ok[3];
+    preempt_enter_blocking();
+    for (int i = 0; i < 3; i++)
+      pthread_join(t[i], &ok[i]);
+    preempt_exit_blocking();
+    for (int i = 0; i < 3; i++)
+      cr_assert(ok[i]);
+  }
+}

@@ -1,0 +1,57 @@
+/* Helpers for the runtime tests.  Test files are compiled with the plugin,
+ * so their frames are scanned precisely. */
+#ifndef PREEMPT_TESTUTIL_H
+#define PREEMPT_TESTUTIL_H
+
+#include <criterion/criterion.h>
+#include <preempt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A pointer the collector cannot see.  Not inline: an integer computed from
+ * a pointer in the caller is a root (tagged pointers), and the optimiser
+ * could delay the masking past a collection. */
+#define HIDE_MASK ((uintptr_t)0x5a5a5a5a5a5a5a5aull)
+__attribute__((noinline, unused)) static uintptr_t hide(const void *p) {
+  uintptr_t v = (uintptr_t)p ^ HIDE_MASK;
+  __asm__ __volatile__("" : "+r"(v));
+  return v;
+}
+static inline void *unhide(uintptr_t h) { return (void *)(h ^ HIDE_MASK); }
+
+/* Calls the optimiser cannot see through. */
+__attribute__((noinline, unused)) static void *opaque(void *p) {
+  __asm__ __volatile__("" : "+r"(p));
+  return p;
+}
+
+/* Nodes carry a checksum of their identity: a reachable node that was
+ * freed (poisoned with PREEMPT=poison=1) or reused fails the check. */
+struct tnode {
+  struct tnode *a, *b;
+  uint64_t id, check;
+};
+static inline uint64_t tcheck(uint64_t id) {
+  return id * 0x9e3779b97f4a7c15ull ^ 0xfeedface;
+}
+static inline struct tnode *tnode_new(uint64_t id) {
+  struct tnode *n = preempt_new(struct tnode);
+  cr_assert(n, "allocation failed");
+  n->id = id;
+  n->check = tcheck(id);
+  return n;
+}
+static inline void tnode_verify(const struct tnode *n) {
+  cr_assert_eq(n->check, tcheck(n->id), "node %p (id %llu) corrupted: freed while reachable?",
+               (void *)n, (unsigned long long)n->id);
+}
+
+static inline uint64_t gc_count(void) {
+  struct preempt_stats s;
+  preempt_read_stats(&s);
+  return s.collections;
+}
+
+/* Re-execs are not needed: each Criterion test runs in its own process. */
+#endif

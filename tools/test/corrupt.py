@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Writes a damaged copy of an ELF file with preempt maps, for the tests.
+
+    corrupt.py MODE IN OUT
+
+Prints the file offset of the .note.preempt note so that tests can check
+the offset in the error message.  Modes:
+  truncate     cut the file in half
+  note-size    .note.preempt claims more bytes than the file has
+  descsz       the note's description size runs past its section
+  version      map format version 9
+  arch         architecture 2
+  nrecords     the header counts one record more than the functions hold
+  blob-size    the blob size does not match the note size
+  func-zero    the first function has no records
+  bad-loc      the first location of the first record has kind 7
+  bad-reg      the first location uses DWARF register 31
+  rax          the first location uses rax, which calls clobber
+  zero-delta   the second record of the first function has delta 0
+  no-reloc     (objects) the first function's relocation is gone
+  machine      e_machine 183 (AArch64)
+  class32      EI_CLASS 32-bit
+"""
+import struct
+import sys
+
+
+def uleb(d, p):
+    v = shift = 0
+    while True:
+        b = d[p]
+        p += 1
+        v |= (b & 0x7f) << shift
+        shift += 7
+        if not b & 0x80:
+            return v, p
+
+
+def sleb_skip(d, p):
+    while d[p] & 0x80:
+        p += 1
+    return p + 1
+
+
+def sections(d):
+    shoff, = struct.unpack_from("<Q", d, 0x28)
+    shnum, shstrndx = struct.unpack_from("<HH", d, 0x3c)
+    secs = []
+    for i in range(shnum):
+        secs.append(struct.unpack_from("<IIQQQQIIQQ", d, shoff + 64 * i))
+    stroff = secs[shstrndx][4]
+
+    def name(s):
+        end = d.index(b"\0", stroff + s[0])
+        return d[stroff + s[0]:end].decode()
+    return shoff, [(name(s), s) for s in secs]
+
+
+def skip_loc(d, p):
+    head = d[p]
+    p += 1
+    kind = head >> 5
+    if kind in (1, 2, 3):
+        p = sleb_skip(d, p)
+        if kind == 2:
+            _, p = uleb(d, p)
+    elif kind == 4:
+        _, p = uleb(d, p)
+    return p
+
+
+def main():
+    mode, src, dst = sys.argv[1:4]
+    d = bytearray(open(src, "rb").read())
+    shoff, secs = sections(d)
+    idx = [n for n, _ in secs].index(".note.preempt")
+    note = secs[idx][1][4]                     # file offset of the note
+    desc = note + 12 + 8                       # after header and "preempt\0"
+    nfuncs, nrecords, blob_size = struct.unpack_from("<III", d, desc + 4)
+    blob = desc + 16 + 8 * nfuncs
+    first_loc = None
+    second_delta = None
+    p = blob
+    nv, p = uleb(d, p)
+    nr, p = uleb(d, p)
+    if nv + nr:
+        first_loc = p
+    for _ in range(nv + 2 * nr):
+        p = skip_loc(d, p)
+    if struct.unpack_from("<I", d, desc + 16 + 4)[0] > 1:
+        second_delta = p
+
+    if mode == "truncate":
+        d = d[:len(d) // 2]
+    elif mode == "note-size":
+        off = shoff + 64 * idx + 32            # sh_size
+        struct.pack_into("<Q", d, off, len(d))
+    elif mode == "descsz":
+        struct.pack_into("<I", d, note + 4, 0x7ffffff0)
+    elif mode == "version":
+        d[desc] = 9
+    elif mode == "arch":
+        d[desc + 1] = 2
+    elif mode == "nrecords":
+        struct.pack_into("<I", d, desc + 8, nrecords + 1)
+    elif mode == "blob-size":
+        struct.pack_into("<I", d, desc + 12, blob_size + 1)
+    elif mode == "func-zero":
+        struct.pack_into("<I", d, desc + 16 + 4, 0)
+    elif mode == "bad-loc":
+        assert first_loc is not None, "first record has no roots"
+        d[first_loc] = 7 << 5 | (d[first_loc] & 31)
+    elif mode == "bad-reg":
+        assert first_loc is not None, "first record has no roots"
+        d[first_loc] = (d[first_loc] & 0xe0) | 31
+    elif mode == "rax":
+        assert first_loc is not None, "first record has no roots"
+        d[first_loc] = d[first_loc] & 0xe0
+    elif mode == "zero-delta":
+        assert second_delta is not None, "first function has one record"
+        d[second_delta] = 0
+    elif mode == "no-reloc":
+        rela = [n for n, _ in secs].index(".rela.note.preempt")
+        off = secs[rela][1][4]
+        size = secs[rela][1][5]
+        for e in range(off, off + size, 24):
+            r_offset, = struct.unpack_from("<Q", d, e)
+            if r_offset == 12 + 8 + 16:        # the first function's field
+                struct.pack_into("<Q", d, e, 0x7777)
+    elif mode == "machine":
+        struct.pack_into("<H", d, 18, 183)
+    elif mode == "class32":
+        d[4] = 1
+    else:
+        sys.exit("unknown mode " + mode)
+    open(dst, "wb").write(d)
+    print("0x%x" % note)
+
+
+if __name__ == "__main__":
+    main()
