@@ -11,6 +11,9 @@
 #include <stdint.h>
 
 #define PREEMPT_HIDDEN __attribute__((visibility("hidden")))
+/* Conservative scanning reads any word of a stack or an object, redzones
+ * of AddressSanitizer builds included. */
+#define PREEMPT_NO_ASAN __attribute__((no_sanitize("address")))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uintptr_t)(a)-1))

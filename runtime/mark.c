@@ -58,7 +58,7 @@ static size_t object_size(const struct preempt_span *s) {
   return s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
 }
 
-static void scan_object(uintptr_t obj) {
+PREEMPT_NO_ASAN static void scan_object(uintptr_t obj) {
   struct preempt_span *s = preempt_span_of(obj);
   const uintptr_t *p = (const uintptr_t *)obj;
   const uintptr_t *end = (const uintptr_t *)(obj + object_size(s));
@@ -76,7 +76,7 @@ void preempt_mark_object_contents(uintptr_t v) {
     scan_object(obj);
 }
 
-void preempt_mark_range(const void *lo, const void *hi) {
+PREEMPT_NO_ASAN void preempt_mark_range(const void *lo, const void *hi) {
   uintptr_t a = ALIGN_UP((uintptr_t)lo, sizeof(uintptr_t));
   for (; a + sizeof(uintptr_t) <= (uintptr_t)hi; a += sizeof(uintptr_t)) {
     uintptr_t v = *(const uintptr_t *)a;

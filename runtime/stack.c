@@ -31,7 +31,7 @@ static inline void push(struct walk *w, uintptr_t v) {
     preempt_fatal("out of memory for the root buffer");
 }
 
-static void push_range(struct walk *w, uintptr_t lo, uintptr_t hi) {
+PREEMPT_NO_ASAN static void push_range(struct walk *w, uintptr_t lo, uintptr_t hi) {
   for (uintptr_t p = ALIGN_UP(lo, sizeof(uintptr_t));
        p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t))
     push(w, *(const uintptr_t *)p);
@@ -48,7 +48,7 @@ static bool on_stack(const struct walk *w, uintptr_t a, size_t n) {
   return a >= w->sp && a <= w->stack_hi && n <= w->stack_hi - a;
 }
 
-static bool load(struct _Unwind_Context *ctx, struct walk *w,
+PREEMPT_NO_ASAN static bool load(struct _Unwind_Context *ctx, struct walk *w,
                  const struct preempt_loc *l, uintptr_t *out) {
   uintptr_t a;
   switch (l->kind) {
@@ -71,7 +71,7 @@ static bool load(struct _Unwind_Context *ctx, struct walk *w,
   return false;
 }
 
-static void scan_precise(struct _Unwind_Context *ctx, struct walk *w,
+PREEMPT_NO_ASAN static void scan_precise(struct _Unwind_Context *ctx, struct walk *w,
                          const uint8_t *p, const uint8_t *end) {
   uint32_t nv, nr;
   struct preempt_loc l, size;
