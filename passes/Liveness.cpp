@@ -17,8 +17,9 @@ Liveness::Liveness(Function &Fn) : F(Fn) {
   }
 }
 
-unsigned Liveness::addItem(Instruction *Def) {
+unsigned Liveness::addItem(Instruction *Def, bool LiveDuringUse) {
   Defs.push_back(Def);
+  DuringUse.push_back(LiveDuringUse);
   UseBlocks.emplace_back();
   return Defs.size() - 1;
 }
@@ -95,12 +96,18 @@ Liveness::liveAfter(ArrayRef<Instruction *> Points) {
         break;
       if (auto D = DefIndex.find(&I); D != DefIndex.end())
         Live.reset(D->second);
+      auto U = UsesAt.find(&I);
       if (Wanted.count(&I)) {
-        auto &Snap = Result[&I];
-        for (unsigned It : Live.set_bits())
-          Snap.push_back(It);
+        BitVector Snap = Live;
+        if (U != UsesAt.end())
+          for (unsigned It : U->second)
+            if (DuringUse[It])
+              Snap.set(It);
+        auto &Out = Result[&I];
+        for (unsigned It : Snap.set_bits())
+          Out.push_back(It);
       }
-      if (auto U = UsesAt.find(&I); U != UsesAt.end())
+      if (U != UsesAt.end())
         for (unsigned It : U->second)
           Live.set(It);
     }

@@ -24,7 +24,9 @@ public:
 
   // An item is defined by Def (nullptr: at function entry, e.g. an argument)
   // and used by the instructions added with addUse.  Returns its index.
-  unsigned addItem(llvm::Instruction *Def);
+  // LiveDuringUse: memory a call uses is live during that call, while a
+  // value passed to a call is the callee's business.
+  unsigned addItem(llvm::Instruction *Def, bool LiveDuringUse = false);
   // A use of Item at User.  For a PHI user, PhiPred is the incoming block:
   // the item is then live at the end of that block, not at the PHI.
   void addUse(unsigned Item, llvm::Instruction *User,
@@ -44,6 +46,7 @@ private:
   llvm::DenseMap<const llvm::BasicBlock *, unsigned> BlockIndex; // reachable
   std::vector<llvm::BasicBlock *> Blocks;
   std::vector<llvm::Instruction *> Defs;
+  std::vector<bool> DuringUse;
   llvm::DenseMap<llvm::Instruction *, llvm::SmallVector<unsigned, 2>> UsesAt;
   std::vector<llvm::SmallVector<std::pair<llvm::BasicBlock *, bool>, 4>>
       UseBlocks; // per item: (block, live-out-only)

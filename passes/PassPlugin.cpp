@@ -10,7 +10,7 @@ using namespace llvm;
 
 namespace preempt {
 
-void configureCodegen() {
+void configureCodegen(bool Optimizing) {
   // Roots may stay in callee-saved registers: the runtime recovers each
   // frame's registers by unwinding.  Caller-saved ones are spilled by
   // FixupStatepointCallerSaved.  Without this every root would be spilled
@@ -18,8 +18,8 @@ void configureCodegen() {
   //
   // x86 call-frame optimisation (push for stack arguments) would move RSP
   // between the frame layout and the call, so it is turned off.
-  static const char *const Settings[][2] = {
-      {"use-registers-for-deopt-values", "true"},
+  const char *const Settings[][2] = {
+      {"use-registers-for-deopt-values", Optimizing ? "true" : "false"},
       {"no-x86-call-frame-opt", "true"},
   };
   auto &Opts = cl::getRegisteredOptions();
@@ -41,8 +41,8 @@ void registerPasses(PassBuilder &PB) {
   // Last in the optimisation pipeline (it also runs at -O0): liveness is
   // computed on the code that will be compiled.
   PB.registerOptimizerLastEPCallback(
-      [](ModulePassManager &MPM, OptimizationLevel) {
-        MPM.addPass(SafepointsPass());
+      [](ModulePassManager &MPM, OptimizationLevel Level) {
+        MPM.addPass(SafepointsPass(Level != OptimizationLevel::O0));
       });
   PB.registerPipelineParsingCallback(
       [](StringRef Name, ModulePassManager &MPM,

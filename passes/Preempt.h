@@ -42,9 +42,13 @@ void eraseKeepAlives(llvm::ArrayRef<llvm::CallInst *> Markers);
 
 // Sets the codegen options our maps rely on (roots may stay in registers,
 // no push-based call frames), unless the user set them explicitly.
-void configureCodegen();
+// At -O0 the fast register allocator cannot spill statepoint operands, so
+// they are spilled by statepoint lowering instead.
+void configureCodegen(bool Optimizing);
 
 struct SafepointsPass : llvm::PassInfoMixin<SafepointsPass> {
+  explicit SafepointsPass(bool Optimizing = true) : Optimizing(Optimizing) {}
+  bool Optimizing;
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &);
   static bool isRequired() { return true; } // runs at -O0 and on optnone
 };

@@ -52,6 +52,12 @@ private:
   MCContext &Ctx;
   MCStreamer &OS;
 
+  struct Run { // records of one function in one section
+    size_t First, Count;
+    const MCSymbol *Fn;
+  };
+  void emitNoteFor(ArrayRef<Run> Runs, const MCSectionELF &Code);
+
   const MCExpr *ref(const MCSymbol *S) {
     return MCSymbolRefExpr::create(S, Ctx);
   }
@@ -69,7 +75,7 @@ private:
 void MapWriter::emitLoc(const Location &L, bool IsRegionBase, bool IsSize,
                         const MCSymbol *Fn) {
   auto Head = [&](unsigned Kind, unsigned Reg) {
-    if (Reg > PREEMPT_LOC_REG_MASK)
+    if (Reg > 16) // x86-64 general-purpose registers
       error("root in DWARF register " + Twine(Reg) + " in " + Fn->getName());
     OS.emitInt8(Kind << PREEMPT_LOC_KIND_SHIFT | (Reg & PREEMPT_LOC_REG_MASK));
   };
@@ -148,13 +154,59 @@ void MapWriter::emitRecord(const StackMaps::CallsiteInfo &CS,
   }
 }
 
+// Records are grouped into runs: consecutive records of one function in
+// one section (basic-block sections can split a function), so that the
+// address deltas inside a run are assembly-time constants.
 void MapWriter::emitNote() {
   auto &FnInfos = SM.getFnInfos();
   auto &CSInfos = SM.getCSInfos();
   if (CSInfos.empty())
     return;
-  OS.switchSection(Ctx.getELFSection(".note.preempt", ELF::SHT_NOTE,
-                                     ELF::SHF_ALLOC));
+  SmallVector<Run, 16> Runs;
+  size_t CS = 0;
+  for (auto &FI : FnInfos) {
+    for (uint64_t R = 0; R < FI.second.RecordCount && CS < CSInfos.size();
+         ++R, ++CS) {
+      const MCSymbol *L = returnLabel(CSInfos[CS]);
+      if (R == 0 || !L->isInSection() ||
+          &returnLabel(CSInfos[CS - 1])->getSection() != &L->getSection())
+        Runs.push_back({CS, 0, FI.first});
+      Runs.back().Count++;
+    }
+  }
+  if (CS != CSInfos.size())
+    error("stack map record counts do not add up");
+
+  // One note per code section, linked to it (SHF_LINK_ORDER) and in its
+  // COMDAT group if any: when the linker discards the code (--gc-sections,
+  // duplicate C++ inline functions), it discards the note with it, and the
+  // note never keeps code alive.
+  SmallVector<const MCSection *, 4> Sections;
+  for (const Run &R : Runs) {
+    const MCSection *Sec = &returnLabel(CSInfos[R.First])->getSection();
+    if (!is_contained(Sections, Sec))
+      Sections.push_back(Sec);
+  }
+  for (const MCSection *Sec : Sections) {
+    SmallVector<Run, 16> Mine;
+    for (const Run &R : Runs)
+      if (&returnLabel(CSInfos[R.First])->getSection() == Sec)
+        Mine.push_back(R);
+    emitNoteFor(Mine, cast<MCSectionELF>(*Sec));
+  }
+}
+
+void MapWriter::emitNoteFor(ArrayRef<Run> Runs, const MCSectionELF &Code) {
+  auto &CSInfos = SM.getCSInfos();
+  unsigned Records = 0;
+  for (const Run &R : Runs)
+    Records += R.Count;
+  const MCSymbolELF *Group = Code.isComdat() ? Code.getGroup() : nullptr;
+  const auto *Linked = cast<MCSymbolELF>(returnLabel(CSInfos[Runs[0].First]));
+  OS.switchSection(Ctx.getELFSection(
+      ".note.preempt", ELF::SHT_NOTE,
+      ELF::SHF_ALLOC | ELF::SHF_LINK_ORDER | (Group ? ELF::SHF_GROUP : 0), 0,
+      Group, /*IsComdat=*/Group != nullptr, MCSection::NonUniqueID, Linked));
   OS.emitValueToAlignment(Align(4));
   MCSymbol *DescBegin = Ctx.createTempSymbol("preempt_desc");
   MCSymbol *DescEnd = Ctx.createTempSymbol("preempt_desc_end");
@@ -167,38 +219,22 @@ void MapWriter::emitNote() {
   OS.emitInt8(PREEMPT_MAP_VERSION);
   OS.emitInt8(PREEMPT_ARCH_X86_64);
   OS.emitInt16(0);
-  unsigned NumFns = 0;
-  for (auto &FI : FnInfos)
-    NumFns += FI.second.RecordCount != 0;
-  OS.emitInt32(NumFns);
-  OS.emitInt32(CSInfos.size());
+  OS.emitInt32(Runs.size());
+  OS.emitInt32(Records);
   OS.emitValue(MCBinaryExpr::createSub(ref(DescEnd), ref(BlobBegin), Ctx), 4);
-
-  size_t CS = 0;
-  for (auto &FI : FnInfos) {
-    if (!FI.second.RecordCount)
-      continue;
+  for (const Run &R : Runs) {
     MCSymbol *Here = Ctx.createTempSymbol();
     OS.emitLabel(Here);
-    OS.emitValue(MCBinaryExpr::createSub(ref(returnLabel(CSInfos[CS])),
+    OS.emitValue(MCBinaryExpr::createSub(ref(returnLabel(CSInfos[R.First])),
                                          ref(Here), Ctx),
                  4);
-    OS.emitInt32(FI.second.RecordCount);
-    CS += FI.second.RecordCount;
+    OS.emitInt32(R.Count);
   }
-  if (CS != CSInfos.size())
-    error("stack map record counts do not add up");
-
   OS.emitLabel(BlobBegin);
-  CS = 0;
-  for (auto &FI : FnInfos) {
-    const MCSymbol *Prev = nullptr;
-    for (uint64_t R = 0; R < FI.second.RecordCount && CS < CSInfos.size();
-         ++R, ++CS) {
-      emitRecord(CSInfos[CS], Prev, FI.first);
-      Prev = returnLabel(CSInfos[CS]);
-    }
-  }
+  for (const Run &R : Runs)
+    for (size_t I = R.First; I < R.First + R.Count; ++I)
+      emitRecord(CSInfos[I], I > R.First ? returnLabel(CSInfos[I - 1]) : nullptr,
+                 R.Fn);
   OS.emitLabel(DescEnd);
   OS.emitValueToAlignment(Align(4));
 }
@@ -210,6 +246,21 @@ void MapWriter::emitLLVMStackMaps() {
   auto &CSInfos = SM.getCSInfos();
   if (CSInfos.empty())
     return;
+  // LLVM's format gives call sites as offsets from their function, which
+  // basic-block sections make impossible; our note does not need them.
+  size_t CS = 0;
+  for (auto &FI : FnInfos)
+    for (uint64_t R = 0; R < FI.second.RecordCount; ++R, ++CS) {
+      const MCSymbol *L = returnLabel(CSInfos[CS]);
+      if (!L->isInSection() || !FI.first->isInSection() ||
+          &L->getSection() != &FI.first->getSection()) {
+        Ctx.reportWarning(SMLoc(), "preempt: function " + FI.first->getName() +
+                                       " spans several sections; the copy of "
+                                       "the maps in LLVM's format (.llvm_stackmaps) "
+                                       "is left out");
+        return;
+      }
+    }
   // A unique ID: MC already knows ".llvm_stackmaps" as an allocated section.
   OS.switchSection(Ctx.getELFSection(".llvm_stackmaps", ELF::SHT_PROGBITS, 0,
                                      0, "", false, /*UniqueID=*/1, nullptr));

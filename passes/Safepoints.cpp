@@ -35,7 +35,7 @@ namespace {
 
 struct Stats {
   unsigned Functions = 0, Calls = 0, Values = 0, Regions = 0, TailCalls = 0,
-           Skipped = 0;
+           Skipped = 0, Conservative = 0;
 };
 
 // Stack or static memory: never a heap object, so not a root value.
@@ -47,7 +47,8 @@ bool isStackOrStatic(const Value *V) {
     return II->getIntrinsicID() == Intrinsic::stacksave;
   if (const auto *A = dyn_cast<Argument>(U))
     return A->hasByValAttr() || A->hasInAllocaAttr() ||
-           A->hasPreallocatedAttr();
+           A->hasPreallocatedAttr() ||
+           A->hasSwiftErrorAttr(); // only loads, stores and calls may use it
   return false;
 }
 
@@ -98,8 +99,9 @@ struct Item {
 
 class FunctionSafepoints {
 public:
-  FunctionSafepoints(Function &F, Stats &S)
-      : F(F), DL(F.getDataLayout()), Ctx(F.getContext()), S(S) {}
+  FunctionSafepoints(Function &F, Stats &S, bool Optimizing)
+      : F(F), DL(F.getDataLayout()), Ctx(F.getContext()), S(S),
+        Optimizing(Optimizing) {}
   bool run();
 
 private:
@@ -107,6 +109,7 @@ private:
   const DataLayout &DL;
   LLVMContext &Ctx;
   Stats &S;
+  bool Optimizing;
   std::optional<Liveness> Live; // built after alloca promotion
   std::vector<Item> Items;
   DenseMap<Value *, unsigned> ValueItem; // for calls replaced by rewrite()
@@ -116,6 +119,7 @@ private:
   DenseMap<Instruction *, SmallVector<unsigned, 4>> MarkerRegions;
 
   bool promoteAllocas();
+  bool usesSwiftError() const;
   bool isSafepoint(const CallBase &CB) const;
   bool leaveForTailCall(const CallBase &CB) const;
   void collectValues();
@@ -126,7 +130,18 @@ private:
   void markerLiveness(unsigned Idx, AllocaInst *AI,
                       ArrayRef<IntrinsicInst *> Markers);
   void rewrite(CallBase *CB, ArrayRef<unsigned> LiveItems);
+  void mergeRegions(SmallVectorImpl<Value *> &Regions);
 };
+
+bool FunctionSafepoints::usesSwiftError() const {
+  for (const Argument &A : F.args())
+    if (A.hasSwiftErrorAttr())
+      return true;
+  for (const Instruction &I : F.getEntryBlock())
+    if (const auto *AI = dyn_cast<AllocaInst>(&I); AI && AI->isSwiftError())
+      return true;
+  return false;
+}
 
 bool FunctionSafepoints::promoteAllocas() {
   // At -O0 every local is an alloca; promoting them keeps -O0 maps and
@@ -134,7 +149,7 @@ bool FunctionSafepoints::promoteAllocas() {
   SmallVector<AllocaInst *, 16> Promotable;
   for (Instruction &I : F.getEntryBlock())
     if (auto *AI = dyn_cast<AllocaInst>(&I))
-      if (isAllocaPromotable(AI))
+      if (isAllocaPromotable(AI) && !AI->isSwiftError())
         Promotable.push_back(AI);
   if (Promotable.empty())
     return false;
@@ -157,6 +172,9 @@ bool FunctionSafepoints::isSafepoint(const CallBase &CB) const {
     return false;
   if (CB.hasFnAttr(Attribute::ReturnsTwice))
     return false; // setjmp: the second return must not depend on our maps
+  for (unsigned I = 0; I < CB.arg_size(); ++I)
+    if (CB.paramHasAttr(I, Attribute::SwiftError))
+      return false; // swifterror lives in a register codegen must not touch
   if (auto *CI = dyn_cast<CallInst>(&CB); CI && CI->isMustTailCall())
     return false; // the caller's frame is gone during the call
   if (CB.hasOperandBundles()) {
@@ -233,7 +251,7 @@ void FunctionSafepoints::collectValues() {
 
 unsigned FunctionSafepoints::addRegionItem(Value *Base, Value *Size,
                                            Instruction *Def) {
-  unsigned Idx = Live->addItem(Def);
+  unsigned Idx = Live->addItem(Def, /*LiveDuringUse=*/true);
   Items.push_back({ItemKind::Region, Base, Size});
   return Idx;
 }
@@ -335,6 +353,8 @@ void FunctionSafepoints::collectRegions() {
 
   for (AllocaInst *AI : Allocas) {
     Type *T = AI->getAllocatedType();
+    if (AI->isSwiftError())
+      continue; // a register in disguise, not memory
     if (AI->isStaticAlloca()) {
       if (!mayHoldPointers(T, DL))
         continue;
@@ -365,6 +385,52 @@ void FunctionSafepoints::collectRegions() {
     auto *Def = dyn_cast<Instruction>(Size);
     unsigned Idx = addRegionItem(AI, Size, Def ? Def : AI);
     addDerivedUses(Idx, AI);
+  }
+}
+
+// Regions at constant offsets from one base (the locals AddressSanitizer
+// carves out of its frame, fields of one escaped struct) become a single
+// region from that base: one location instead of one register each, and
+// scanning the gaps between them is harmless.
+void FunctionSafepoints::mergeRegions(SmallVectorImpl<Value *> &Regions) {
+  // Sanitizers run after us and move locals into a frame of their own,
+  // each local then a separate computed address: one register per local at
+  // every call.  Scan such frames whole instead.
+  if (!Regions.empty() &&
+      (F.hasFnAttribute(Attribute::SanitizeAddress) ||
+       F.hasFnAttribute(Attribute::SanitizeHWAddress) ||
+       F.hasFnAttribute(Attribute::SanitizeMemTag))) {
+    Regions.assign({ConstantPointerNull::get(PointerType::get(Ctx, 0)),
+                    ConstantInt::get(Type::getInt64Ty(Ctx), 0)});
+    return;
+  }
+  struct Span {
+    Value *Base;
+    int64_t End;
+  };
+  SmallVector<Span, 4> Merged;
+  SmallVector<Value *, 8> Dynamic;
+  for (unsigned I = 0; I < Regions.size(); I += 2) {
+    auto *Size = dyn_cast<ConstantInt>(Regions[I + 1]);
+    APInt Off(DL.getIndexTypeSizeInBits(Regions[I]->getType()), 0);
+    Value *Base = Regions[I]->stripAndAccumulateConstantOffsets(
+        DL, Off, /*AllowNonInbounds=*/false);
+    if (!Size || Off.isNegative()) {
+      Dynamic.push_back(Regions[I]);
+      Dynamic.push_back(Regions[I + 1]);
+      continue;
+    }
+    int64_t End = Off.getSExtValue() + int64_t(Size->getZExtValue());
+    auto It = find_if(Merged, [&](const Span &M) { return M.Base == Base; });
+    if (It == Merged.end())
+      Merged.push_back({Base, End});
+    else
+      It->End = std::max(It->End, End);
+  }
+  Regions.assign(Dynamic.begin(), Dynamic.end());
+  for (const Span &M : Merged) {
+    Regions.push_back(M.Base);
+    Regions.push_back(ConstantInt::get(Type::getInt64Ty(Ctx), M.End));
   }
 }
 
@@ -406,6 +472,7 @@ void FunctionSafepoints::rewrite(CallBase *CB, ArrayRef<unsigned> LiveItems) {
   }
   unsigned NumValues = Ops.size() - 1;
   Ops[0] = ConstantInt::get(Type::getInt32Ty(Ctx), NumValues);
+  mergeRegions(Regions);
   Ops.append(Regions.begin(), Regions.end());
   S.Calls++;
   S.Values += NumValues;
@@ -429,6 +496,13 @@ bool FunctionSafepoints::run() {
   if (F.hasGC() && F.getGC() != GCName) {
     errs() << "preempt: warning: function '" << F.getName()
            << "' already uses GC '" << F.getGC() << "'; left without maps\n";
+    return false;
+  }
+  // At -O0, swifterror values live in a register tracked across FastISel
+  // and SelectionDAG blocks, and our statepoints (lowered by SelectionDAG)
+  // lose it.  Such frames are scanned conservatively instead.
+  if (!Optimizing && usesSwiftError()) {
+    S.Conservative++;
     return false;
   }
   bool Changed = promoteAllocas();
@@ -466,9 +540,11 @@ bool FunctionSafepoints::run() {
   eraseKeepAlives(Markers);
   F.setGC(GCName);
   // FixupStatepointCallerSaved, which moves roots out of registers the call
-  // clobbers, skips optnone functions, and clang marks every function
-  // optnone at -O0.  Codegen still follows the -O level.
-  F.removeFnAttr(Attribute::OptimizeNone);
+  // clobbers, skips optnone functions.  At -O0 roots are spilled by
+  // statepoint lowering instead; an optnone function in optimised code
+  // loses the attribute (codegen still follows the -O level).
+  if (Optimizing)
+    F.removeFnAttr(Attribute::OptimizeNone);
   S.Functions++;
   return true;
 }
@@ -476,17 +552,18 @@ bool FunctionSafepoints::run() {
 } // namespace
 
 PreservedAnalyses SafepointsPass::run(Module &M, ModuleAnalysisManager &) {
-  configureCodegen();
+  configureCodegen(Optimizing);
   Stats S;
   bool Changed = false;
   for (Function &F : M)
-    Changed |= FunctionSafepoints(F, S).run();
+    Changed |= FunctionSafepoints(F, S, Optimizing).run();
   if (options().Stats)
     errs() << "preempt: " << M.getSourceFileName() << ": " << S.Functions
            << " functions, " << S.Calls << " safepoints, " << S.Values
            << " root values, " << S.Regions << " root regions, "
            << S.TailCalls << " tail calls left for the sibling-call optimisation, "
-           << S.Skipped << " calls with other operand bundles left without maps\n";
+           << S.Skipped << " calls with other operand bundles left without maps, "
+           << S.Conservative << " functions left to conservative scanning\n";
   return Changed ? PreservedAnalyses::none() : PreservedAnalyses::all();
 }
 

@@ -86,7 +86,7 @@ void preempt_collect_locked(uintptr_t start_ip) {
   preempt_next_gc = goal > preempt_opts.min_heap ? goal : preempt_opts.min_heap;
   /* Keep what the next cycle will need; give the rest back to the OS. */
   size_t keep = preempt_next_gc > r.live_bytes ? preempt_next_gc - r.live_bytes : 0;
-  preempt_heap_scavenge(keep);
+  preempt_heap_scavenge(keep, preempt_stats_data.collections + 1);
   preempt_start_world();
 
   uint64_t pause = now_ns() - t0;

@@ -112,8 +112,11 @@ static void list_push(struct preempt_span **head, struct preempt_span *s) {
   *head = s;
 }
 
+static uint64_t gc_epoch; /* collections so far, for free_since */
+
 static void free_insert(struct preempt_span *s) {
   s->state = SPAN_FREE;
+  s->free_since = gc_epoch;
   set_pages(s, s);
   list_push(&H.free[bucket(s->npages)], s);
   H.free_bytes += s->npages * PREEMPT_PAGE_SIZE;
@@ -222,21 +225,25 @@ void preempt_span_free(struct preempt_span *s) {
   free_insert(s);
 }
 
-/* Gives free pages back to the OS until at most retain bytes of free,
- * committed memory stay resident; largest spans first. */
-void preempt_heap_scavenge(size_t retain) {
+/* Gives free pages back to the OS, largest spans first, until at most
+ * retain bytes of free memory stay resident.  Only spans that stayed free
+ * through a whole cycle: memory freed by a collection and reused before
+ * the next one is the steady state, not something to give back. */
+void preempt_heap_scavenge(size_t retain, uint64_t gc) {
   for (int b = FREE_BUCKETS - 1; b >= 1; b--) {
     for (struct preempt_span *s = H.free[b], *next; s; s = next) {
       next = s->next;
       if (H.free_bytes - H.released_bytes <= retain)
-        return;
-      if (s->released)
+        goto done;
+      if (s->released || s->free_since + 1 >= gc)
         continue;
       madvise((void *)s->base, s->npages * PREEMPT_PAGE_SIZE, MADV_DONTNEED);
       s->released = true;
       H.released_bytes += s->npages * PREEMPT_PAGE_SIZE;
     }
   }
+done:
+  gc_epoch = gc;
 }
 
 void preempt_heap_each_span(void (*fn)(struct preempt_span *, void *),

@@ -41,6 +41,9 @@ void preempt_warn(const char *fmt, ...) PREEMPT_HIDDEN
 /* ---- sysmem.c: memory from the OS, never from malloc (signal-safe) ----- */
 void *preempt_sys_alloc(size_t size) PREEMPT_HIDDEN; /* zeroed, or NULL */
 void preempt_sys_free(void *p, size_t size) PREEMPT_HIDDEN;
+/* Zeroed small blocks for span side tables; under the heap lock. */
+void *preempt_pool_alloc(size_t size) PREEMPT_HIDDEN;
+void preempt_pool_free(void *p, size_t size) PREEMPT_HIDDEN;
 /* A growable array of words in OS memory, usable in a signal handler. */
 struct preempt_vec {
   uintptr_t *data;
@@ -61,6 +64,14 @@ bool preempt_read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *out)
     PREEMPT_HIDDEN;
 bool preempt_read_loc(const uint8_t **p, const uint8_t *end,
                       struct preempt_loc *loc) PREEMPT_HIDDEN;
+enum preempt_loc_role {
+  PREEMPT_ROLE_VALUE,
+  PREEMPT_ROLE_BASE,
+  PREEMPT_ROLE_SIZE,
+};
+/* NULL if l may stand in that role, else what is wrong. */
+const char *preempt_loc_misplaced(const struct preempt_loc *l,
+                                  enum preempt_loc_role role) PREEMPT_HIDDEN;
 /* One record header; *p is left at its first location. */
 bool preempt_read_record(const uint8_t **p, const uint8_t *end,
                          uint32_t *nvalues, uint32_t *nregions) PREEMPT_HIDDEN;
@@ -123,6 +134,7 @@ struct preempt_span {
   uint64_t large_bits[2]; /* SPAN_LARGE: alloc and mark bit of its object */
   struct preempt_span *next, *prev; /* central or free lists */
   bool released;                    /* free pages returned to the OS */
+  uint64_t free_since;              /* SPAN_FREE: collection it was freed in */
 };
 
 struct preempt_heap_info {
@@ -135,7 +147,9 @@ void preempt_heap_init(void) PREEMPT_HIDDEN;
 struct preempt_span *preempt_span_alloc(size_t npages) PREEMPT_HIDDEN;
 void preempt_span_free(struct preempt_span *s) PREEMPT_HIDDEN;
 struct preempt_span *preempt_span_of(uintptr_t addr) PREEMPT_HIDDEN;
-void preempt_heap_scavenge(size_t retain_bytes) PREEMPT_HIDDEN;
+/* After collection number gc: returns free pages unused for a whole cycle
+ * to the OS, keeping retain_bytes of free memory resident. */
+void preempt_heap_scavenge(size_t retain_bytes, uint64_t gc) PREEMPT_HIDDEN;
 size_t preempt_heap_mapped(void) PREEMPT_HIDDEN;
 /* Iterate spans in use (world stopped). */
 void preempt_heap_each_span(void (*fn)(struct preempt_span *, void *),

@@ -99,7 +99,7 @@ static struct preempt_span *small_span_new(unsigned c, bool noscan) {
   s->nelems = (uint32_t)(s->npages * PREEMPT_PAGE_SIZE / size);
   s->divmul = (uint32_t)(((uint64_t)1 << 32) / size + 1);
   size_t words = bitmap_words(s->nelems);
-  s->allocbits = preempt_sys_alloc(2 * words * sizeof(uint64_t));
+  s->allocbits = preempt_pool_alloc(2 * words * sizeof(uint64_t));
   if (!s->allocbits) {
     preempt_span_free(s);
     return NULL;
@@ -113,10 +113,11 @@ static struct preempt_span *small_span_new(unsigned c, bool noscan) {
 
 /* Releases a span's side tables; the pages go back to the page heap. */
 void preempt_span_release(struct preempt_span *s) {
-  if (s->state == SPAN_SMALL)
-    preempt_sys_free(s->allocbits, 2 * bitmap_words(s->nelems) * sizeof(uint64_t));
+  if (s->state == SPAN_SMALL) /* one block; sweeping swaps its halves */
+    preempt_pool_free(s->allocbits < s->markbits ? s->allocbits : s->markbits,
+                      2 * bitmap_words(s->nelems) * sizeof(uint64_t));
   if (s->types)
-    preempt_sys_free(s->types, s->nelems * sizeof(uint16_t));
+    preempt_pool_free(s->types, s->nelems * sizeof(uint16_t));
   preempt_span_free(s);
 }
 
@@ -267,7 +268,7 @@ static void *alloc_large(size_t size, bool noscan, int type) {
   s->allocbits = &s->large_bits[0];
   s->markbits = &s->large_bits[1];
   if (type) {
-    s->types = preempt_sys_alloc(sizeof(uint16_t));
+    s->types = preempt_pool_alloc(sizeof(uint16_t));
     if (s->types)
       s->types[0] = (uint16_t)type;
   }
@@ -298,7 +299,7 @@ static void *alloc_slow(size_t size, bool noscan, int type, uintptr_t ip) {
       if (refill(t, c, noscan)) {
         struct preempt_span *s = t->cache.span[c][noscan];
         if (type && !s->types)
-          s->types = preempt_sys_alloc(s->nelems * sizeof(uint16_t));
+          s->types = preempt_pool_alloc(s->nelems * sizeof(uint16_t));
         p = take_slot(s, &t->cache.bits[c][noscan], type);
       }
     }

@@ -18,6 +18,8 @@
  *   uleb nvalues, uleb nregions
  *   nvalues x location                  a value that may point into the heap
  *   nregions x (location base, location size)   frame memory to scan
+ *       a base CONST 0 (size CONST 0) means the whole frame, scanned
+ *       conservatively: code whose locals a sanitizer has rearranged
  * A location is one byte, kind << 5 | DWARF register, then operands:
  *   REG      the value is in the register
  *   IND      the value is in memory at reg + offset

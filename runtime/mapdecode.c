@@ -88,3 +88,40 @@ bool preempt_read_record(const uint8_t **p, const uint8_t *end,
   *nregions = (uint32_t)nr;
   return true;
 }
+
+/* Registers a frame keeps across its calls: callee-saved ones and the
+ * stack pointer.  A root anywhere else would be gone by the time anyone
+ * looks. */
+static bool frame_register(unsigned reg) {
+  if (reg == PREEMPT_DWARF_RSP)
+    return true;
+  for (int i = 0; i < preempt_ncallee_saved; i++)
+    if ((unsigned)preempt_callee_saved[i] == reg)
+      return true;
+  return false;
+}
+
+const char *preempt_loc_misplaced(const struct preempt_loc *l,
+                                  enum preempt_loc_role role) {
+  bool ok = false;
+  switch (l->kind) {
+  case PREEMPT_LOC_REG:
+  case PREEMPT_LOC_IND:
+    ok = true;
+    break;
+  case PREEMPT_LOC_IND_N:
+    ok = role == PREEMPT_ROLE_VALUE;
+    break;
+  case PREEMPT_LOC_DIRECT:
+    ok = role == PREEMPT_ROLE_BASE;
+    break;
+  case PREEMPT_LOC_CONST: /* a base of 0: the whole frame */
+    ok = role == PREEMPT_ROLE_SIZE || (role == PREEMPT_ROLE_BASE && l->size == 0);
+    break;
+  }
+  if (!ok)
+    return "location kind not allowed here";
+  if (l->kind != PREEMPT_LOC_CONST && !frame_register(l->reg))
+    return "root in a register that calls clobber";
+  return NULL;
+}

@@ -86,33 +86,6 @@ const uint8_t *preempt_registry_lookup(uintptr_t ret, const uint8_t **end) {
 
 size_t preempt_registry_record_count(void) { return reg.nentries; }
 
-/* Registers a frame keeps across its calls: callee-saved ones and the
- * stack pointer.  A root anywhere else would be gone by the time we look. */
-static bool frame_register(unsigned reg) {
-  if (reg == PREEMPT_DWARF_RSP)
-    return true;
-  for (int i = 0; i < preempt_ncallee_saved; i++)
-    if ((unsigned)preempt_callee_saved[i] == reg)
-      return true;
-  return false;
-}
-
-/* role 0: a root value, 1: a region base, 2: a region size. */
-static bool loc_allowed(unsigned kind, unsigned role) {
-  switch (kind) {
-  case PREEMPT_LOC_REG:
-  case PREEMPT_LOC_IND:
-    return true;
-  case PREEMPT_LOC_IND_N:
-    return role == 0;
-  case PREEMPT_LOC_DIRECT:
-    return role == 1;
-  case PREEMPT_LOC_CONST:
-    return role == 2;
-  }
-  return false;
-}
-
 /* Walks one note's records.  With insert false it only validates; returns
  * NULL or what is wrong. */
 static const char *walk_note(const struct object *o, const uint8_t *desc,
@@ -146,7 +119,7 @@ static const char *walk_note(const struct object *o, const uint8_t *desc,
           return "bad return-address delta";
         ret += delta;
       }
-      if (!in_text(o, ret))
+      if (!in_text(o, ret - 1)) /* the call; ret may end the segment */
         return "return address outside the object's code";
       const uint8_t *rec = p;
       uint32_t nv, nr;
@@ -156,10 +129,11 @@ static const char *walk_note(const struct object *o, const uint8_t *desc,
       for (uint64_t l = 0; l < nv + 2ull * nr; l++) {
         if (!preempt_read_loc(&p, end, &loc))
           return "bad location";
-        if (!loc_allowed(loc.kind, l < nv ? 0 : 1 + (l - nv) % 2))
-          return "location kind not allowed here";
-        if (loc.kind != PREEMPT_LOC_CONST && !frame_register(loc.reg))
-          return "root in a register that calls clobber";
+        const char *why = preempt_loc_misplaced(
+            &loc, l < nv ? PREEMPT_ROLE_VALUE
+                         : (l - nv) % 2 ? PREEMPT_ROLE_SIZE : PREEMPT_ROLE_BASE);
+        if (why)
+          return why;
       }
       if (insert)
         table_insert(ret, rec, end);
@@ -188,7 +162,8 @@ static void each_note(const struct object *o, const ElfW(Phdr) * ph, int n,
       const uint8_t *name = p + sizeof nh;
       if (nh.n_namesz > (size_t)(end - name))
         break;
-      const uint8_t *desc = name + ALIGN_UP(nh.n_namesz, align);
+      /* Padding is relative to the note's start (8-byte notes too). */
+      const uint8_t *desc = p + ALIGN_UP(sizeof nh + nh.n_namesz, align);
       if (desc > end || nh.n_descsz > (size_t)(end - desc))
         break;
       if (nh.n_namesz == PREEMPT_NOTE_NAMESZ &&

@@ -72,7 +72,7 @@ PREEMPT_NO_ASAN static bool load(struct _Unwind_Context *ctx, struct walk *w,
 }
 
 PREEMPT_NO_ASAN static void scan_precise(struct _Unwind_Context *ctx, struct walk *w,
-                         const uint8_t *p, const uint8_t *end) {
+                         const uint8_t *p, const uint8_t *end, uintptr_t cfa) {
   uint32_t nv, nr;
   struct preempt_loc l, size;
   uintptr_t v, n;
@@ -90,7 +90,10 @@ PREEMPT_NO_ASAN static void scan_precise(struct _Unwind_Context *ctx, struct wal
   for (uint32_t i = 0; i < nr; i++) {
     if (!preempt_read_loc(&p, end, &l) || !preempt_read_loc(&p, end, &size))
       return;
-    if (load(ctx, w, &l, &v) && load(ctx, w, &size, &n) && on_stack(w, v, n))
+    if (l.kind == PREEMPT_LOC_CONST) { /* the whole frame */
+      if (cfa > w->sp && cfa <= w->stack_hi)
+        push_range(w, w->sp, cfa);
+    } else if (load(ctx, w, &l, &v) && load(ctx, w, &size, &n) && on_stack(w, v, n))
       push_range(w, v, v + n);
   }
 }
@@ -115,7 +118,7 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
     preempt_warn("frame ip=%p sp=%p cfa=%p %s", (void *)ip, (void *)w->sp,
                  (void *)cfa, rec ? "precise" : "conservative");
   if (rec) {
-    scan_precise(ctx, w, rec, end);
+    scan_precise(ctx, w, rec, end, cfa);
     w->precise++;
   } else {
     if (cfa > w->sp && cfa <= w->stack_hi)

@@ -39,3 +39,58 @@ void preempt_vec_free(struct preempt_vec *v) {
   v->data = NULL;
   v->len = v->cap = 0;
 }
+
+/* Small side tables (span bitmaps, type arrays) come from a pool of
+ * power-of-two blocks carved from 1 MiB chunks: an mmap per span would
+ * cost a system call and a TLB shootdown each time.  Blocks are recycled,
+ * never unmapped.  Under the heap lock. */
+#define POOL_MIN_SHIFT 4
+#define POOL_MAX_SHIFT 16
+#define POOL_CHUNK ((size_t)1 << 20)
+
+static struct pool_block {
+  struct pool_block *next;
+} *pool_free[POOL_MAX_SHIFT + 1];
+static uint8_t *chunk_cur, *chunk_end;
+
+static unsigned pool_shift(size_t size) {
+  unsigned s = POOL_MIN_SHIFT;
+  while (((size_t)1 << s) < size)
+    s++;
+  return s;
+}
+
+void *preempt_pool_alloc(size_t size) {
+  unsigned s = pool_shift(size);
+  if (s > POOL_MAX_SHIFT)
+    return preempt_sys_alloc(size);
+  struct pool_block *b = pool_free[s];
+  if (b) {
+    pool_free[s] = b->next;
+    memset(b, 0, (size_t)1 << s);
+    return b;
+  }
+  size_t n = (size_t)1 << s;
+  if ((size_t)(chunk_end - chunk_cur) < n) {
+    chunk_cur = preempt_sys_alloc(POOL_CHUNK);
+    if (!chunk_cur)
+      return NULL;
+    chunk_end = chunk_cur + POOL_CHUNK;
+  }
+  void *p = chunk_cur; /* fresh chunks are zero */
+  chunk_cur += n;
+  return p;
+}
+
+void preempt_pool_free(void *p, size_t size) {
+  if (!p)
+    return;
+  unsigned s = pool_shift(size);
+  if (s > POOL_MAX_SHIFT) {
+    preempt_sys_free(p, size);
+    return;
+  }
+  struct pool_block *b = p;
+  b->next = pool_free[s];
+  pool_free[s] = b;
+}

@@ -656,37 +656,11 @@ static const struct rel *reloc_at(const struct reltab *t, uint64_t off) {
 }
 
 /* ------------------------------------------------------------------ */
-/* Reading the notes */
-
 static const char *reg_name(unsigned r) {
   static const char *const names[] = {
       "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
       "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip"};
   return r < sizeof names / sizeof names[0] ? names[r] : "?";
-}
-
-static bool frame_register(unsigned reg) {
-  static const unsigned kept[] = {3, 6, 7, 12, 13, 14, 15}; /* and rsp */
-  for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
-    if (kept[i] == reg)
-      return true;
-  return false;
-}
-
-/* role 0: a root value, 1: a region base, 2: a region size. */
-static bool loc_allowed(unsigned kind, unsigned role) {
-  switch (kind) {
-  case PREEMPT_LOC_REG:
-  case PREEMPT_LOC_IND:
-    return true;
-  case PREEMPT_LOC_IND_N:
-    return role == 0;
-  case PREEMPT_LOC_DIRECT:
-    return role == 1;
-  case PREEMPT_LOC_CONST:
-    return role == 2;
-  }
-  return false;
 }
 
 /* Where a note came from, to turn desc positions into file offsets and
@@ -845,18 +819,18 @@ static void add_note(struct ctx *c, const struct note_src *src,
           bad_note(&e, "function %" PRIu32 " record %" PRIu32
                        ": bad location at offset 0x%" PRIx64 " (byte 0x%02x)",
                    f, r, BLOB_OFF(q), q < end ? *q : 0);
-        unsigned role = l < nv ? 0 : 1 + (unsigned)((l - nv) % 2);
-        if (!loc_allowed(loc->kind, role))
+        enum preempt_loc_role role =
+            l < nv ? PREEMPT_ROLE_VALUE
+                   : (l - nv) % 2 ? PREEMPT_ROLE_SIZE : PREEMPT_ROLE_BASE;
+        const char *why = preempt_loc_misplaced(loc, role);
+        if (why)
           warn(c, "note at offset 0x%" PRIx64 ", function %" PRIu32
-                  " record %" PRIu32 ": location kind %u not allowed for a "
-                  "%s (the runtime rejects this note)",
-               note_off, f, r, loc->kind,
-               role == 0 ? "root value" : role == 1 ? "region base" : "region size");
-        else if (loc->kind != PREEMPT_LOC_CONST && !frame_register(loc->reg))
-          warn(c, "note at offset 0x%" PRIx64 ", function %" PRIu32
-                  " record %" PRIu32 ": root in %s, a register that calls "
-                  "clobber (the runtime rejects this note)",
-               note_off, f, r, reg_name(loc->reg));
+                  " record %" PRIu32 ": %s (kind %u, %s) for a %s (the "
+                  "runtime rejects this note)",
+               note_off, f, r, why, loc->kind, reg_name(loc->reg),
+               role == PREEMPT_ROLE_VALUE  ? "root value"
+               : role == PREEMPT_ROLE_BASE ? "region base"
+                                           : "region size");
       }
     }
     total += nrec;
@@ -1454,6 +1428,10 @@ static void print_value(FILE *out, const struct preempt_loc *l) {
 
 static void print_region(FILE *out, const struct preempt_loc *b,
                          const struct preempt_loc *s) {
+  if (b->kind == PREEMPT_LOC_CONST && b->size == 0) {
+    fprintf(out, "the whole frame, conservatively");
+    return;
+  }
   if (b->kind == PREEMPT_LOC_DIRECT && s->kind == PREEMPT_LOC_CONST) {
     fprintf(out, "region [");
     print_addr(out, b->reg, b->offset);

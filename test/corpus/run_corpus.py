@@ -125,7 +125,21 @@ def run_tool(cmd, what, cwd):
         kind = "COMPILER CRASH" if crashed else "compile error"
         raise Failure("%s (%s, %s)\n  $ %s\n%s"
                       % (kind, what, describe_status(proc.returncode),
-                         shlex.join(cmd), indent(out)))
+                         shlex.join(cmd), indent(squeeze(out))))
+
+
+def squeeze(text):
+    """Collapses runs of identical lines (one diagnostic repeated for every
+    call site) into one line with a count."""
+    out, prev, count = [], None, 0
+    for line in text.rstrip("\n").split("\n") + [None]:
+        if line == prev:
+            count += 1
+            continue
+        if prev is not None:
+            out.append(prev + ("  [x%d]" % count if count > 1 else ""))
+        prev, count = line, 1
+    return "\n".join(out)
 
 
 def indent(text, prefix="    "):
@@ -214,7 +228,7 @@ def do_variant(args, name, cfg, variant):
 
 
 def check_program(args, name, results):
-    """Prints one line per variant; returns the number of failures."""
+    """Prints one line per variant; returns the labels of failed ones."""
     expected_path = os.path.join(CORPUS_DIR, name, "expected.txt")
     outputs = {v.name: out for v, out, _ in results}
     if args.regenerate:
@@ -227,7 +241,7 @@ def check_program(args, name, results):
     if os.path.exists(expected_path):
         with open(expected_path, "rb") as f:
             expected = f.read()
-    failures = 0
+    failures = []
     for variant, out, err in results:
         label = "%s %s" % (name, variant.name)
         if err is None and expected is None:
@@ -242,7 +256,7 @@ def check_program(args, name, results):
         if err is None:
             print("PASS %s" % label)
         else:
-            failures += 1
+            failures.append(label)
             print("FAIL %s: %s" % (label, err.rstrip("\n")))
     sys.stdout.flush()
     return failures
@@ -315,7 +329,7 @@ def main():
              ", extra flags " + shlex.join(args.extra) if args.extra else ""))
     sys.stdout.flush()
 
-    failures = 0
+    failures = []
     try:
         configs = {}
         for name in args.programs:
@@ -323,7 +337,7 @@ def main():
                 configs[name] = load_config(name)
             except (OSError, ValueError, KeyError) as e:
                 print("FAIL %s: bad build.json: %s" % (name, e))
-                failures += 1
+                failures += ["%s %s" % (name, v.name) for v in variants]
         with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
             futures = {name: [pool.submit(do_variant, args, name, cfg, v)
                               for v in variants]
@@ -338,7 +352,10 @@ def main():
 
     total = len(args.programs) * len(variants)
     print("%s: %d of %d variants passed"
-          % ("FAILED" if failures else "ALL PASSED", total - failures, total))
+          % ("FAILED" if failures else "ALL PASSED", total - len(failures),
+             total))
+    if failures:
+        print("failed: " + ", ".join(failures))
     return 1 if failures else 0
 
 

@@ -110,8 +110,8 @@ define i64 @leaf_function(ptr %a) {
   ret i64 %v
 }
 
-; -O0 marks functions optnone, which makes codegen skip the pass that
-; moves roots out of call-clobbered registers; the pass drops it.
+; An optnone function in optimised code would make codegen skip the pass
+; that moves roots out of call-clobbered registers; the pass drops it.
 ; CHECK-LABEL: define void @optnone(ptr %a)
 ; CHECK-SAME: #[[ATTR:[0-9]+]] gc "preempt"
 ; CHECK: attributes #[[ATTR]] = { noinline }

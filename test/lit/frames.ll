@@ -132,3 +132,14 @@ define void @promoted(ptr %a) {
   call void @use(ptr %v)
   ret void
 }
+
+; Memory handed to a call is live during that call even if nothing uses it
+; afterwards: the callee may collect while reading it.
+; CHECK-LABEL: define void @vla_last_use(i64 %n)
+; CHECK: call void @fill(ptr %v) [ "deopt"(i32 0, ptr %v, i64 %v.preempt.size) ]
+; CHECK-NEXT: ret void
+define void @vla_last_use(i64 %n) {
+  %v = alloca ptr, i64 %n
+  call void @fill(ptr %v)
+  ret void
+}

@@ -301,7 +301,7 @@ static void and_expr(Compiler *c) {
   }
 }
 
-/* a || b, built from !(!a && !b) shapes: JZ to the right operand. */
+/* a || b: result is 0 or 1; b is skipped when a is true. */
 static void expr(Compiler *c) {
   and_expr(c);
   while (accept(c, T_OR)) {

@@ -119,24 +119,26 @@ typedef struct {
 
 SWIFT static void summarize(INDIRECT Summary *out, const long *v, int n,
                             CONTEXT void *vctx, ERROR void **err) {
-  memset(out, 0, sizeof *out);
+  /* Built in a local and stored once: the indirect result is write-only
+   * memory to clang (it marks it sret), so it is never read back. */
+  Summary r;
+  memset(&r, 0, sizeof r);
   if (n == 0) {
     *err = (void *)&err_range;
+    *out = r;
     return;
   }
-  out->product = 1;
-  out->min = out->max = v[0];
-  for (int i = 0; i < n; i++) {
-    out->sum = checked_add(out->sum, v[i], vctx, err);
-    if (*err)
-      return;
-    out->product = checked_mul(out->product, v[i], vctx, err);
-    if (*err)
-      return;
-    out->min = v[i] < out->min ? v[i] : out->min;
-    out->max = v[i] > out->max ? v[i] : out->max;
+  r.product = 1;
+  r.min = r.max = v[0];
+  for (int i = 0; i < n && !*err; i++) {
+    r.sum = checked_add(r.sum, v[i], vctx, err);
+    if (!*err)
+      r.product = checked_mul(r.product, v[i], vctx, err);
+    r.min = v[i] < r.min ? v[i] : r.min;
+    r.max = v[i] > r.max ? v[i] : r.max;
   }
-  snprintf(out->label, sizeof out->label, "n=%d", n);
+  snprintf(r.label, sizeof r.label, "n=%d", n);
+  *out = r;
 }
 
 /* ---- async continuations ----------------------------------------------- */

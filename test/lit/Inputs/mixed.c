@@ -54,3 +54,4 @@ long run(int n, char **names) {
   printf("%g %g\n", avg(2, 0.25, 0.5), avg(3, 1.0, 2.0, 4.5));
   return walk(root, key) + vla[0];
 }
+void *unused_but_mapped(int n) { extern void *calloc(unsigned long, unsigned long); void *p = calloc(1, 8); void *q = calloc(n, 8); return n ? p : q; }
