@@ -53,9 +53,18 @@ PREEMPT_API void *preempt_alloc(size_t size);
 PREEMPT_API void *preempt_alloc_noscan(size_t size);
 /* Records type_name for heap reports (preempt_heap_report). */
 PREEMPT_API void *preempt_alloc_typed(size_t size, const char *type_name);
-#define preempt_new(T) ((T *)preempt_alloc_typed(sizeof(T), #T))
+/* preempt_new(T): a zeroed T, recorded as type "T".  Each use site looks
+ * the type up once (in *slot) rather than at every allocation. */
+PREEMPT_API void *preempt__alloc_slot(size_t size, const char *type_name,
+                                      int *slot);
+#define preempt__alloc_named(size, name)                                       \
+  (__extension__({                                                             \
+    static int preempt__type_slot;                                             \
+    preempt__alloc_slot((size), (name), &preempt__type_slot);                 \
+  }))
+#define preempt_new(T) ((T *)preempt__alloc_named(sizeof(T), #T))
 #define preempt_new_array(T, n)                                                \
-  ((T *)preempt_alloc_typed(preempt__array_size(sizeof(T), (n)), #T "[]"))
+  ((T *)preempt__alloc_named(preempt__array_size(sizeof(T), (n)), #T "[]"))
 /* SIZE_MAX on overflow, which allocation refuses (out of memory). */
 static inline size_t preempt__array_size(size_t elem, size_t n) {
   size_t r;

@@ -46,6 +46,8 @@ static void mark_segment(void *lo, void *hi, void *arg) {
 static void flush_and_mark_thread(struct preempt_thread *t, void *arg) {
   (void)arg;
   preempt_cache_flush(&t->cache);
+  for (size_t i = 0; i + 1 < t->tls.len; i += 2)
+    preempt_mark_range((void *)t->tls.data[i], (void *)t->tls.data[i + 1]);
   if (atomic_load(&t->state) == THREAD_BLOCKING && t->idle) {
     return;
   } else if (atomic_load(&t->state) == THREAD_BLOCKING) {
@@ -65,6 +67,7 @@ void preempt_collect_locked(uintptr_t start_ip) {
   struct preempt_thread *self = preempt_self;
   preempt_registry_sync();
   preempt_stop_world();
+  preempt_thread_tls_refresh(self);
   self->roots.len = 0;
   preempt_scan_own_stack(self, start_ip, &self->roots);
 

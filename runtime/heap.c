@@ -33,12 +33,22 @@ void preempt_heap_init(void) {
   size_t limit = ALIGN_UP(preempt_opts.heap_limit, COMMIT_CHUNK);
   if (limit < COMMIT_CHUNK)
     limit = COMMIT_CHUNK;
-  void *p = mmap(NULL, limit + PREEMPT_PAGE_SIZE, PROT_NONE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  /* Address space may be limited (ulimit -v, valgrind): settle for less. */
+  void *p = MAP_FAILED;
+  size_t want = limit;
+  for (; limit >= ((size_t)64 << 20); limit /= 2) {
+    p = mmap(NULL, limit + PREEMPT_PAGE_SIZE, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED)
+      break;
+  }
   if (p == MAP_FAILED)
-    preempt_fatal("cannot reserve %zu MiB of address space for the heap "
-                  "(PREEMPT=limit=... sets a smaller heap)",
-                  limit >> 20);
+    preempt_fatal("cannot reserve even 64 MiB of address space for the heap");
+  if (limit < want && preempt_opts.verbose)
+    preempt_warn("reserved %zu MiB of address space for the heap instead of "
+                 "%zu MiB",
+                 limit >> 20, want >> 20);
+  preempt_opts.heap_limit = limit;
   H.reserve_lo = ALIGN_UP((uintptr_t)p, PREEMPT_PAGE_SIZE);
   H.reserve_hi = H.reserve_lo + limit;
   size_t npages = limit >> PREEMPT_PAGE_SHIFT;
@@ -46,7 +56,8 @@ void preempt_heap_init(void) {
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (pt == MAP_FAILED)
     preempt_fatal("cannot map the page table");
-  H.pages = pt;
+  H.pages = preempt_heap.pages = pt;
+  preempt_heap.page_base = H.reserve_lo;
   /* The first page is never used: stale copies of the arena's base address
    * (the mmap result on some stack) must not pin an object. */
   preempt_heap.lo = preempt_heap.hi = H.reserve_lo + PREEMPT_PAGE_SIZE;
@@ -82,12 +93,6 @@ static void set_pages(struct preempt_span *s, struct preempt_span *v) {
   size_t first = page_of(s->base);
   for (size_t i = 0; i < s->npages; i++)
     H.pages[first + i] = v;
-}
-
-struct preempt_span *preempt_span_of(uintptr_t a) {
-  if (!preempt_in_heap(a))
-    return NULL;
-  return H.pages[page_of(a)];
 }
 
 static size_t bucket(size_t npages) {

@@ -18,6 +18,8 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uintptr_t)(a)-1))
 
+struct preempt_thread;
+
 /* ---- options.c: the PREEMPT environment variable ---------------------- */
 struct preempt_options {
   int gc_percent;       /* GOGC: grow the heap by this % of live data; <0 off */
@@ -90,6 +92,11 @@ const uint8_t *preempt_registry_lookup(uintptr_t ret, const uint8_t **end)
 void preempt_registry_data_segments(void (*fn)(void *lo, void *hi, void *arg),
                                     void *arg) PREEMPT_HIDDEN;
 size_t preempt_registry_record_count(void) PREEMPT_HIDDEN;
+/* Bumped whenever the set of loaded objects changes. */
+uint64_t preempt_registry_generation(void) PREEMPT_HIDDEN;
+/* The calling thread's thread-local blocks (roots like globals), re-read
+ * after objects were loaded.  Not signal-safe: it asks the loader. */
+void preempt_thread_tls_refresh(struct preempt_thread *t) PREEMPT_HIDDEN;
 
 /* ---- arch_x86_64.c: what depends on the register set ------------------- */
 #define PREEMPT_DWARF_RSP 7
@@ -122,7 +129,7 @@ struct preempt_span {
   uint8_t sizeclass; /* SPAN_SMALL */
   bool noscan;       /* objects hold no pointers */
   bool in_cache;     /* owned by a thread cache */
-  bool swept_full;   /* on no central list: no free slot */
+  uint8_t empty_sweeps; /* consecutive sweeps that found it empty */
   uint32_t elemsize;
   uint32_t nelems;
   uint32_t freeindex; /* slots below are allocated; above: see allocbits */
@@ -138,7 +145,9 @@ struct preempt_span {
 };
 
 struct preempt_heap_info {
-  uintptr_t lo, hi; /* committed arena range; objects lie inside */
+  uintptr_t lo, hi;             /* committed arena range; objects lie inside */
+  uintptr_t page_base;          /* address of page 0 of the page table */
+  struct preempt_span **pages;  /* span of each page */
 };
 extern struct preempt_heap_info preempt_heap PREEMPT_HIDDEN;
 
@@ -146,7 +155,7 @@ void preempt_heap_init(void) PREEMPT_HIDDEN;
 /* Both under the heap lock. */
 struct preempt_span *preempt_span_alloc(size_t npages) PREEMPT_HIDDEN;
 void preempt_span_free(struct preempt_span *s) PREEMPT_HIDDEN;
-struct preempt_span *preempt_span_of(uintptr_t addr) PREEMPT_HIDDEN;
+static inline struct preempt_span *preempt_span_of(uintptr_t a);
 /* After collection number gc: returns free pages unused for a whole cycle
  * to the OS, keeping retain_bytes of free memory resident. */
 void preempt_heap_scavenge(size_t retain_bytes, uint64_t gc) PREEMPT_HIDDEN;
@@ -157,6 +166,11 @@ void preempt_heap_each_span(void (*fn)(struct preempt_span *, void *),
 
 static inline bool preempt_in_heap(uintptr_t a) {
   return a - preempt_heap.lo < preempt_heap.hi - preempt_heap.lo;
+}
+static inline struct preempt_span *preempt_span_of(uintptr_t a) {
+  if (!preempt_in_heap(a))
+    return NULL;
+  return preempt_heap.pages[(a - preempt_heap.page_base) >> PREEMPT_PAGE_SHIFT];
 }
 static inline bool bit_get(const uint64_t *b, uint32_t i) {
   return (b[i >> 6] >> (i & 63)) & 1;
@@ -204,12 +218,16 @@ struct preempt_thread {
   uintptr_t saved_sp;           /* THREAD_BLOCKING: stack pointer */
   uintptr_t saved_regs[8];      /* THREAD_BLOCKING: callee-saved registers */
   struct preempt_vec roots;     /* values published when parked */
+  struct preempt_vec tls;       /* (lo, hi) of its thread-local blocks */
+  uint64_t tls_generation;      /* registry generation tls was read at */
   struct preempt_cache cache;
   size_t alloc_since_flush;
   struct preempt_thread *next;
   bool idle; /* BLOCKING with only runtime frames: nothing to scan */
 };
-extern __thread struct preempt_thread *preempt_self PREEMPT_HIDDEN;
+/* initial-exec: one instruction to reach, also in libpreempt.so. */
+extern __thread struct preempt_thread *preempt_self PREEMPT_HIDDEN
+    __attribute__((tls_model("initial-exec")));
 struct preempt_thread *preempt_thread_current(void) PREEMPT_HIDDEN;
 extern pthread_mutex_t preempt_heap_lock PREEMPT_HIDDEN;
 extern _Atomic int preempt_gc_waiting PREEMPT_HIDDEN; /* stop requested */

@@ -49,8 +49,9 @@ static void classes_init(void) {
 }
 
 static inline unsigned size_class(size_t size) {
-  return size <= 1024 ? class_of_small[(size + 7) >> 3]
-                      : class_of_large[(size + 127) >> 7];
+  if (likely(size <= 1024))
+    return class_of_small[(size + 7) >> 3];
+  return class_of_large[(size + 127) >> 7];
 }
 
 /* ---- types --------------------------------------------------------------- */
@@ -58,9 +59,29 @@ static inline unsigned size_class(size_t size) {
 #define MAX_TYPES 4096
 static const char *type_names[MAX_TYPES] = {"(untyped)"};
 static _Atomic int ntypes = 1;
+static int type_id_slow(const char *name);
+
+/* Names usually come from preempt_new(T): the same string literal at each
+ * call, so a cache keyed by its address answers without comparing
+ * strings; an entry is checked against type_names before use. */
+static _Atomic int type_cache[256];
+
+static inline int type_id(const char *name) {
+  if (!name)
+    return 0;
+  unsigned h = (unsigned)(((uintptr_t)name >> 3) & 255);
+  int id = atomic_load_explicit(&type_cache[h], memory_order_relaxed);
+  if (likely(id && type_names[id] == name))
+    return id;
+  id = type_id_slow(name);
+  atomic_store_explicit(&type_cache[h], id, memory_order_relaxed);
+  return id;
+}
 static pthread_mutex_t types_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int preempt_type_id(const char *name) {
+int preempt_type_id(const char *name) { return type_id(name); }
+
+__attribute__((noinline)) static int type_id_slow(const char *name) {
   int n = atomic_load_explicit(&ntypes, memory_order_acquire);
   for (int i = 1; i < n; i++)
     if (type_names[i] == name || !strcmp(type_names[i], name))
@@ -200,17 +221,39 @@ static void check_poison(const struct preempt_span *s, void *p) {
                     p, s->elemsize, i, b[i]);
 }
 
+/* The rest of take_slot for big slots and checked heaps: out of line, so
+ * that the common path makes no call and saves no register. */
+__attribute__((noinline)) static void *finish_slot(struct preempt_span *s,
+                                                   uint32_t idx, void *p,
+                                                   int type) {
+  if (unlikely(preempt_opts.verify))
+    check_poison(s, p);
+  if (s->types)
+    s->types[idx] = (uint16_t)type;
+  memset(p, 0, s->elemsize);
+  return p;
+}
+
 static inline void *take_slot(struct preempt_span *s, uint64_t *bits, int type) {
   unsigned z = (unsigned)__builtin_ctzll(*bits);
   uint32_t idx = s->freeindex + z;
   s->freeindex = idx + 1;
   *bits = (*bits >> z) >> 1;
   void *p = (void *)(s->base + (uintptr_t)idx * s->elemsize);
-  if (unlikely(preempt_opts.verify))
-    check_poison(s, p);
+  if (unlikely(s->elemsize > 64 || preempt_opts.verify))
+    return finish_slot(s, idx, p, type);
   if (s->types)
     s->types[idx] = (uint16_t)type;
-  memset(p, 0, s->elemsize);
+  /* Stores for the small sizes: cheaper than a call to memset. */
+  uint64_t *w = p;
+  switch (s->elemsize) {
+  case 64: w[7] = 0; w[6] = 0; /* fall through */
+  case 48: w[5] = 0; w[4] = 0; /* fall through */
+  case 32: w[3] = 0; /* fall through */
+  case 24: w[2] = 0; /* fall through */
+  case 16: w[1] = 0; /* fall through */
+  default: w[0] = 0;
+  }
   return p;
 }
 
@@ -278,7 +321,8 @@ static void *alloc_large(size_t size, bool noscan, int type) {
   return (void *)s->base;
 }
 
-static void *alloc_slow(size_t size, bool noscan, int type, uintptr_t ip) {
+__attribute__((noinline, cold)) static void *
+alloc_slow(size_t size, bool noscan, int type, uintptr_t ip) {
   struct preempt_thread *t = preempt_thread_current();
   if (atomic_load(&preempt_gc_waiting))
     preempt_park(ip);
@@ -310,7 +354,9 @@ static void *alloc_slow(size_t size, bool noscan, int type, uintptr_t ip) {
   return p ? p : oom(size);
 }
 
-static inline void *alloc(size_t size, bool noscan, int type, uintptr_t ip) {
+/* The fast path: inlined into each entry point, no call but the cold one. */
+__attribute__((always_inline)) static inline void *
+alloc(size_t size, bool noscan, int type, uintptr_t ip) {
   struct preempt_thread *t = preempt_self;
   if (likely(t && size - 1 < PREEMPT_MAX_SMALL)) {
     unsigned c = size_class(size);
@@ -333,7 +379,26 @@ __attribute__((noinline)) void *preempt_alloc_noscan(size_t size) {
 
 __attribute__((noinline)) void *preempt_alloc_typed(size_t size,
                                                     const char *type_name) {
-  return alloc(size, false, type_name ? preempt_type_id(type_name) : 0, CALLER);
+  return alloc(size, false, type_id(type_name), CALLER);
+}
+
+__attribute__((noinline, cold)) static void *
+alloc_first_of_type(size_t size, const char *name, int *slot, uintptr_t ip) {
+  int id = type_id(name);
+  if (name)
+    __atomic_store_n(slot, id, __ATOMIC_RELAXED);
+  return alloc(size, false, id, ip);
+}
+
+/* Behind preempt_new: no type lookup once the call site knows its id, and
+ * only tail calls, so the fast path saves no register. */
+__attribute__((noinline)) void *preempt__alloc_slot(size_t size,
+                                                    const char *name,
+                                                    int *slot) {
+  int id = __atomic_load_n(slot, __ATOMIC_RELAXED);
+  if (unlikely(!id))
+    return alloc_first_of_type(size, name, slot, CALLER);
+  return alloc(size, false, id, CALLER);
 }
 
 enum preempt_oom_policy preempt_set_oom_policy(enum preempt_oom_policy p) {
@@ -349,6 +414,7 @@ static void heap_lock(uintptr_t ip) {
   if (pthread_mutex_trylock(&preempt_heap_lock) == 0)
     return;
   struct preempt_thread *t = preempt_self;
+  preempt_thread_tls_refresh(t);
   t->roots.len = 0;
   preempt_scan_own_stack(t, ip, &t->roots);
   atomic_store(&t->state, THREAD_PARKED);

@@ -1,12 +1,39 @@
 /* Marking.  A value is a heap pointer if it falls inside an allocated slot
  * of a span in use, interior pointers included; the slot's mark bit is set
- * and, unless the object is pointer-free, its words are queued for
- * scanning.  Objects are scanned conservatively (every aligned word). */
+ * and, unless the object is pointer-free, it is queued for scanning.
+ * Objects are scanned conservatively (every aligned word).  This loop is
+ * most of a collection's time: the queue holds (object, size) so that
+ * scanning needs no span lookup, and queued objects are prefetched. */
 #include "internal.h"
 
-static struct preempt_vec stack; /* objects to scan */
+static struct {
+  uintptr_t *data;
+  size_t len, cap;
+} stack;
 
 void preempt_mark_init(void) {}
+
+static __attribute__((noinline)) void stack_grow(void) {
+  size_t cap = stack.cap ? stack.cap * 2 : 65536;
+  uintptr_t *d = preempt_sys_alloc(cap * sizeof *d);
+  if (!d)
+    preempt_fatal("out of memory for the mark stack");
+  if (stack.data) {
+    __builtin_memcpy(d, stack.data, stack.len * sizeof *d);
+    preempt_sys_free(stack.data, stack.cap * sizeof *d);
+  }
+  stack.data = d;
+  stack.cap = cap;
+}
+
+static inline void push(uintptr_t obj, uintptr_t size) {
+  if (unlikely(stack.len + 2 > stack.cap))
+    stack_grow();
+  __builtin_prefetch((const void *)obj);
+  stack.data[stack.len] = obj;
+  stack.data[stack.len + 1] = size;
+  stack.len += 2;
+}
 
 /* Returns the object containing v, or 0. */
 static inline uintptr_t object_of(uintptr_t v, struct preempt_span **sp,
@@ -30,15 +57,33 @@ static inline uintptr_t object_of(uintptr_t v, struct preempt_span **sp,
   return 0;
 }
 
-void preempt_mark_value(uintptr_t v) {
-  struct preempt_span *s;
-  uint32_t i;
-  uintptr_t obj = object_of(v, &s, &i);
-  if (!obj || bit_get(s->markbits, i))
+/* v is inside the arena. */
+__attribute__((always_inline)) static inline void mark(uintptr_t v) {
+  struct preempt_span *s =
+      preempt_heap.pages[(v - preempt_heap.page_base) >> PREEMPT_PAGE_SHIFT];
+  if (!s)
     return;
-  bit_set(s->markbits, i);
-  if (!s->noscan && !preempt_vec_push(&stack, obj))
-    preempt_fatal("out of memory for the mark stack");
+  if (likely(s->state == SPAN_SMALL)) {
+    uint32_t i = span_index(s, v);
+    uint64_t bit = (uint64_t)1 << (i & 63);
+    uint64_t *word = &s->markbits[i >> 6];
+    if (*word & bit)
+      return; /* already marked: the common case */
+    if (i >= s->nelems || (i >= s->freeindex && !(s->allocbits[i >> 6] & bit)))
+      return;
+    *word |= bit;
+    if (!s->noscan)
+      push(s->base + (uintptr_t)i * s->elemsize, s->elemsize);
+  } else if (s->state == SPAN_LARGE && !s->large_bits[1]) {
+    s->large_bits[1] = 1;
+    if (!s->noscan)
+      push(s->base, s->npages * PREEMPT_PAGE_SIZE);
+  }
+}
+
+void preempt_mark_value(uintptr_t v) {
+  if (preempt_in_heap(v))
+    mark(v);
 }
 
 uintptr_t preempt_object_base(uintptr_t v) {
@@ -54,18 +99,13 @@ bool preempt_is_marked(uintptr_t v) {
   return obj && bit_get(s->markbits, i);
 }
 
-static size_t object_size(const struct preempt_span *s) {
-  return s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
-}
-
-PREEMPT_NO_ASAN static void scan_object(uintptr_t obj) {
-  struct preempt_span *s = preempt_span_of(obj);
+PREEMPT_NO_ASAN static void scan(uintptr_t obj, uintptr_t size) {
   const uintptr_t *p = (const uintptr_t *)obj;
-  const uintptr_t *end = (const uintptr_t *)(obj + object_size(s));
+  const uintptr_t *end = (const uintptr_t *)(obj + size);
   uintptr_t lo = preempt_heap.lo, span = preempt_heap.hi - lo;
   for (; p < end; p++)
     if (*p - lo < span)
-      preempt_mark_value(*p);
+      mark(*p);
 }
 
 void preempt_mark_object_contents(uintptr_t v) {
@@ -73,19 +113,19 @@ void preempt_mark_object_contents(uintptr_t v) {
   uint32_t i;
   uintptr_t obj = object_of(v, &s, &i);
   if (obj && !s->noscan)
-    scan_object(obj);
+    scan(obj, s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize);
 }
 
-PREEMPT_NO_ASAN void preempt_mark_range(const void *lo, const void *hi) {
+void preempt_mark_range(const void *lo, const void *hi) {
   uintptr_t a = ALIGN_UP((uintptr_t)lo, sizeof(uintptr_t));
-  for (; a + sizeof(uintptr_t) <= (uintptr_t)hi; a += sizeof(uintptr_t)) {
-    uintptr_t v = *(const uintptr_t *)a;
-    if (preempt_in_heap(v))
-      preempt_mark_value(v);
-  }
+  uintptr_t b = (uintptr_t)hi & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+  if (b > a)
+    scan(a, b - a);
 }
 
 void preempt_mark_drain(void) {
-  while (stack.len)
-    scan_object(stack.data[--stack.len]);
+  while (stack.len) {
+    stack.len -= 2;
+    scan(stack.data[stack.len], stack.data[stack.len + 1]);
+  }
 }

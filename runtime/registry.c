@@ -43,6 +43,7 @@ static struct {
   size_t table_size, nentries;
   unsigned long long adds, subs;
   bool synced;
+  uint64_t generation;
 } reg;
 
 /* The runtime's own globals that point at the heap (the arena bounds) live
@@ -263,6 +264,7 @@ void preempt_registry_sync(void) {
   if (reg.synced && adds == reg.adds && subs == reg.subs)
     return;
   reg.synced = true;
+  reg.generation++;
   for (size_t i = 0; i < reg.nobjs; i++)
     reg.objs[i].live = false;
   dl_iterate_phdr(sync_cb, NULL);
@@ -303,4 +305,29 @@ void preempt_registry_data_segments(void (*fn)(void *lo, void *hi, void *arg),
         fn((void *)r.lo, (void *)r.hi, arg);
       }
     }
+}
+
+uint64_t preempt_registry_generation(void) { return reg.generation; }
+
+static int tls_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  struct preempt_vec *v = arg;
+  if (size < offsetof(struct dl_phdr_info, dlpi_tls_data) + sizeof(void *) ||
+      !info->dlpi_tls_data)
+    return 0; /* no thread-local data, or not allocated for this thread */
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    if (info->dlpi_phdr[i].p_type == PT_TLS) {
+      uintptr_t lo = (uintptr_t)info->dlpi_tls_data;
+      if (!preempt_vec_push(v, lo) ||
+          !preempt_vec_push(v, lo + info->dlpi_phdr[i].p_memsz))
+        preempt_fatal("out of memory for thread-local roots");
+    }
+  return 0;
+}
+
+void preempt_thread_tls_refresh(struct preempt_thread *t) {
+  if (t->tls_generation == reg.generation && t->tls.data)
+    return;
+  t->tls.len = 0;
+  dl_iterate_phdr(tls_cb, &t->tls);
+  t->tls_generation = reg.generation;
 }

@@ -54,10 +54,15 @@ static void sweep_span(struct preempt_span *s, void *arg) {
   r->freed_bytes += (allocated - live) * s->elemsize;
   if (preempt_opts.poison && allocated != live)
     poison_freed(s);
-  if (live == 0) {
+  /* An empty span stays with its size class for one cycle: the next one
+   * usually allocates the same sizes again.  Empty twice, it goes back to
+   * the page heap. */
+  if (live == 0 && s->empty_sweeps++ > 0) {
     preempt_span_release(s);
     return;
   }
+  if (live)
+    s->empty_sweeps = 0;
   uint64_t *t = s->allocbits;
   s->allocbits = s->markbits;
   s->markbits = t;

@@ -25,7 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-__thread struct preempt_thread *preempt_self;
+__thread struct preempt_thread *preempt_self
+    __attribute__((tls_model("initial-exec")));
 pthread_mutex_t preempt_heap_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic int preempt_gc_waiting;
 
@@ -86,6 +87,7 @@ __attribute__((noinline)) void preempt_thread_attach(void) {
   threads = t;
   pthread_mutex_unlock(&preempt_heap_lock);
   preempt_self = t;
+  preempt_thread_tls_refresh(t);
   pthread_setspecific(exit_key, t);
   preempt_exit_blocking();
 }
@@ -107,6 +109,7 @@ void preempt_thread_detach(void) {
   pthread_setspecific(exit_key, NULL);
   preempt_self = NULL;
   preempt_vec_free(&t->roots);
+  preempt_vec_free(&t->tls);
   preempt_sys_free(t, sizeof *t);
 }
 
@@ -141,6 +144,7 @@ void preempt_park(uintptr_t start_ip) {
   struct preempt_thread *t = preempt_self;
   if (!t || !atomic_load(&preempt_gc_waiting))
     return;
+  preempt_thread_tls_refresh(t);
   t->roots.len = 0;
   preempt_scan_own_stack(t, start_ip, &t->roots);
   atomic_store(&t->state, THREAD_PARKED);

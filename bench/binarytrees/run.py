@@ -183,6 +183,18 @@ def table(rows, header, markdown):
     return "\n".join(out)
 
 
+def join_cflags(argv):
+    """Lets "--cflags -O3" work: argparse would take -O3 for an option."""
+    out = []
+    it = iter(argv)
+    for a in it:
+        if a == "--cflags":
+            out.append("--cflags=" + next(it, ""))
+        else:
+            out.append(a)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(
         description="GCBench-style binary trees: preempt vs Boehm GC vs "
@@ -212,7 +224,7 @@ def main():
                     help="print the tables in Markdown")
     ap.add_argument("--no-build", action="store_true",
                     help="reuse the executables in --build-dir")
-    args = ap.parse_args()
+    args = ap.parse_args(join_cflags(sys.argv[1:]))
 
     try:
         depths = [int(d) for d in args.depths.split(",") if d]

@@ -18,8 +18,12 @@ programs, the ratios plugin/plain of
                divided by the plugin build's .text size
     instr      instructions executed by the workload: the "I refs" total of
                valgrind --tool=cachegrind --cache-sim=no
-    time       wall time of the workload, median of --runs (5), under
-               bench/tools/runexec (fork/exec/wait4)
+    time       wall time of the workload, median of --runs (5) samples,
+               plain and plugin alternating, each run under
+               bench/tools/runexec (fork/exec/wait4).  A workload shorter
+               than 0.25 s is repeated within a sample (the same number of
+               times for both builds) and the sample is the mean per run;
+               one untimed run of each build comes first
 
 and checks that both builds print the same output (and expected.txt, when
 there is one).
@@ -81,6 +85,8 @@ DEB_SRC_LINE = ("deb-src [signed-by=/usr/share/keyrings/debian-archive-"
                 "keyring.gpg] http://deb.debian.org/debian bookworm main")
 DEB_SRC_FILE = "/etc/apt/sources.list.d/preempt-src.list"
 RUN_TIMEOUT = 120
+MIN_SAMPLE = 0.25  # seconds: short workloads are repeated within a sample
+MAX_BATCH = 100
 VALGRIND_TIMEOUT = 600
 TARGETS = {"compile": 1.15, "text": 1.15, "instr": 1.05, "note": 1.0}
 
@@ -393,23 +399,36 @@ def measure(args, prog):
         w = {"instr": {}, "time": {}}
         outputs = {}
         times = {"plain": [], "plugin": []}
-        for i in range(args.runs):
-            for v in (("plain", "plugin") if i % 2 == 0 else
-                      ("plugin", "plain")):
-                exe = prog.exe(dirs[v])
-                r = runexec.run(args.runexec, [exe] + argv,
-                                timeout=RUN_TIMEOUT, cwd=dirs[v],
-                                stdin_path=stdin)
-                if r.status != 0:
-                    res["errors"].append("%s (%s): %s\n%s" % (
-                        label, v, r.describe_status(),
-                        r.stderr.decode(errors="replace")[-2000:]))
-                    break
-                times[v].append(r.wall)
-                outputs.setdefault(v, r.stdout)
-                if outputs[v] != r.stdout:
-                    res["errors"].append("%s (%s): output changes from run "
-                                         "to run" % (label, v))
+
+        def run1(v):
+            r = runexec.run(args.runexec, [prog.exe(dirs[v])] + argv,
+                            timeout=RUN_TIMEOUT, cwd=dirs[v],
+                            stdin_path=stdin)
+            if r.status != 0:
+                raise Error("%s (%s): %s\n%s" % (
+                    label, v, r.describe_status(),
+                    r.stderr.decode(errors="replace")[-2000:]))
+            outputs.setdefault(v, r.stdout)
+            if outputs[v] != r.stdout:
+                raise Error("%s (%s): output changes from run to run"
+                            % (label, v))
+            return r.wall
+
+        try:
+            # warm-up (page cache, CPU frequency) and calibration: a timed
+            # sample repeats the workload until it lasts MIN_SAMPLE seconds
+            # or so, so that millisecond-long programs are not all noise
+            run1("plugin")
+            t = run1("plain")
+            batch = max(1, min(MAX_BATCH,
+                               math.ceil(MIN_SAMPLE / max(t, 1e-4))))
+            w["batch"] = batch
+            for i in range(args.runs):
+                for v in (("plain", "plugin") if i % 2 == 0 else
+                          ("plugin", "plain")):
+                    times[v].append(sum(run1(v) for _ in range(batch)) / batch)
+        except Error as e:
+            res["errors"].append(str(e))
         for v in ("plain", "plugin"):
             w["time"][v] = statistics.median(times[v]) if times[v] else None
         if outputs.get("plain") is not None and \
@@ -445,6 +464,18 @@ def total(res, key, variant):
     return sum(xs)
 
 
+def join_cflags(argv):
+    """Lets "--cflags -O3" work: argparse would take -O3 for an option."""
+    out = []
+    it = iter(argv)
+    for a in it:
+        if a == "--cflags":
+            out.append("--cflags=" + next(it, ""))
+        else:
+            out.append(a)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(
         description="Cost of the preempt plugin: compile time, code size, "
@@ -476,7 +507,7 @@ def main():
                     default=os.path.join(REPO, "build", "lib", "preempt.so"))
     ap.add_argument("--cc", default="clang-19")
     ap.add_argument("--markdown", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(join_cflags(sys.argv[1:]))
 
     if args.runs < 1 or args.compile_runs < 1:
         ap.error("--runs and --compile-runs must be at least 1")
@@ -565,7 +596,7 @@ def main():
                  fmt(gm["stackmaps"], ".3f"), "", fmt(gm["instr"], ".4f"),
                  fmt(gm["time"], ".3f")])
     header = ["program", "compile", ".text B", ".text", "note B",
-              "note/.text", "stackmaps B", "stackmaps/.text", "instr",
+              "note/.text", "stackmaps B", "stackmaps/.text", "instr plain",
               "instr", "time"]
     print()
     print("plugin cost, ratios plugin/plain (%s; %s -O2%s; compile: median "
@@ -575,8 +606,8 @@ def main():
               args.compile_runs, args.runs))
     print("  plugin %s (modified %s)" % (args.plugin, plugin_stamp))
     print("  .text B, note B, stackmaps B: bytes (plain .text; plugin "
-          "build's .note.preempt and .llvm_stackmaps); instr: plain count, "
-          "then ratio")
+          "build's .note.preempt and .llvm_stackmaps); instr plain: "
+          "count of the plain build")
     print()
     print(table(rows, header, args.markdown))
 

@@ -4,8 +4,10 @@
 #include "testutil.h"
 
 #include <alloca.h>
+#include <pthread.h>
 
 static struct tnode *global_root;
+static __thread struct tnode *tls_root;
 static struct tnode *global_array[4];
 
 static struct tnode *chain(int n, uint64_t base) {
@@ -157,4 +159,33 @@ static uint64_t deep(int depth) {
 }
 Test(roots, deep_recursion) {
   cr_assert_eq(deep(2000), 2000ull * 2001 / 2);
+}
+
+/* Thread-local variables are roots, in every thread. */
+static void *tls_worker(void *arg) {
+  uint64_t base = (uint64_t)(uintptr_t)arg;
+  tls_root = chain(50, base);
+  for (int k = 0; k < 5; k++) {
+    opaque(chain(100, 1 << 20));
+    preempt_gc();
+  }
+  verify_chain(tls_root, 50, base);
+  return NULL;
+}
+
+Test(roots, thread_locals) {
+  tls_root = chain(30, 333);
+  pthread_t t[2];
+  for (uintptr_t i = 0; i < 2; i++)
+    pthread_create(&t[i], NULL, tls_worker, (void *)((i + 1) * 10000));
+  preempt_enter_blocking();
+  for (int i = 0; i < 2; i++)
+    pthread_join(t[i], NULL);
+  preempt_exit_blocking();
+  preempt_gc();
+  verify_chain(tls_root, 30, 333);
+  uintptr_t h = hide(tls_root);
+  tls_root = NULL;
+  preempt_gc();
+  cr_assert(!preempt_is_heap_object(unhide(h)));
 }
