@@ -119,14 +119,19 @@ static void list_push(struct preempt_span **head, struct preempt_span *s) {
 
 static uint64_t gc_epoch; /* collections so far, for free_since */
 
-static void free_insert(struct preempt_span *s) {
+/* since: the collection the span (or its oldest part) became free in. */
+static void free_insert_since(struct preempt_span *s, uint64_t since) {
   s->state = SPAN_FREE;
-  s->free_since = gc_epoch;
+  s->free_since = since;
   set_pages(s, s);
   list_push(&H.free[bucket(s->npages)], s);
   H.free_bytes += s->npages * PREEMPT_PAGE_SIZE;
   if (s->released)
     H.released_bytes += s->npages * PREEMPT_PAGE_SIZE;
+}
+
+static void free_insert(struct preempt_span *s) {
+  free_insert_since(s, gc_epoch);
 }
 
 static void free_remove(struct preempt_span *s) {
@@ -210,24 +215,29 @@ struct preempt_span *preempt_span_alloc(size_t npages) {
 void preempt_span_free(struct preempt_span *s) {
   H.inuse_bytes -= s->npages * PREEMPT_PAGE_SIZE;
   s->released = false;
+  uint64_t since = gc_epoch;
   size_t first = page_of(s->base);
   struct preempt_span *left = s->base > preempt_heap.lo ? H.pages[first - 1] : NULL;
   struct preempt_span *right = s->base + s->npages * PREEMPT_PAGE_SIZE <
                                        preempt_heap.hi
                                    ? H.pages[first + s->npages]
                                    : NULL;
+  /* Merged spans keep the age of their oldest part, so that a long-unused
+   * span still goes back to the OS after a neighbour is freed. */
   if (left && left->state == SPAN_FREE && !left->released) {
     free_remove(left);
+    since = left->free_since < since ? left->free_since : since;
     left->npages += s->npages;
     desc_free(s);
     s = left;
   }
   if (right && right->state == SPAN_FREE && !right->released) {
     free_remove(right);
+    since = right->free_since < since ? right->free_since : since;
     s->npages += right->npages;
     desc_free(right);
   }
-  free_insert(s);
+  free_insert_since(s, since);
 }
 
 /* Gives free pages back to the OS, largest spans first, until at most
