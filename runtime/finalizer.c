@@ -80,6 +80,7 @@ static void table_del(uintptr_t obj) {
 }
 
 static void *finalizer_main(void *arg);
+static void start_thread(void);
 
 void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
   preempt_thread_current();
@@ -95,15 +96,18 @@ void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
   bool start = fn && !thread_started;
   thread_started |= start;
   pthread_mutex_unlock(&preempt_heap_lock);
-  if (start) {
-    pthread_t th;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&th, &attr, finalizer_main, NULL))
-      preempt_fatal("cannot start the finalizer thread");
-    pthread_attr_destroy(&attr);
-  }
+  if (start)
+    start_thread();
+}
+
+static void start_thread(void) {
+  pthread_t th;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&th, &attr, finalizer_main, NULL))
+    preempt_fatal("cannot start the finalizer thread");
+  pthread_attr_destroy(&attr);
 }
 
 void preempt_finalizers_mark_referents(void) {
@@ -151,9 +155,14 @@ void preempt_finalizers_queue_unreachable(void) {
 
 void preempt_finalizers_wake(void) {
   pthread_mutex_lock(&qlock);
-  if (queue_head < queue_len)
+  bool work = queue_head < queue_len;
+  if (work)
     pthread_cond_signal(&qcond);
   pthread_mutex_unlock(&qlock);
+  if (work && !thread_started) {
+    thread_started = true;
+    start_thread();
+  }
 }
 
 static void *finalizer_main(void *arg) {
@@ -193,4 +202,13 @@ void preempt_run_finalizers(void) {
     pthread_cond_wait(&done_cond, &qlock);
   pthread_mutex_unlock(&qlock);
   preempt_exit_blocking();
+}
+
+/* In a forked child the finalizer thread is gone: start a new one when
+ * there is work. */
+void preempt_finalizers_after_fork(void) {
+  pthread_mutex_init(&qlock, NULL);
+  pthread_cond_init(&qcond, NULL);
+  pthread_cond_init(&done_cond, NULL);
+  thread_started = false;
 }

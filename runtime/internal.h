@@ -267,7 +267,8 @@ void preempt_roots_mark(void) PREEMPT_HIDDEN;
 void preempt_finalizers_mark_referents(void) PREEMPT_HIDDEN;
 void preempt_finalizers_queue_unreachable(void) PREEMPT_HIDDEN;
 void preempt_finalizers_mark_queue(void) PREEMPT_HIDDEN;
-void preempt_finalizers_wake(void) PREEMPT_HIDDEN;
+void preempt_finalizers_wake(void) PREEMPT_HIDDEN; /* starts the thread */
+void preempt_finalizers_after_fork(void) PREEMPT_HIDDEN;
 
 /* ---- stats ------------------------------------------------------------- */
 extern struct preempt_stats preempt_stats_data PREEMPT_HIDDEN;

@@ -113,9 +113,32 @@ void preempt_thread_detach(void) {
   preempt_sys_free(t, sizeof *t);
 }
 
+/* fork() copies only the calling thread: the child forgets the others
+ * (a collection would wait for them forever).  The heap lock is held
+ * across the fork so that no other thread is mid-allocation. */
+static void before_fork(void) { pthread_mutex_lock(&preempt_heap_lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&preempt_heap_lock); }
+static void after_fork_child(void) {
+  struct preempt_thread *self = preempt_self, **p = &threads;
+  while (*p) {
+    struct preempt_thread *t = *p;
+    if (t == self) {
+      p = &t->next;
+      continue;
+    }
+    *p = t->next;
+    preempt_vec_free(&t->roots);
+    preempt_vec_free(&t->tls);
+    preempt_sys_free(t, sizeof *t);
+  }
+  preempt_finalizers_after_fork();
+  pthread_mutex_unlock(&preempt_heap_lock);
+}
+
 void preempt_threads_init(void) {
   if (pthread_key_create(&exit_key, on_thread_exit))
     preempt_fatal("pthread_key_create failed");
+  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
 void preempt_threads_each(void (*fn)(struct preempt_thread *, void *),

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum { NTHREADS = 4, ROUNDS = 2000 };
@@ -123,4 +124,46 @@ Test(threads, attach_and_detach, .timeout = 120) {
     for (int i = 0; i < 3; i++)
       cr_assert(ok[i]);
   }
+}
+
+/* After fork() the child has only the forking thread; collections in the
+ * child must not wait for the parent's other threads, and finalizers
+ * still run (on a new finalizer thread). */
+static _Atomic int stop_spinner;
+static void *spinner(void *arg) {
+  (void)arg;
+  while (!atomic_load(&stop_spinner)) {
+    opaque(tnode_new(1));
+    preempt_safepoint();
+  }
+  return NULL;
+}
+static _Atomic int child_finalized;
+static void child_fin(void *obj, void *arg) {
+  (void)obj;
+  (void)arg;
+  atomic_fetch_add(&child_finalized, 1);
+}
+
+Test(threads, fork_child_collects, .timeout = 60) {
+  pthread_t t;
+  pthread_create(&t, NULL, spinner, NULL);
+  preempt_set_finalizer(tnode_new(2), child_fin, NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (int i = 0; i < 20; i++) {
+      preempt_set_finalizer(tnode_new((uint64_t)i), child_fin, NULL);
+      preempt_gc();
+    }
+    preempt_run_finalizers();
+    _exit(atomic_load(&child_finalized) >= 20 ? 0 : 1);
+  }
+  int status;
+  preempt_enter_blocking();
+  waitpid(pid, &status, 0);
+  atomic_store(&stop_spinner, 1);
+  pthread_join(t, NULL);
+  preempt_exit_blocking();
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "the child hung or lost finalizers (status %d)", status);
 }
