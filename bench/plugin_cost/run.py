@@ -19,11 +19,11 @@ programs, the ratios plugin/plain of
     instr      instructions executed by the workload: the "I refs" total of
                valgrind --tool=cachegrind --cache-sim=no
     time       wall time of the workload, median of --runs (5) samples,
-               plain and plugin alternating, each run under
-               bench/tools/runexec (fork/exec/wait4).  A workload shorter
-               than 0.25 s is repeated within a sample (the same number of
-               times for both builds) and the sample is the mean per run;
-               one untimed run of each build comes first
+               each run under bench/tools/runexec (fork/exec/wait4).  A
+               workload shorter than 0.25 s is repeated within a sample
+               (the same number of times for both builds, plain and plugin
+               runs interleaved one by one) and the sample is the mean per
+               run; one untimed run of each build comes first
 
 and checks that both builds print the same output (and expected.txt, when
 there is one).
@@ -424,9 +424,15 @@ def measure(args, prog):
                                math.ceil(MIN_SAMPLE / max(t, 1e-4))))
             w["batch"] = batch
             for i in range(args.runs):
-                for v in (("plain", "plugin") if i % 2 == 0 else
-                          ("plugin", "plain")):
-                    times[v].append(sum(run1(v) for _ in range(batch)) / batch)
+                acc = {"plain": 0.0, "plugin": 0.0}
+                # runs of the two builds interleaved one by one, so that a
+                # busy period of a shared machine hits both alike
+                for k in range(batch):
+                    for v in (("plain", "plugin") if (i + k) % 2 == 0 else
+                              ("plugin", "plain")):
+                        acc[v] += run1(v)
+                for v in acc:
+                    times[v].append(acc[v] / batch)
         except Error as e:
             res["errors"].append(str(e))
         for v in ("plain", "plugin"):
