@@ -135,17 +135,9 @@ void preempt_finalizers_queue_unreachable(void) {
       queue_len -= queue_head;
       queue_head = 0;
     }
-    if (queue_len == queue_cap) {
-      size_t cap = queue_cap ? queue_cap * 2 : 256;
-      struct fin *q = preempt_sys_alloc(cap * sizeof *q);
-      if (!q)
-        preempt_fatal("out of memory for the finalizer queue");
-      if (queue)
-        memcpy(q, queue, queue_len * sizeof *q);
-      preempt_sys_free(queue, queue_cap * sizeof *q);
-      queue = q;
-      queue_cap = cap;
-    }
+    if (queue_len == queue_cap)
+      preempt_array_grow((void **)&queue, &queue_cap, queue_len, sizeof *queue,
+                         256, "the finalizer queue");
     queue[queue_len++] = f;
     queued_total++;
   }

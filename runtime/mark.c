@@ -14,16 +14,8 @@ static struct {
 void preempt_mark_init(void) {}
 
 static __attribute__((noinline)) void stack_grow(void) {
-  size_t cap = stack.cap ? stack.cap * 2 : 65536;
-  uintptr_t *d = preempt_sys_alloc(cap * sizeof *d);
-  if (!d)
-    preempt_fatal("out of memory for the mark stack");
-  if (stack.data) {
-    __builtin_memcpy(d, stack.data, stack.len * sizeof *d);
-    preempt_sys_free(stack.data, stack.cap * sizeof *d);
-  }
-  stack.data = d;
-  stack.cap = cap;
+  preempt_array_grow((void **)&stack.data, &stack.cap, stack.len,
+                     sizeof *stack.data, 65536, "the mark stack");
 }
 
 static inline void push(uintptr_t obj, uintptr_t size) {

@@ -194,18 +194,9 @@ static struct object *find_or_add(struct dl_phdr_info *info) {
         !strncmp(reg.objs[i].name, info->dlpi_name ? info->dlpi_name : "",
                  sizeof reg.objs[i].name - 1))
       return &reg.objs[i];
-  if (reg.nobjs == reg.cap) {
-    size_t cap = reg.cap ? reg.cap * 2 : 64;
-    struct object *o = preempt_sys_alloc(cap * sizeof *o);
-    if (!o)
-      preempt_fatal("out of memory for the object registry");
-    if (reg.objs) {
-      memcpy(o, reg.objs, reg.nobjs * sizeof *o);
-      preempt_sys_free(reg.objs, reg.cap * sizeof *o);
-    }
-    reg.objs = o;
-    reg.cap = cap;
-  }
+  if (reg.nobjs == reg.cap)
+    preempt_array_grow((void **)&reg.objs, &reg.cap, reg.nobjs, sizeof *reg.objs,
+                       64, "the object registry");
   struct object *o = &reg.objs[reg.nobjs++];
   memset(o, 0, sizeof *o);
   o->base = info->dlpi_addr;
@@ -317,9 +308,8 @@ static int tls_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   for (int i = 0; i < info->dlpi_phnum; i++)
     if (info->dlpi_phdr[i].p_type == PT_TLS) {
       uintptr_t lo = (uintptr_t)info->dlpi_tls_data;
-      if (!preempt_vec_push(v, lo) ||
-          !preempt_vec_push(v, lo + info->dlpi_phdr[i].p_memsz))
-        preempt_fatal("out of memory for thread-local roots");
+      preempt_vec_push(v, lo);
+      preempt_vec_push(v, lo + info->dlpi_phdr[i].p_memsz);
     }
   return 0;
 }

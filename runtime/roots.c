@@ -15,17 +15,9 @@ static size_t nranges, cap;
 void preempt_add_roots(const void *start, size_t size) {
   preempt_thread_current();
   preempt_lock_heap((uintptr_t)__builtin_return_address(0));
-  if (nranges == cap) {
-    size_t ncap = cap ? cap * 2 : 64;
-    struct root_range *n = preempt_sys_alloc(ncap * sizeof *n);
-    if (!n)
-      preempt_fatal("out of memory registering roots");
-    if (ranges)
-      memcpy(n, ranges, nranges * sizeof *n);
-    preempt_sys_free(ranges, cap * sizeof *n);
-    ranges = n;
-    cap = ncap;
-  }
+  if (nranges == cap)
+    preempt_array_grow((void **)&ranges, &cap, nranges, sizeof *ranges, 64,
+                       "registered roots");
   ranges[nranges++] = (struct root_range){start, size};
   pthread_mutex_unlock(&preempt_heap_lock);
 }

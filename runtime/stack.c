@@ -27,8 +27,8 @@ struct walk {
 };
 
 static inline void push(struct walk *w, uintptr_t v) {
-  if (preempt_in_heap(v) && !preempt_vec_push(w->sink, v))
-    preempt_fatal("out of memory for the root buffer");
+  if (preempt_in_heap(v))
+    preempt_vec_push(w->sink, v);
 }
 
 PREEMPT_NO_ASAN static void push_range(struct walk *w, uintptr_t lo, uintptr_t hi) {

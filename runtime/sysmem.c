@@ -17,21 +17,25 @@ void preempt_sys_free(void *p, size_t size) {
     munmap(p, size);
 }
 
-bool preempt_vec_push(struct preempt_vec *v, uintptr_t x) {
-  if (unlikely(v->len == v->cap)) {
-    size_t cap = v->cap ? v->cap * 2 : 4096;
-    uintptr_t *d = preempt_sys_alloc(cap * sizeof *d);
-    if (!d)
-      return false;
-    if (v->data) {
-      memcpy(d, v->data, v->len * sizeof *d);
-      preempt_sys_free(v->data, v->cap * sizeof *d);
-    }
-    v->data = d;
-    v->cap = cap;
+void preempt_array_grow(void **data, size_t *cap, size_t len, size_t elem,
+                        size_t first_cap, const char *what) {
+  size_t ncap = *cap ? *cap * 2 : first_cap;
+  void *d = preempt_sys_alloc(ncap * elem);
+  if (!d)
+    preempt_fatal("out of memory for %s", what);
+  if (*data) {
+    memcpy(d, *data, len * elem);
+    preempt_sys_free(*data, *cap * elem);
   }
+  *data = d;
+  *cap = ncap;
+}
+
+void preempt_vec_push(struct preempt_vec *v, uintptr_t x) {
+  if (unlikely(v->len == v->cap))
+    preempt_array_grow((void **)&v->data, &v->cap, v->len, sizeof *v->data,
+                       4096, "a root buffer");
   v->data[v->len++] = x;
-  return true;
 }
 
 void preempt_vec_free(struct preempt_vec *v) {

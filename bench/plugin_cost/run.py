@@ -8,8 +8,8 @@ linked), and the driver prints, per program and as a geometric mean over
 programs, the ratios plugin/plain of
 
     compile    wall time of the compile steps (clang -c of every source;
-               linking excluded), median of --compile-runs (3) builds,
-               plain and plugin builds alternating
+               linking excluded), median of --compile-runs (3) builds;
+               each source is compiled plainly and with the plugin in turn
     .text      size of the .text section of the executable (plus its
                shared library, if it has one)
     maps       for the plugin build: size of .note.preempt (the runtime's
@@ -149,26 +149,39 @@ class Program:
         self.workloads = []  # (label, argv tail, stdin path)
         self.expected = None
 
-    def build(self, args, out_dir, plugin):
-        """Builds into out_dir; returns (compile seconds, [ELF paths])."""
-        os.makedirs(out_dir, exist_ok=True)
-        compile_time = 0.0
-        artifacts = []
-        for unit in self.units:
-            objs = []
+    def build(self, args, dirs, order):
+        """Builds both variants into dirs["plain"] and dirs["plugin"], each
+        source compiled by the two in turn (in the given order) so that a
+        busy period of the machine hits both alike.  Returns ({variant:
+        compile seconds}, {variant: [ELF paths]})."""
+        for d in dirs.values():
+            os.makedirs(d, exist_ok=True)
+        compile_time = {v: 0.0 for v in dirs}
+        artifacts = {v: [] for v in dirs}
+
+        def flags_for(unit, v):
             flags = list(unit["cflags"]) + args.extra
-            if plugin:
+            if v == "plugin":
                 flags.append("-fplugin=" + args.plugin)
+            return flags
+
+        for unit in self.units:
+            objs = {v: [] for v in dirs}
             for src in unit["sources"]:
-                obj = os.path.join(out_dir, "%s.%s.o" % (
-                    unit["name"], os.path.splitext(os.path.basename(src))[0]))
-                compile_time += run_tool(
-                    [args.cc] + flags + ["-c", src, "-o", obj], out_dir)
-                objs.append(obj)
-            target = os.path.join(out_dir, unit["output"])
-            run_tool([args.cc] + flags + unit["ldflags"] + objs +
-                     ["-o", target] + unit["libs"](out_dir), out_dir)
-            artifacts.append(target)
+                for v in order:
+                    obj = os.path.join(dirs[v], "%s.%s.o" % (
+                        unit["name"],
+                        os.path.splitext(os.path.basename(src))[0]))
+                    compile_time[v] += run_tool(
+                        [args.cc] + flags_for(unit, v) +
+                        ["-c", src, "-o", obj], dirs[v])
+                    objs[v].append(obj)
+            for v in order:
+                target = os.path.join(dirs[v], unit["output"])
+                run_tool([args.cc] + flags_for(unit, v) + unit["ldflags"] +
+                         objs[v] + ["-o", target] + unit["libs"](dirs[v]),
+                         dirs[v])
+                artifacts[v].append(target)
         return compile_time, artifacts
 
     def exe(self, out_dir):
@@ -379,10 +392,10 @@ def measure(args, prog):
     ctimes = {"plain": [], "plugin": []}
     artifacts = {}
     for i in range(args.compile_runs):
-        for v in (("plain", "plugin") if i % 2 == 0 else ("plugin", "plain")):
-            t, arts = prog.build(args, dirs[v], v == "plugin")
-            ctimes[v].append(t)
-            artifacts[v] = arts
+        t, artifacts = prog.build(args, dirs, ("plain", "plugin") if i % 2 == 0
+                                  else ("plugin", "plain"))
+        for v in t:
+            ctimes[v].append(t[v])
     res["compile"] = {v: statistics.median(ts) for v, ts in ctimes.items()}
     sizes = {}
     for v, arts in artifacts.items():

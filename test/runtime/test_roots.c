@@ -10,15 +10,6 @@ static struct tnode *global_root;
 static __thread struct tnode *tls_root;
 static struct tnode *global_array[4];
 
-static struct tnode *chain(int n, uint64_t base) {
-  struct tnode *head = NULL;
-  for (int i = 0; i < n; i++) {
-    struct tnode *t = tnode_new(base + (uint64_t)i);
-    t->a = head;
-    head = t;
-  }
-  return head;
-}
 
 static void verify_chain(struct tnode *h, int n, uint64_t base) {
   for (int i = n - 1; i >= 0; i--, h = h->a) {

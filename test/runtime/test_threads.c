@@ -22,15 +22,6 @@ static void join_all(pthread_t *t, int n) {
 }
 static _Atomic int failures;
 
-static struct tnode *chain(int n, uint64_t base) {
-  struct tnode *head = NULL;
-  for (int i = 0; i < n; i++) {
-    struct tnode *t = tnode_new(base + (uint64_t)i);
-    t->a = head;
-    head = t;
-  }
-  return head;
-}
 
 static int chain_ok(struct tnode *h, int n, uint64_t base) {
   for (int i = n - 1; i >= 0; i--, h = h->a)

@@ -47,6 +47,17 @@ static inline void tnode_verify(const struct tnode *n) {
                (void *)n, (unsigned long long)n->id);
 }
 
+/* A list of n nodes with ids base..base+n-1, the last first. */
+__attribute__((unused)) static struct tnode *chain(int n, uint64_t base) {
+  struct tnode *head = NULL;
+  for (int i = 0; i < n; i++) {
+    struct tnode *t = tnode_new(base + (uint64_t)i);
+    t->a = head;
+    head = t;
+  }
+  return head;
+}
+
 static inline uint64_t gc_count(void) {
   struct preempt_stats s;
   preempt_read_stats(&s);
