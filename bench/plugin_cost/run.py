@@ -7,7 +7,8 @@ and once with -fplugin=preempt.so (nothing else changes: the runtime is not
 linked), and the driver prints, per program and as a geometric mean over
 programs, the ratios plugin/plain of
 
-    compile    wall time of the compile steps (clang -c of every source;
+    compile    wall time (and, as "compile cpu", user+system CPU time from
+               os.wait4) of the compile steps (clang -c of every source;
                linking excluded), median of --compile-runs (3) builds;
                each source is compiled plainly and with the plugin in turn
     .text      size of the .text section of the executable (plus its
@@ -68,6 +69,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -125,19 +127,24 @@ def elf_sections(path):
 # ---- building ---------------------------------------------------------------
 
 def run_tool(cmd, cwd=None):
-    """Runs a compiler command; returns its wall time in seconds."""
+    """Runs a compiler command; returns (wall seconds, CPU seconds of the
+    command and its children, from os.wait4's rusage)."""
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT)
-    elapsed = time.perf_counter() - t0
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT)
+        _, status, ru = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
     if proc.returncode != 0:
-        out = proc.stdout.decode(errors="replace")
-        crash = proc.returncode < 0 or "PLEASE submit a bug report" in out \
-            or "Stack dump:" in out
+        crash = proc.returncode < 0 or "PLEASE submit a bug report" in text \
+            or "Stack dump:" in text
         raise Error("%s (exit status %d)\n  $ %s\n%s" % (
             "COMPILER CRASH" if crash else "build failed", proc.returncode,
-            shlex.join(cmd), out[-4000:]))
-    return elapsed
+            shlex.join(cmd), text[-4000:]))
+    return elapsed, ru.ru_utime + ru.ru_stime
 
 
 class Program:
@@ -153,10 +160,12 @@ class Program:
         """Builds both variants into dirs["plain"] and dirs["plugin"], each
         source compiled by the two in turn (in the given order) so that a
         busy period of the machine hits both alike.  Returns ({variant:
-        compile seconds}, {variant: [ELF paths]})."""
+        compile wall seconds}, {variant: compile CPU seconds},
+        {variant: [ELF paths]})."""
         for d in dirs.values():
             os.makedirs(d, exist_ok=True)
         compile_time = {v: 0.0 for v in dirs}
+        compile_cpu = {v: 0.0 for v in dirs}
         artifacts = {v: [] for v in dirs}
 
         def flags_for(unit, v):
@@ -172,9 +181,11 @@ class Program:
                     obj = os.path.join(dirs[v], "%s.%s.o" % (
                         unit["name"],
                         os.path.splitext(os.path.basename(src))[0]))
-                    compile_time[v] += run_tool(
+                    wall, cpu = run_tool(
                         [args.cc] + flags_for(unit, v) +
                         ["-c", src, "-o", obj], dirs[v])
+                    compile_time[v] += wall
+                    compile_cpu[v] += cpu
                     objs[v].append(obj)
             for v in order:
                 target = os.path.join(dirs[v], unit["output"])
@@ -182,7 +193,7 @@ class Program:
                          objs[v] + ["-o", target] + unit["libs"](dirs[v]),
                          dirs[v])
                 artifacts[v].append(target)
-        return compile_time, artifacts
+        return compile_time, compile_cpu, artifacts
 
     def exe(self, out_dir):
         return os.path.join(out_dir, self.units[-1]["output"])
@@ -390,13 +401,16 @@ def measure(args, prog):
     dirs = {v: os.path.join(args.build_dir, prog.name, v)
             for v in ("plain", "plugin")}
     ctimes = {"plain": [], "plugin": []}
+    ccpu = {"plain": [], "plugin": []}
     artifacts = {}
     for i in range(args.compile_runs):
-        t, artifacts = prog.build(args, dirs, ("plain", "plugin") if i % 2 == 0
-                                  else ("plugin", "plain"))
+        t, c, artifacts = prog.build(args, dirs, ("plain", "plugin")
+                                     if i % 2 == 0 else ("plugin", "plain"))
         for v in t:
             ctimes[v].append(t[v])
+            ccpu[v].append(c[v])
     res["compile"] = {v: statistics.median(ts) for v, ts in ctimes.items()}
+    res["compile_cpu"] = {v: statistics.median(ts) for v, ts in ccpu.items()}
     sizes = {}
     for v, arts in artifacts.items():
         s = {"text": 0, "note": 0, "stackmaps": 0}
@@ -583,12 +597,14 @@ def main():
 
     # ---- main table
     rows = []
-    cols = {"compile": [], "text": [], "note": [], "stackmaps": [],
+    cols = {"compile": [], "compile_cpu": [], "text": [], "note": [], "stackmaps": [],
             "instr": [], "time": []}
     for r in results:
         s = r["sizes"]
         vals = {
             "compile": ratio(r["compile"]["plugin"], r["compile"]["plain"]),
+            "compile_cpu": ratio(r["compile_cpu"]["plugin"],
+                                 r["compile_cpu"]["plain"]),
             "text": ratio(s["plugin"]["text"], s["plain"]["text"]),
             "note": ratio(s["plugin"]["note"], s["plugin"]["text"]),
             "stackmaps": ratio(s["plugin"]["stackmaps"], s["plugin"]["text"]),
@@ -602,6 +618,7 @@ def main():
         rows.append([
             r["name"],
             fmt(vals["compile"], ".2f"),
+            fmt(vals["compile_cpu"], ".2f"),
             "%d" % s["plain"]["text"], fmt(vals["text"], ".3f"),
             "%d" % s["plugin"]["note"], fmt(vals["note"], ".3f"),
             "%d" % s["plugin"]["stackmaps"], fmt(vals["stackmaps"], ".3f"),
@@ -610,11 +627,12 @@ def main():
             fmt(vals["time"], ".3f"),
         ])
     gm = {k: geomean(v) for k, v in cols.items()}
-    rows.append(["geomean", fmt(gm["compile"], ".2f"), "",
+    rows.append(["geomean", fmt(gm["compile"], ".2f"),
+                 fmt(gm["compile_cpu"], ".2f"), "",
                  fmt(gm["text"], ".3f"), "", fmt(gm["note"], ".3f"), "",
                  fmt(gm["stackmaps"], ".3f"), "", fmt(gm["instr"], ".4f"),
                  fmt(gm["time"], ".3f")])
-    header = ["program", "compile", ".text B", ".text", "note B",
+    header = ["program", "compile", "compile cpu", ".text B", ".text", "note B",
               "note/.text", "stackmaps B", "stackmaps/.text", "instr plain",
               "instr", "time"]
     print()
