@@ -17,13 +17,18 @@
 
 #include <unwind.h>
 
+/* In an _Unwind_Backtrace callback, _Unwind_GetCFA(ctx) is the CFA of the
+ * frame's callee, that is this frame's stack pointer at its call: the base
+ * of its rsp-relative map locations.  Where the frame ends is only known at
+ * the next callback (the caller's stack pointer), so a frame scanned as
+ * memory is left pending until then. */
 struct walk {
   uintptr_t start_ip;
   bool started;
-  uintptr_t sp; /* this frame's stack pointer at its call: the callee's CFA */
+  uintptr_t sp;         /* the current frame's stack pointer */
+  uintptr_t pending_lo; /* frame memory to scan up to the next sp, or 0 */
   uintptr_t stack_hi;
   struct preempt_vec *sink;
-  size_t precise, conservative;
 };
 
 static inline void push(struct walk *w, uintptr_t v) {
@@ -72,7 +77,7 @@ PREEMPT_NO_ASAN static bool load(struct _Unwind_Context *ctx, struct walk *w,
 }
 
 PREEMPT_NO_ASAN static void scan_precise(struct _Unwind_Context *ctx, struct walk *w,
-                         const uint8_t *p, const uint8_t *end, uintptr_t cfa) {
+                         const uint8_t *p, const uint8_t *end) {
   uint32_t nv, nr;
   struct preempt_loc l, size;
   uintptr_t v, n;
@@ -91,8 +96,7 @@ PREEMPT_NO_ASAN static void scan_precise(struct _Unwind_Context *ctx, struct wal
     if (!preempt_read_loc(&p, end, &l) || !preempt_read_loc(&p, end, &size))
       return;
     if (l.kind == PREEMPT_LOC_CONST) { /* the whole frame */
-      if (cfa > w->sp && cfa <= w->stack_hi)
-        push_range(w, w->sp, cfa);
+      w->pending_lo = w->sp;
     } else if (load(ctx, w, &l, &v) && load(ctx, w, &size, &n) && on_stack(w, v, n))
       push_range(w, v, v + n);
   }
@@ -102,36 +106,36 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
   struct walk *w = arg;
   int before_insn = 0;
   uintptr_t ip = (uintptr_t)_Unwind_GetIPInfo(ctx, &before_insn);
-  uintptr_t cfa = (uintptr_t)_Unwind_GetCFA(ctx);
+  uintptr_t sp = (uintptr_t)_Unwind_GetCFA(ctx);
+  if (sp < w->sp || sp > w->stack_hi)
+    return _URC_END_OF_STACK; /* not this thread's stack: stop, scan the rest */
+  if (w->pending_lo) {
+    push_range(w, w->pending_lo, sp);
+    w->pending_lo = 0;
+  }
+  w->sp = sp;
   if (!w->started) {
     /* Runtime frames below the user's call into the runtime. */
-    if (ip != w->start_ip || before_insn) {
-      w->sp = cfa;
+    if (ip != w->start_ip || before_insn)
       return _URC_NO_REASON;
-    }
     w->started = true;
   }
   const uint8_t *end = NULL;
   const uint8_t *rec = before_insn ? NULL : preempt_registry_lookup(ip, &end);
   size_t pushed = w->sink->len;
   if (preempt_opts.verbose >= 2)
-    preempt_warn("frame ip=%p sp=%p cfa=%p %s", (void *)ip, (void *)w->sp,
-                 (void *)cfa, rec ? "precise" : "conservative");
+    preempt_warn("frame ip=%p sp=%p %s", (void *)ip, (void *)sp,
+                 rec ? "precise" : "conservative");
   if (rec) {
-    scan_precise(ctx, w, rec, end, cfa);
-    w->precise++;
+    scan_precise(ctx, w, rec, end);
   } else {
-    if (cfa > w->sp && cfa <= w->stack_hi)
-      push_range(w, w->sp, cfa);
+    w->pending_lo = sp;
     for (int i = 0; i < preempt_ncallee_saved; i++)
       push(w, (uintptr_t)_Unwind_GetGR(ctx, preempt_callee_saved[i]));
-    w->conservative++;
   }
   if (preempt_opts.verbose >= 2)
     for (size_t i = pushed; i < w->sink->len; i++)
       preempt_warn("  root %p", (void *)w->sink->data[i]);
-  if (cfa > w->sp)
-    w->sp = cfa;
   return _URC_NO_REASON;
 }
 
@@ -150,8 +154,11 @@ void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
     if (!atomic_exchange(&warned, true))
       preempt_warn("stack walk did not find the caller's frame; scanning "
                    "the whole stack conservatively");
-    w.sp = lowest;
+    w.pending_lo = lowest;
   }
-  if (w.sp < w.stack_hi)
-    push_range(&w, w.sp, w.stack_hi);
+  /* The outermost frame, and whatever the unwinder could not reach. */
+  if (!w.pending_lo)
+    w.pending_lo = w.sp;
+  if (w.pending_lo < w.stack_hi)
+    push_range(&w, w.pending_lo, w.stack_hi);
 }

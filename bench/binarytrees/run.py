@@ -47,6 +47,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
 import runexec  # noqa: E402
 SRC_C = os.path.join(HERE, "binarytrees.c")

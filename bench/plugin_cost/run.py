@@ -77,6 +77,7 @@ BENCH = os.path.dirname(HERE)
 REPO = os.path.dirname(BENCH)
 CORPUS = os.path.join(REPO, "test", "corpus")
 LUA_SCRIPTS = os.path.join(HERE, "lua")
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(BENCH, "tools"))
 import runexec  # noqa: E402
 

@@ -180,3 +180,31 @@ Test(roots, thread_locals) {
   preempt_gc();
   cr_assert(!preempt_is_heap_object(unhide(h)));
 }
+
+/* More live pointers than callee-saved registers, across a call that
+ * collects deeper down: some roots are in this frame's spill slots, found
+ * at rsp-relative offsets of this frame (not of a callee's). */
+__attribute__((noinline)) static void churn_and_collect(void) {
+  for (int i = 0; i < 1000; i++)
+    opaque(preempt_alloc(64));
+  preempt_gc();
+}
+
+__attribute__((noinline)) static void ten_live(uint64_t base) {
+  struct tnode *a = tnode_new(base + 1), *b = tnode_new(base + 2),
+               *c = tnode_new(base + 3), *d = tnode_new(base + 4),
+               *e = tnode_new(base + 5), *f = tnode_new(base + 6),
+               *g = tnode_new(base + 7), *h = tnode_new(base + 8),
+               *i = tnode_new(base + 9), *j = tnode_new(base + 10);
+  churn_and_collect();
+  struct tnode *all[] = {a, b, c, d, e, f, g, h, i, j};
+  for (int k = 0; k < 10; k++) {
+    tnode_verify(all[k]);
+    cr_assert_eq(all[k]->id, base + 1 + (uint64_t)k);
+  }
+}
+
+Test(roots, spill_slots_of_a_caller) {
+  for (uint64_t round = 0; round < 20; round++)
+    ten_live(round * 100);
+}
