@@ -62,8 +62,29 @@ static void flush_and_mark_thread(struct preempt_thread *t, void *arg) {
   }
 }
 
+/* Memory the heap already occupies may be used before the next
+ * collection: a program whose live data shrank after a peak keeps most of
+ * the peak's room for a while (fewer collections, no more memory than it
+ * has already shown it needs), and gives it back gradually: the mark
+ * halves every PREEMPT=retain=seconds (0: no retention, pure GOGC). */
+static size_t retained_floor(uint64_t now, size_t in_use) {
+  static double mark;
+  static uint64_t last;
+  if (preempt_opts.retain_s <= 0)
+    return 0;
+  /* mark *= 2^-(elapsed / half-life), piecewise linear within a halving. */
+  for (double x = last ? (double)(now - last) / 1e9 / preempt_opts.retain_s : 0;
+       x > 0 && mark > 0; x -= 1)
+    mark *= x >= 1 ? 0.5 : 1 - 0.5 * x;
+  last = now;
+  if ((double)in_use > mark)
+    mark = (double)in_use;
+  return (size_t)(mark * 0.8);
+}
+
 void preempt_collect_locked(uintptr_t start_ip) {
   uint64_t t0 = now_ns();
+  size_t in_use = atomic_load(&preempt_heap_live); /* the heap's size now */
   struct preempt_thread *self = preempt_self;
   preempt_registry_sync();
   preempt_stop_world();
@@ -87,6 +108,9 @@ void preempt_collect_locked(uintptr_t start_ip) {
                     ? r.live_bytes + r.live_bytes / 100 * (size_t)preempt_opts.gc_percent
                     : SIZE_MAX;
   preempt_next_gc = goal > preempt_opts.min_heap ? goal : preempt_opts.min_heap;
+  size_t floor = retained_floor(t0, in_use);
+  if (preempt_next_gc < floor)
+    preempt_next_gc = floor;
   /* Keep what the next cycle will need; give the rest back to the OS. */
   size_t keep = preempt_next_gc > r.live_bytes ? preempt_next_gc - r.live_bytes : 0;
   preempt_heap_scavenge(keep, preempt_stats_data.collections + 1);

@@ -16,6 +16,7 @@ struct preempt_heap_info preempt_heap __attribute__((section("preempt_rt")));
 
 #define FREE_BUCKETS 128 /* lists for 1..127 pages; the last holds larger */
 #define COMMIT_CHUNK ((size_t)4 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
 
 static struct {
   uintptr_t reserve_lo, reserve_hi;
@@ -37,7 +38,7 @@ void preempt_heap_init(void) {
   void *p = MAP_FAILED;
   size_t want = limit;
   for (; limit >= ((size_t)64 << 20); limit /= 2) {
-    p = mmap(NULL, limit + PREEMPT_PAGE_SIZE, PROT_NONE,
+    p = mmap(NULL, limit + HUGE_PAGE, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p != MAP_FAILED)
       break;
@@ -49,8 +50,11 @@ void preempt_heap_init(void) {
                  "%zu MiB",
                  limit >> 20, want >> 20);
   preempt_opts.heap_limit = limit;
-  H.reserve_lo = ALIGN_UP((uintptr_t)p, PREEMPT_PAGE_SIZE);
+  /* Aligned for transparent huge pages: marking touches objects all over
+   * the heap, and 4 KiB pages make that a TLB miss per object. */
+  H.reserve_lo = ALIGN_UP((uintptr_t)p, HUGE_PAGE);
   H.reserve_hi = H.reserve_lo + limit;
+  madvise((void *)H.reserve_lo, limit, MADV_HUGEPAGE);
   size_t npages = limit >> PREEMPT_PAGE_SHIFT;
   void *pt = mmap(NULL, npages * sizeof(void *), PROT_READ | PROT_WRITE,
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -222,18 +226,21 @@ void preempt_span_free(struct preempt_span *s) {
                                        preempt_heap.hi
                                    ? H.pages[first + s->npages]
                                    : NULL;
-  /* Merged spans keep the age of their oldest part, so that a long-unused
-   * span still goes back to the OS after a neighbour is freed. */
+  /* A merged span takes the age of its larger part: a long-unused span
+   * still goes back to the OS after a small neighbour is freed, and a
+   * large span just freed is not released because of an old sliver. */
   if (left && left->state == SPAN_FREE && !left->released) {
     free_remove(left);
-    since = left->free_since < since ? left->free_since : since;
+    if (left->npages > s->npages)
+      since = left->free_since;
     left->npages += s->npages;
     desc_free(s);
     s = left;
   }
   if (right && right->state == SPAN_FREE && !right->released) {
     free_remove(right);
-    since = right->free_since < since ? right->free_since : since;
+    if (right->npages > s->npages)
+      since = right->free_since;
     s->npages += right->npages;
     desc_free(right);
   }
@@ -252,9 +259,23 @@ void preempt_heap_scavenge(size_t retain, uint64_t gc) {
         goto done;
       if (s->released || s->free_since + 1 >= gc)
         continue;
-      madvise((void *)s->base, s->npages * PREEMPT_PAGE_SIZE, MADV_DONTNEED);
-      s->released = true;
-      H.released_bytes += s->npages * PREEMPT_PAGE_SIZE;
+      /* Release only the excess: split it off the end of a larger span. */
+      size_t excess = H.free_bytes - H.released_bytes - retain;
+      size_t pages = (excess + PREEMPT_PAGE_SIZE - 1) >> PREEMPT_PAGE_SHIFT;
+      struct preempt_span *t = s;
+      if (pages < s->npages && (t = desc_new())) {
+        free_remove(s);
+        t->base = s->base + (s->npages - pages) * PREEMPT_PAGE_SIZE;
+        t->npages = pages;
+        s->npages -= pages;
+        free_insert_since(s, s->free_since);
+        free_insert_since(t, s->free_since);
+      } else {
+        t = s;
+      }
+      madvise((void *)t->base, t->npages * PREEMPT_PAGE_SIZE, MADV_DONTNEED);
+      t->released = true;
+      H.released_bytes += t->npages * PREEMPT_PAGE_SIZE;
     }
   }
 done:

@@ -29,6 +29,7 @@ struct preempt_options {
   bool verify;          /* check poison on reuse, re-validate maps */
   bool oom_null;        /* out of memory: return NULL instead of aborting */
   int verbose;          /* 1: one line per collection on stderr */
+  double retain_s;      /* half-life of the retained heap size, seconds */
 };
 extern struct preempt_options preempt_opts PREEMPT_HIDDEN;
 #define PREEMPT_POISON_BYTE 0xdb

@@ -5,6 +5,8 @@
  *   poison=1    fill freed objects with 0xdb (tests, debugging)
  *   verify=1    check that freed objects stay untouched until reused
  *   oom=null    return NULL when out of memory instead of aborting
+ *   retain=S    keep room for the heap's recent peak, halving every S
+ *               seconds (default 10; 0: size the heap from live data only)
  *   verbose=1   one line per collection on stderr
  * S takes a k, m or g suffix. */
 #include "internal.h"
@@ -16,6 +18,7 @@ struct preempt_options preempt_opts = {
     .gc_percent = 100,
     .min_heap = (size_t)4 << 20,
     .heap_limit = (size_t)64 << 30,
+    .retain_s = 10,
 };
 
 static bool parse_size(const char *s, size_t len, size_t *out) {
@@ -74,7 +77,11 @@ void preempt_options_init(void) {
       ok = parse_int(val, vlen, &b), preempt_opts.poison = b > 0;
     else if (KEY("verify"))
       ok = parse_int(val, vlen, &b), preempt_opts.verify = b > 0;
-    else if (KEY("verbose"))
+    else if (KEY("retain")) {
+      int r = 0;
+      ok = parse_int(val, vlen, &r);
+      preempt_opts.retain_s = r < 0 ? 0 : r;
+    } else if (KEY("verbose"))
       ok = parse_int(val, vlen, &preempt_opts.verbose);
     else if (KEY("oom")) {
       if (vlen == 4 && !memcmp(val, "null", 4))
@@ -86,7 +93,7 @@ void preempt_options_init(void) {
     }
     else
       preempt_warn("PREEMPT: unknown setting '%.*s' ignored (known: gc, "
-                   "minheap, limit, poison, verify, oom, verbose)",
+                   "minheap, limit, retain, poison, verify, oom, verbose)",
                    (int)klen, p);
 #undef KEY
     if (!ok)
