@@ -79,7 +79,7 @@ static size_t retained_floor(uint64_t now, size_t in_use) {
   last = now;
   if ((double)in_use > mark)
     mark = (double)in_use;
-  return (size_t)(mark * 0.8);
+  return (size_t)mark;
 }
 
 void preempt_collect_locked(uintptr_t start_ip) {
