@@ -125,6 +125,7 @@ private:
   void collectValues();
   void collectRegions();
   void addValueItem(Value *V, ItemKind K);
+  void addUses(unsigned Idx, Value *V);
   unsigned addRegionItem(Value *Base, Value *Size, Instruction *Def);
   void addDerivedUses(unsigned Idx, Value *Base);
   void markerLiveness(unsigned Idx, AllocaInst *AI,
@@ -204,6 +205,10 @@ void FunctionSafepoints::addValueItem(Value *V, ItemKind K) {
   unsigned Idx = Live->addItem(I);
   Items.push_back({K, V});
   ValueItem[V] = Idx;
+  addUses(Idx, V);
+}
+
+void FunctionSafepoints::addUses(unsigned Idx, Value *V) {
   for (Use &U : V->uses()) {
     auto *User = cast<Instruction>(U.getUser());
     if (auto *Phi = dyn_cast<PHINode>(User))
@@ -213,11 +218,22 @@ void FunctionSafepoints::addValueItem(Value *V, ItemKind K) {
   }
 }
 
+// A pointer derived from another by inbounds arithmetic points into the
+// same object (or just past it), so the base keeps that object alive: its
+// uses count as uses of the base, and only the base is recorded.  One root
+// where an interpreter has a dozen derived addresses, and no register
+// spent on each at every call.
 void FunctionSafepoints::collectValues() {
+  SmallVector<std::pair<Value *, Value *>, 16> Derived; // (derived, base)
   auto Consider = [&](Value *V) {
     Type *T = V->getType();
     if (T->isPtrOrPtrVectorTy()) {
-      if (!isStackOrStatic(V))
+      if (isStackOrStatic(V))
+        return;
+      Value *Base = T->isPointerTy() ? V->stripInBoundsOffsets() : V;
+      if (Base != V && (isa<Argument>(Base) || isa<Instruction>(Base)))
+        Derived.push_back({V, Base});
+      else
         addValueItem(V, ItemKind::Value);
     } else if ((T->isStructTy() || T->isArrayTy()) && containsPointer(T)) {
       addValueItem(V, ItemKind::Aggregate);
@@ -247,6 +263,16 @@ void FunctionSafepoints::collectValues() {
     }
   for (Instruction *I : IntRoots)
     addValueItem(I, ItemKind::Value);
+  for (auto &[V, Base] : Derived) {
+    auto *I = dyn_cast<Instruction>(V);
+    auto It = ValueItem.find(Base);
+    if (I && !Live->reachable(I->getParent()))
+      continue;
+    if (It != ValueItem.end())
+      addUses(It->second, V);
+    else
+      addValueItem(V, ItemKind::Value); // base not trackable: keep V itself
+  }
 }
 
 unsigned FunctionSafepoints::addRegionItem(Value *Base, Value *Size,
@@ -262,17 +288,12 @@ void FunctionSafepoints::addDerivedUses(unsigned Idx, Value *Base) {
   SmallVector<Value *, 16> Work{Base};
   while (!Work.empty()) {
     Value *V = Work.pop_back_val();
-    for (Use &U : V->uses()) {
-      auto *User = cast<Instruction>(U.getUser());
-      if (auto *Phi = dyn_cast<PHINode>(User))
-        Live->addUse(Idx, Phi, Phi->getIncomingBlock(U));
-      else
-        Live->addUse(Idx, User);
+    addUses(Idx, V);
+    for (User *User : V->users())
       if ((isa<GetElementPtrInst>(User) || isa<CastInst>(User) ||
            isa<PHINode>(User) || isa<SelectInst>(User)) &&
           Seen.insert(User).second)
         Work.push_back(User);
-    }
   }
 }
 

@@ -63,8 +63,8 @@ static void flush_and_mark_thread(struct preempt_thread *t, void *arg) {
 }
 
 /* Memory the heap already occupies may be used before the next
- * collection: a program whose live data shrank after a peak keeps most of
- * the peak's room for a while (fewer collections, no more memory than it
+ * collection: a program whose live data shrank after a peak keeps the
+ * peak's room for a while (fewer collections, no more memory than it
  * has already shown it needs), and gives it back gradually: the mark
  * halves every PREEMPT=retain=seconds (0: no retention, pure GOGC). */
 static size_t retained_floor(uint64_t now, size_t in_use) {

@@ -52,13 +52,29 @@ exit:
   ret void
 }
 
-; Interior pointers are roots; no base pointer is needed (nothing moves).
-; The base dies at the GEP.
-; CHECK-LABEL: define i8 @interior(ptr %base)
+; A pointer derived by inbounds arithmetic lies in its base's object: the
+; base is recorded instead (it keeps that object alive), for as long as
+; the derived pointer is used.  Several derived pointers, one root.
+; CHECK-LABEL: define i8 @interior(ptr %base, i64 %i)
 ; CHECK: %p = getelementptr inbounds i8, ptr %base, i64 40
-; CHECK: call void @use(ptr null) [ "deopt"(i32 1, ptr %p) ]
-define i8 @interior(ptr %base) {
+; CHECK: %q = getelementptr inbounds i8, ptr %base, i64 %i
+; CHECK: call void @use(ptr null) [ "deopt"(i32 1, ptr %base) ]
+define i8 @interior(ptr %base, i64 %i) {
   %p = getelementptr inbounds i8, ptr %base, i64 40
+  %q = getelementptr inbounds i8, ptr %base, i64 %i
+  call void @use(ptr null)
+  %v = load i8, ptr %p
+  %w = load i8, ptr %q
+  %r = add i8 %v, %w
+  ret i8 %r
+}
+
+; Without inbounds the result may point into another object: it is an
+; (interior) root of its own, no base is needed (nothing moves).
+; CHECK-LABEL: define i8 @not_inbounds(ptr %base)
+; CHECK: call void @use(ptr null) [ "deopt"(i32 1, ptr %p) ]
+define i8 @not_inbounds(ptr %base) {
+  %p = getelementptr i8, ptr %base, i64 40
   call void @use(ptr null)
   %v = load i8, ptr %p
   ret i8 %v
