@@ -20,6 +20,7 @@ static void count_fin(void *obj, void *arg) {
 }
 
 Test(finalizers, run_once_unreachable) {
+  REQUIRE_PRECISE_FRAMES();
   struct tnode *kept = tnode_new(1);
   preempt_set_finalizer(kept, count_fin, NULL);
   for (int i = 0; i < 100; i++)
@@ -43,6 +44,7 @@ static void record_order(void *obj, void *arg) {
 }
 
 Test(finalizers, referent_finalized_after_referrer) {
+  REQUIRE_PRECISE_FRAMES();
   struct tnode *a = tnode_new(1), *b = tnode_new(2);
   a->a = b;
   preempt_set_finalizer(a, record_order, NULL);
@@ -116,6 +118,7 @@ READ_LOOP(read_loop_plain, (void)0)
 READ_LOOP(read_loop_kept, preempt_keep_alive(f))
 
 Test(finalizers, without_keep_alive_the_descriptor_closes_early) {
+  REQUIRE_PRECISE_FRAMES();
   int failed = read_loop_plain();
   cr_assert_gt(failed, 0, "the finalizer never closed the descriptor during the loop");
   cr_assert_eq(last_errno, EBADF);

@@ -53,7 +53,7 @@ Test(graphs, cycles, .timeout = 120) {
     uintptr_t hidden_table = hide(nodes);
     nodes = NULL;
     preempt_gc();
-    cr_assert(!preempt_is_heap_object(unhide(hidden_table)), "unreferenced table survived");
+    assert_collected(hidden_table, "unreferenced table survived");
     /* Everything is still reachable from entry through the ring. */
     struct tnode *p = entry;
     for (int i = 0; i < N; i++, p = p->a) {

@@ -55,7 +55,7 @@ Test(heap, noscan_objects_are_not_scanned) {
   *box = target;
   target = NULL;
   preempt_gc();
-  cr_assert(!preempt_is_heap_object(unhide(h)), "object referenced only from noscan memory survived");
+  assert_collected(h, "object referenced only from noscan memory survived");
   preempt_keep_alive(box);
 }
 
@@ -77,7 +77,7 @@ Test(heap, large_objects_collected) {
     h[i] = hide(preempt_alloc((size_t)1 << (16 + i)));
   preempt_gc();
   for (int i = 0; i < 8; i++)
-    cr_assert(!preempt_is_heap_object(unhide(h[i])), "large object %d survived", i);
+    assert_collected(h[i], "large object %d survived", i);
 }
 
 Test(heap, statistics) {

@@ -21,6 +21,7 @@ __attribute__((noinline)) static uintptr_t dead_after_use(void) {
 }
 
 Test(precision, dead_local_is_collected) {
+  REQUIRE_PRECISE_FRAMES();
   uintptr_t h = dead_after_use();
   cr_assert(!preempt_is_heap_object(unhide(h)),
             "an object referenced only by a dead local survived");
@@ -52,6 +53,7 @@ __attribute__((noinline)) static uintptr_t leave_garbage_on_stack(void) {
 }
 
 Test(precision, stale_stack_slot_is_not_a_root) {
+  REQUIRE_PRECISE_FRAMES();
   uintptr_t h = leave_garbage_on_stack();
   preempt_gc();
   cr_assert(!preempt_is_heap_object(unhide(h)));

@@ -19,6 +19,7 @@ static uint64_t mapped(void) {
 }
 
 Test(retain, room_kept_then_given_back, .timeout = 60) {
+  REQUIRE_PRECISE_FRAMES();
   fill_big();
   preempt_gc();
   uint64_t peak = mapped();

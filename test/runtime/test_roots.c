@@ -34,7 +34,7 @@ Test(roots, globals) {
   uintptr_t h = hide(global_root);
   global_root = NULL;
   preempt_gc();
-  cr_assert(!preempt_is_heap_object(unhide(h)), "unreferenced former global root survived");
+  assert_collected(h, "unreferenced former global root survived");
 }
 
 Test(roots, registered_ranges) {
@@ -49,7 +49,7 @@ Test(roots, registered_ranges) {
   uintptr_t h = hide(table[3]);
   preempt_remove_roots(table);
   preempt_gc();
-  cr_assert(!preempt_is_heap_object(unhide(h)), "object held only by an unregistered malloc table survived");
+  assert_collected(h, "object held only by an unregistered malloc table survived");
   free(table);
 }
 
@@ -178,7 +178,7 @@ Test(roots, thread_locals) {
   uintptr_t h = hide(tls_root);
   tls_root = NULL;
   preempt_gc();
-  cr_assert(!preempt_is_heap_object(unhide(h)));
+  assert_collected(h, "a former thread-local root survived");
 }
 
 /* More live pointers than callee-saved registers, across a call that

@@ -27,6 +27,7 @@ static void *boehm_alloc(size_t n) { return GC_MALLOC(n); }
 static void boehm_collect(void) { GC_gcollect(); }
 
 Test(precision, boehm_keeps_what_preempt_frees) {
+  REQUIRE_PRECISE_FRAMES();
   GC_INIT();
   /* A disappearing link tells whether Boehm freed the object. */
   uintptr_t hb = scenario(boehm_alloc, boehm_collect);
