@@ -76,7 +76,7 @@ __attribute__((unused)) static struct tnode *chain(int n, uint64_t base) {
     if (preempt_is_heap_object(unhide(h))) {                                   \
       if (PRECISE_FRAMES)                                                      \
         cr_assert_fail(__VA_ARGS__);                                           \
-      cr_log_warn("kept (conservative frames under ASan): " __VA_ARGS__);     \
+      cr_log_info("kept (conservative frames under ASan): " __VA_ARGS__);     \
     }                                                                          \
   } while (0)
 /* For tests that are about precision only. */
