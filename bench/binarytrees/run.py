@@ -50,6 +50,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
 import runexec  # noqa: E402
+from report import join_cflags, ratio, table  # noqa: E402
 SRC_C = os.path.join(HERE, "binarytrees.c")
 SRC_GO = os.path.join(HERE, "binarytrees.go")
 ALL_VARIANTS = ["preempt", "preempt-untyped", "boehm", "malloc", "go"]
@@ -158,42 +159,6 @@ def median(xs):
 
 def fmt(x, spec, none="-"):
     return none if x is None else format(x, spec)
-
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
-
-
-def table(rows, header, markdown):
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |",
-                 "|" + "|".join("---" if i == 0 else "---:"
-                                for i in range(len(header))) + "|"]
-        for r in rows:
-            lines.append("| " + " | ".join(r) + " |")
-        return "\n".join(lines)
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    out = []
-    for r in [header] + rows:
-        out.append("  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w)
-                             for i, (x, w) in enumerate(zip(r, widths))))
-        if r is header:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
-
-
-def join_cflags(argv):
-    """Lets "--cflags -O3" work: argparse would take -O3 for an option."""
-    out = []
-    it = iter(argv)
-    for a in it:
-        if a == "--cflags":
-            out.append("--cflags=" + next(it, ""))
-        else:
-            out.append(a)
-    return out
 
 
 def main():

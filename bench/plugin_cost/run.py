@@ -80,6 +80,7 @@ LUA_SCRIPTS = os.path.join(HERE, "lua")
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(BENCH, "tools"))
 import runexec  # noqa: E402
+from report import join_cflags, ratio, table  # noqa: E402
 
 BASE_FLAGS = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-ffp-contract=off"]
 LUA_FLAGS = ["-O2", "-std=gnu99", "-Wall", "-Wextra", "-DLUA_COMPAT_5_3",
@@ -369,31 +370,8 @@ def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs))
 
 
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
-
-
 def fmt(x, spec=".3f"):
     return "-" if x is None else format(x, spec)
-
-
-def table(rows, header, markdown):
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |",
-                 "|" + "|".join("---" if i == 0 else "---:"
-                                for i in range(len(header))) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    out = []
-    for r in [header] + rows:
-        out.append("  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w)
-                             for i, (x, w) in enumerate(zip(r, widths))))
-        if r is header:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
 
 
 def measure(args, prog):
@@ -496,18 +474,6 @@ def total(res, key, variant):
     if not xs or any(x is None for x in xs):
         return None
     return sum(xs)
-
-
-def join_cflags(argv):
-    """Lets "--cflags -O3" work: argparse would take -O3 for an option."""
-    out = []
-    it = iter(argv)
-    for a in it:
-        if a == "--cflags":
-            out.append("--cflags=" + next(it, ""))
-        else:
-            out.append(a)
-    return out
 
 
 def main():

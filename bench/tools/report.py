@@ -1,0 +1,38 @@
+"""What both benchmark drivers print: tables, ratios, and their shared
+command-line quirk."""
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def table(rows, header, markdown):
+    """Rows of strings as a Markdown table or aligned plain text."""
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |",
+                 "|" + "|".join("---" if i == 0 else "---:"
+                                for i in range(len(header))) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    out = []
+    for r in [header] + rows:
+        out.append("  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w)
+                             for i, (x, w) in enumerate(zip(r, widths))))
+        if r is header:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def join_cflags(argv):
+    """Lets "--cflags -O3" work: argparse would take -O3 for an option."""
+    out = []
+    it = iter(argv)
+    for a in it:
+        if a == "--cflags":
+            out.append("--cflags=" + next(it, ""))
+        else:
+            out.append(a)
+    return out
