@@ -573,6 +573,15 @@ bool FunctionSafepoints::run() {
 } // namespace
 
 PreservedAnalyses SafepointsPass::run(Module &M, ModuleAnalysisManager &) {
+  // clang marks modules it compiles for LTO; their code would be generated
+  // at link time, without our GC strategy and printer.
+  if (M.getModuleFlag("ThinLTO") || M.getModuleFlag("EnableSplitLTOUnit")) {
+    M.getContext().emitError(
+        "preempt: -flto is not supported: the link-time code generator "
+        "would compile this code without the plugin and drop its stack "
+        "maps; build without -flto");
+    return PreservedAnalyses::all();
+  }
   configureCodegen(Optimizing);
   Stats S;
   bool Changed = false;
