@@ -297,22 +297,30 @@ void FunctionSafepoints::addDerivedUses(unsigned Idx, Value *Base) {
   }
 }
 
+// 1 after lifetime.start(AI), 0 after lifetime.end(AI), -1 for others.
+static int lifetimeEffect(const Instruction &I, const AllocaInst *AI) {
+  const auto *II = dyn_cast<IntrinsicInst>(&I);
+  if (!II || !II->isLifetimeStartOrEnd() ||
+      II->getArgOperand(1)->stripPointerCasts() != AI)
+    return -1;
+  return II->getIntrinsicID() == Intrinsic::lifetime_start;
+}
+
 // Escaped locals with lifetime markers are live from a lifetime.start until
 // the matching end along every path: a forward may-analysis over blocks.
 void FunctionSafepoints::markerLiveness(unsigned Idx, AllocaInst *AI,
                                         ArrayRef<IntrinsicInst *> Markers) {
-  DenseMap<BasicBlock *, bool> LastState; // block -> state after its last marker
   SmallPtrSet<BasicBlock *, 8> HasMarker;
   for (IntrinsicInst *M : Markers)
     HasMarker.insert(M->getParent());
-  auto StateAfter = [&](BasicBlock *BB, bool In) {
-    bool St = In;
-    for (Instruction &I : *BB)
-      if (auto *II = dyn_cast<IntrinsicInst>(&I))
-        if ((II->getIntrinsicID() == Intrinsic::lifetime_start ||
-             II->getIntrinsicID() == Intrinsic::lifetime_end) &&
-            II->getArgOperand(1)->stripPointerCasts() == AI)
-          St = II->getIntrinsicID() == Intrinsic::lifetime_start;
+  // The state after the instructions of BB before Stop (all if null).
+  auto StateAt = [&](BasicBlock *BB, bool St, const Instruction *Stop) {
+    for (Instruction &I : *BB) {
+      if (&I == Stop)
+        break;
+      if (int E = lifetimeEffect(I, AI); E >= 0)
+        St = E;
+    }
     return St;
   };
   DenseMap<BasicBlock *, bool> In;
@@ -320,11 +328,10 @@ void FunctionSafepoints::markerLiveness(unsigned Idx, AllocaInst *AI,
   for (IntrinsicInst *M : Markers)
     if (M->getIntrinsicID() == Intrinsic::lifetime_start)
       Work.push_back(M->getParent());
-  SmallPtrSet<BasicBlock *, 16> Visited;
   // Blocks whose entry state is "live" reach a fixpoint monotonically.
   while (!Work.empty()) {
     BasicBlock *BB = Work.pop_back_val();
-    bool Out = HasMarker.count(BB) ? StateAfter(BB, In.lookup(BB))
+    bool Out = HasMarker.count(BB) ? StateAt(BB, In.lookup(BB), nullptr)
                                    : In.lookup(BB);
     if (!Out)
       continue;
@@ -337,17 +344,8 @@ void FunctionSafepoints::markerLiveness(unsigned Idx, AllocaInst *AI,
   for (CallBase *CB : Calls) {
     BasicBlock *BB = CB->getParent();
     bool St = In.lookup(BB);
-    if (HasMarker.count(BB)) {
-      for (Instruction &I : *BB) {
-        if (&I == CB)
-          break;
-        if (auto *II = dyn_cast<IntrinsicInst>(&I))
-          if ((II->getIntrinsicID() == Intrinsic::lifetime_start ||
-               II->getIntrinsicID() == Intrinsic::lifetime_end) &&
-              II->getArgOperand(1)->stripPointerCasts() == AI)
-            St = II->getIntrinsicID() == Intrinsic::lifetime_start;
-      }
-    }
+    if (HasMarker.count(BB))
+      St = StateAt(BB, St, CB);
     if (St)
       MarkerRegions[CB].push_back(Idx);
   }
