@@ -26,6 +26,7 @@ static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 static bool thread_started;
+static __thread bool on_finalizer_thread;
 
 static size_t slot_of(uintptr_t obj, size_t size) {
   return (size_t)((obj * 0x9e3779b97f4a7c15ull) >> 20) & (size - 1);
@@ -159,6 +160,7 @@ void preempt_finalizers_wake(void) {
 
 static void *finalizer_main(void *arg) {
   (void)arg;
+  on_finalizer_thread = true;
   preempt_thread_attach();
   for (;;) {
     /* Waiting, this thread holds nothing: its stack is runtime frames
@@ -187,6 +189,8 @@ static void *finalizer_main(void *arg) {
 }
 
 void preempt_run_finalizers(void) {
+  if (on_finalizer_thread)
+    return; /* from a finalizer: waiting for ourselves would never end */
   preempt_enter_blocking();
   pthread_mutex_lock(&qlock);
   uint64_t target = queued_total;
