@@ -100,7 +100,8 @@ PREEMPT_API void preempt_remove_roots(const void *start);
  * finalizers, A's runs first.  fn == NULL removes the finalizer. */
 typedef void (*preempt_finalizer_fn)(void *obj, void *arg);
 PREEMPT_API void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg);
-/* Blocks until every finalizer queued so far has run. */
+/* Blocks until every finalizer queued so far has run (at once, when called
+ * from a finalizer). */
 PREEMPT_API void preempt_run_finalizers(void);
 
 /* ---- threads ---------------------------------------------------------------
