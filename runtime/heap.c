@@ -160,17 +160,10 @@ static bool grow(size_t npages) {
   s->npages = bytes >> PREEMPT_PAGE_SHIFT;
   preempt_heap.hi += bytes;
   H.committed += bytes;
-  /* Merge with a free span ending at the old frontier. */
-  struct preempt_span *left = s->base > preempt_heap.lo
-                                  ? H.pages[page_of(s->base) - 1]
-                                  : NULL;
-  if (left && left->state == SPAN_FREE && !left->released) {
-    free_remove(left);
-    left->npages += s->npages;
-    desc_free(s);
-    s = left;
-  }
-  free_insert(s);
+  /* New memory joins the page heap like freed memory, merging with a free
+   * span that ends at the old frontier. */
+  H.inuse_bytes += bytes;
+  preempt_span_free(s);
   return true;
 }
 
