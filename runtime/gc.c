@@ -52,7 +52,7 @@ static void flush_and_mark_thread(struct preempt_thread *t, void *arg) {
     return;
   } else if (atomic_load(&t->state) == THREAD_BLOCKING) {
     /* Frozen in a foreign call: conservative from its stack pointer. */
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < PREEMPT_NUM_CALLEE_SAVED; i++)
       preempt_mark_value(t->saved_regs[i]);
     if (t->saved_sp < t->stack_hi)
       preempt_mark_range((void *)t->saved_sp, (void *)t->stack_hi);

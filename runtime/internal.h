@@ -103,13 +103,9 @@ uint64_t preempt_registry_generation(void) PREEMPT_HIDDEN;
  * after objects were loaded.  Not signal-safe: it asks the loader. */
 void preempt_thread_tls_refresh(struct preempt_thread *t) PREEMPT_HIDDEN;
 
-/* ---- arch_x86_64.c: what depends on the register set ------------------- */
-#define PREEMPT_DWARF_RSP 7
-#define PREEMPT_DWARF_MAX_GPR 16
-extern const int preempt_callee_saved[] PREEMPT_HIDDEN; /* DWARF numbers */
-extern const int preempt_ncallee_saved PREEMPT_HIDDEN;
-uintptr_t preempt_arch_save_context(uintptr_t regs[8]) PREEMPT_HIDDEN;
-uintptr_t preempt_arch_stack_pointer(void) PREEMPT_HIDDEN;
+/* ---- arch.h: the register set (DWARF numbers), saving a context -------- */
+#include "arch.h"
+static const int preempt_callee_saved[] = PREEMPT_CALLEE_SAVED;
 
 /* ---- stack.c: walking and scanning one thread's own stack -------------- */
 /* Pushes every root value found on the calling thread's stack, from the
@@ -221,7 +217,7 @@ struct preempt_thread {
   _Atomic int state;
   uintptr_t stack_lo, stack_hi; /* stack bounds */
   uintptr_t saved_sp;           /* THREAD_BLOCKING: stack pointer */
-  uintptr_t saved_regs[8];      /* THREAD_BLOCKING: callee-saved registers */
+  uintptr_t saved_regs[PREEMPT_NUM_CALLEE_SAVED]; /* THREAD_BLOCKING */
   struct preempt_vec roots;     /* values published when parked */
   struct preempt_vec tls;       /* (lo, hi) of its thread-local blocks */
   uint64_t tls_generation;      /* registry generation tls was read at */

@@ -44,7 +44,7 @@ bool preempt_read_loc(const uint8_t **p, const uint8_t *end,
   loc->reg = head & PREEMPT_LOC_REG_MASK;
   loc->offset = 0;
   loc->size = 8;
-  if (loc->kind != PREEMPT_LOC_CONST && loc->reg > PREEMPT_DWARF_MAX_GPR)
+  if (loc->kind != PREEMPT_LOC_CONST && loc->reg >= PREEMPT_DWARF_NUM_GPRS)
     return false;
   uint64_t u;
   int64_t s;
@@ -93,9 +93,9 @@ bool preempt_read_record(const uint8_t **p, const uint8_t *end,
  * stack pointer.  A root anywhere else would be gone by the time anyone
  * looks. */
 static bool frame_register(unsigned reg) {
-  if (reg == PREEMPT_DWARF_RSP)
+  if (reg == PREEMPT_DWARF_SP)
     return true;
-  for (int i = 0; i < preempt_ncallee_saved; i++)
+  for (int i = 0; i < PREEMPT_NUM_CALLEE_SAVED; i++)
     if ((unsigned)preempt_callee_saved[i] == reg)
       return true;
   return false;

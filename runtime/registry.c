@@ -97,7 +97,7 @@ static const char *walk_note(const struct object *o, const uint8_t *desc,
   memcpy(&h, desc, sizeof h);
   if (h.version != PREEMPT_MAP_VERSION)
     return "unsupported version (rebuild with this preempt)";
-  if (h.arch != PREEMPT_ARCH_X86_64)
+  if (h.arch != PREEMPT_ARCH_MAP_ID)
     return "built for another architecture";
   size_t ftab = (size_t)h.nfuncs * sizeof(struct preempt_map_func);
   if (h.nfuncs > descsz / sizeof(struct preempt_map_func) ||

@@ -44,7 +44,7 @@ PREEMPT_NO_ASAN static void push_range(struct walk *w, uintptr_t lo, uintptr_t h
 
 static uintptr_t reg_value(struct _Unwind_Context *ctx, struct walk *w,
                            int reg) {
-  return reg == PREEMPT_DWARF_RSP ? w->sp : (uintptr_t)_Unwind_GetGR(ctx, reg);
+  return reg == PREEMPT_DWARF_SP ? w->sp : (uintptr_t)_Unwind_GetGR(ctx, reg);
 }
 
 /* Memory a map may point at: this frame and the frames above it (byval
@@ -130,7 +130,7 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
     scan_precise(ctx, w, rec, end);
   } else {
     w->pending_lo = sp;
-    for (int i = 0; i < preempt_ncallee_saved; i++)
+    for (int i = 0; i < PREEMPT_NUM_CALLEE_SAVED; i++)
       push(w, (uintptr_t)_Unwind_GetGR(ctx, preempt_callee_saved[i]));
   }
   if (preempt_opts.verbose >= 2)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages preempt needs, if any are missing.
 set -euo pipefail
-pkgs=(clang-19 llvm-19 llvm-19-dev llvm-19-tools libclang-19-dev
+pkgs=(clang-19 llvm-19 llvm-19-dev llvm-19-tools libclang-19-dev libclang-rt-19-dev
       libcriterion-dev libffi-dev libgc-dev cmake ninja-build python3 pkg-config)
 missing=()
 for p in "${pkgs[@]}"; do

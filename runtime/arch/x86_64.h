@@ -1,0 +1,20 @@
+/* x86-64 (System V ABI): register facts shared by runtime, plugin, tools. */
+#ifndef PREEMPT_ARCH_X86_64_H
+#define PREEMPT_ARCH_X86_64_H
+
+#define PREEMPT_ARCH_NAME "x86-64"
+#define PREEMPT_ARCH_MAP_ID 1u         /* preempt_map_header.arch */
+#define PREEMPT_ARCH_ELF_MACHINE 62    /* EM_X86_64 */
+/* General-purpose registers are DWARF 0..15; 16 is the return address. */
+#define PREEMPT_DWARF_NUM_GPRS 16
+#define PREEMPT_DWARF_SP 7
+#define PREEMPT_DWARF_FP 6
+#define PREEMPT_DWARF_REG_NAMES                                              \
+  {"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp",                   \
+   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"}
+/* Callee-saved: rbx, rbp, r12-r15.  Their values in a frame may belong to
+ * any caller further up. */
+#define PREEMPT_CALLEE_SAVED {3, 6, 12, 13, 14, 15}
+#define PREEMPT_NUM_CALLEE_SAVED 6
+
+#endif
