@@ -17,7 +17,6 @@
 #include "Liveness.h"
 #include "Preempt.h"
 
-#include "llvm/ADT/SetVector.h"
 #include "llvm/Analysis/ValueTracking.h"
 #include "llvm/IR/Dominators.h"
 #include "llvm/IR/IRBuilder.h"
@@ -52,31 +51,37 @@ bool isStackOrStatic(const Value *V) {
   return false;
 }
 
-bool containsPointer(Type *T) {
-  if (T->isPointerTy())
+// Types whose values may carry a pointer's bits: pointers, and anything as
+// wide as one that is not a pointer in IR.  A union { double d; void *p; }
+// becomes double, i64 (when passed or returned: the calling convention
+// coerces it) or x86_fp80/vector values after SROA; the pointer survives
+// in those bits.
+bool isCarrier(Type *T, const DataLayout &DL) {
+  if (T->isPtrOrPtrVectorTy())
+    return false; // tracked as pointers
+  if (!T->isIntegerTy() && !T->isFloatingPointTy() && !T->isVectorTy())
+    return false;
+  TypeSize Size = DL.getTypeStoreSize(T);
+  return !Size.isScalable() && Size.getFixedValue() >= DL.getPointerSize();
+}
+
+bool containsRoot(Type *T, const DataLayout &DL) {
+  if (T->isPointerTy() || isCarrier(T, DL))
     return true;
   if (auto *ST = dyn_cast<StructType>(T))
-    return any_of(ST->elements(), containsPointer);
+    return any_of(ST->elements(),
+                  [&](Type *E) { return containsRoot(E, DL); });
   if (auto *AT = dyn_cast<ArrayType>(T))
-    return containsPointer(AT->getElementType());
+    return containsRoot(AT->getElementType(), DL);
   return false;
 }
 
 // May memory of this type hold a heap pointer?  Types are only advisory in
-// IR (unions, memcpy'd structs, char buffers), so anything word-sized that
-// is not plainly floating point or narrow integers counts.
+// IR (unions take their widest member's type, memcpy'd structs, char
+// buffers), so anything word-sized counts, floating point and vectors too.
 bool mayHoldPointers(Type *T, const DataLayout &DL) {
   if (DL.getTypeAllocSize(T).getKnownMinValue() < DL.getPointerSize())
     return false;
-  if (T->isPointerTy())
-    return true;
-  if (auto *IT = dyn_cast<IntegerType>(T))
-    return IT->getBitWidth() >= DL.getPointerSizeInBits();
-  if (T->isFloatingPointTy())
-    return false;
-  if (auto *VT = dyn_cast<VectorType>(T))
-    return mayHoldPointers(VT->getElementType(), DL) ||
-           VT->getElementType()->isIntegerTy(8);
   if (auto *AT = dyn_cast<ArrayType>(T))
     return AT->getElementType()->isIntegerTy(8) ||
            mayHoldPointers(AT->getElementType(), DL);
@@ -87,6 +92,52 @@ bool mayHoldPointers(Type *T, const DataLayout &DL) {
                   }) ||
            ST->isOpaque();
   return true;
+}
+
+// Operations through which a carrier's bits flow on unchanged or in part
+// (tags added or masked off): their result carries a pointer if an operand
+// does, and is used as one wherever the result is.
+bool passesBits(const Instruction &I) {
+  if (isa<PHINode>(I) || isa<SelectInst>(I) || isa<FreezeInst>(I))
+    return true;
+  if (const auto *BO = dyn_cast<BinaryOperator>(&I))
+    return BO->getType()->isIntOrIntVectorTy() && !BO->isIntDivRem();
+  return false;
+}
+
+// Results that hold no pointer whatever their operands: numbers computed by
+// floating-point arithmetic, conversions and division.
+bool makesNumber(const Instruction &I) {
+  if (I.isIntDivRem() || isa<CmpInst>(I))
+    return true;
+  if (isa<BinaryOperator>(I) || isa<UnaryOperator>(I))
+    return I.getType()->isFPOrFPVectorTy();
+  switch (I.getOpcode()) {
+  case Instruction::ZExt: case Instruction::SExt: case Instruction::Trunc:
+  case Instruction::FPToSI: case Instruction::FPToUI: case Instruction::SIToFP:
+  case Instruction::UIToFP: case Instruction::FPExt: case Instruction::FPTrunc:
+    return true;
+  default:
+    return false;
+  }
+}
+
+// Whether the use U of a carrier cannot turn its bits back into a pointer:
+// arithmetic on numbers, conversions, a switch or shift amount, an index
+// into an object some pointer already keeps.  Everything else (a store, a
+// call, a return, inttoptr, bitcast, comparisons, which may test identity)
+// counts as a use as a pointer.
+bool usedAsNumber(const Use &U) {
+  const auto *I = cast<Instruction>(U.getUser());
+  if (makesNumber(*I) && !isa<ICmpInst>(I))
+    return true;
+  if (isa<SwitchInst>(I))
+    return true;
+  if (I->isShift() && U.getOperandNo() == 1)
+    return true;
+  if (const auto *GEP = dyn_cast<GetElementPtrInst>(I))
+    return U.getOperandNo() != 0 && !isa<Constant>(GEP->getPointerOperand());
+  return false;
 }
 
 enum class ItemKind : uint8_t { Value, Aggregate, Region };
@@ -123,6 +174,7 @@ private:
   bool isSafepoint(const CallBase &CB) const;
   bool leaveForTailCall(const CallBase &CB) const;
   void collectValues();
+  void collectCarriers();
   void collectRegions();
   void addValueItem(Value *V, ItemKind K);
   void addUses(unsigned Idx, Value *V);
@@ -235,34 +287,16 @@ void FunctionSafepoints::collectValues() {
         Derived.push_back({V, Base});
       else
         addValueItem(V, ItemKind::Value);
-    } else if ((T->isStructTy() || T->isArrayTy()) && containsPointer(T)) {
+    } else if ((T->isStructTy() || T->isArrayTy()) && containsRoot(T, DL)) {
       addValueItem(V, ItemKind::Aggregate);
     }
   };
   for (Argument &A : F.args())
     Consider(&A);
-  // Integers computed from pointers (tagged pointers, pointer arithmetic
-  // done in uintptr_t) may be the only copy of a reference.
-  SetVector<Instruction *> IntRoots;
   for (BasicBlock &BB : F)
-    for (Instruction &I : BB) {
+    for (Instruction &I : BB)
       Consider(&I);
-      if (auto *P2I = dyn_cast<PtrToIntInst>(&I))
-        if (P2I->getType()->getScalarSizeInBits() == DL.getPointerSizeInBits() &&
-            !P2I->getType()->isVectorTy() && !isStackOrStatic(P2I->getOperand(0)))
-          IntRoots.insert(P2I);
-    }
-  for (unsigned Ix = 0; Ix < IntRoots.size(); ++Ix)
-    for (User *U : IntRoots[Ix]->users()) {
-      auto *UI = dyn_cast<Instruction>(U);
-      if (!UI || UI->getType() != IntRoots[Ix]->getType())
-        continue;
-      if (isa<PHINode>(UI) || isa<SelectInst>(UI) ||
-          (isa<BinaryOperator>(UI) && !UI->isIntDivRem()))
-        IntRoots.insert(UI);
-    }
-  for (Instruction *I : IntRoots)
-    addValueItem(I, ItemKind::Value);
+  collectCarriers();
   for (auto &[V, Base] : Derived) {
     auto *I = dyn_cast<Instruction>(V);
     auto It = ValueItem.find(Base);
@@ -273,6 +307,69 @@ void FunctionSafepoints::collectValues() {
     else
       addValueItem(V, ItemKind::Value); // base not trackable: keep V itself
   }
+}
+
+// Non-pointer values that may hold a pointer's bits (see isCarrier) are
+// roots if they may come from a pointer (anything but a number computed
+// here: a load, call, argument, ptrtoint, bitcast, ...) and may be used as
+// one (stored, passed, returned, converted back, compared).  Both are
+// closed over passesBits: tags added to a loaded word, a phi of such words.
+// Numbers (loop counters, floating-point results, sizes only compared)
+// are left out, so numeric code pays nothing.
+void FunctionSafepoints::collectCarriers() {
+  SmallPtrSet<Value *, 32> FromPtr, AsPtr;
+  SmallVector<Value *, 32> Work;
+  auto Seed = [&](Value *V) {
+    if (!isCarrier(V->getType(), DL))
+      return;
+    auto *I = dyn_cast<Instruction>(V);
+    if (I && (makesNumber(*I) || passesBits(*I)))
+      return;
+    if (auto *P2I = dyn_cast_or_null<PtrToIntInst>(I);
+        P2I && isStackOrStatic(P2I->getOperand(0)))
+      return;
+    if (FromPtr.insert(V).second)
+      Work.push_back(V);
+  };
+  for (Argument &A : F.args())
+    Seed(&A);
+  for (BasicBlock &BB : F)
+    for (Instruction &I : BB)
+      Seed(&I);
+  while (!Work.empty()) {
+    Value *V = Work.pop_back_val();
+    for (User *U : V->users())
+      if (auto *UI = dyn_cast<Instruction>(U);
+          UI && passesBits(*UI) && isCarrier(UI->getType(), DL) &&
+          FromPtr.insert(UI).second)
+        Work.push_back(UI);
+  }
+  // Backwards from the uses as a pointer.
+  auto Flows = [&](const Use &U) { // U's value reaches U's user as bits
+    auto *UI = cast<Instruction>(U.getUser());
+    return !usedAsNumber(U) && passesBits(*UI) && isCarrier(UI->getType(), DL);
+  };
+  for (Value *V : FromPtr)
+    if (any_of(V->uses(),
+               [&](const Use &U) { return !usedAsNumber(U) && !Flows(U); }))
+      if (AsPtr.insert(V).second)
+        Work.push_back(V);
+  while (!Work.empty()) {
+    auto *UI = dyn_cast<Instruction>(Work.pop_back_val());
+    if (!UI || !passesBits(*UI))
+      continue;
+    for (Use &Op : UI->operands())
+      if (FromPtr.count(Op.get()) && Flows(Op) && AsPtr.insert(Op.get()).second)
+        Work.push_back(Op.get());
+  }
+  // In function order, so that maps do not depend on pointer hashes.
+  for (Argument &A : F.args())
+    if (AsPtr.count(&A))
+      addValueItem(&A, ItemKind::Value);
+  for (BasicBlock &BB : F)
+    for (Instruction &I : BB)
+      if (AsPtr.count(&I))
+        addValueItem(&I, ItemKind::Value);
 }
 
 unsigned FunctionSafepoints::addRegionItem(Value *Base, Value *Size,
@@ -457,14 +554,25 @@ void FunctionSafepoints::rewrite(CallBase *CB, ArrayRef<unsigned> LiveItems) {
   SmallVector<Value *, 16> Ops{nullptr};
   SmallVector<Value *, 8> Regions;
   IRBuilder<> B(CB);
+  // A value whose size is not a whole number of words (x86_fp80: 10 bytes)
+  // may be spilled to a slot that is not word-aligned, which the map
+  // format cannot describe; its first word, as an integer, can be.
+  auto AddValue = [&](Value *V) {
+    uint64_t Bits = DL.getTypeStoreSizeInBits(V->getType()).getFixedValue();
+    if (isCarrier(V->getType(), DL) && Bits % DL.getPointerSizeInBits()) {
+      V = B.CreateBitCast(V, B.getIntNTy(DL.getTypeSizeInBits(V->getType())));
+      V = B.CreateTrunc(V, B.getIntNTy(DL.getPointerSizeInBits()));
+    }
+    Ops.push_back(V);
+  };
   auto AddLeaves = [&](auto &Self, Value *Agg, Type *T,
                        SmallVectorImpl<unsigned> &Path) -> void {
-    if (T->isPointerTy()) {
-      Ops.push_back(B.CreateExtractValue(Agg, Path));
+    if (T->isPointerTy() || isCarrier(T, DL)) {
+      AddValue(B.CreateExtractValue(Agg, Path));
       return;
     }
     auto Recurse = [&](unsigned N, Type *E) {
-      if (!containsPointer(E))
+      if (!containsRoot(E, DL))
         return;
       Path.push_back(N);
       Self(Self, Agg, E, Path);
@@ -480,7 +588,7 @@ void FunctionSafepoints::rewrite(CallBase *CB, ArrayRef<unsigned> LiveItems) {
   for (unsigned Idx : LiveItems) {
     const Item &It = Items[Idx];
     if (It.Kind == ItemKind::Value) {
-      Ops.push_back(It.V);
+      AddValue(It.V);
     } else if (It.Kind == ItemKind::Aggregate) {
       SmallVector<unsigned, 4> Path;
       AddLeaves(AddLeaves, It.V, It.V->getType(), Path);
