@@ -1,9 +1,11 @@
 /* Finalizers.
  *
  * During marking, the contents of every object with a finalizer are marked
- * (not the object itself), so whatever a finalizer can reach survives and
- * an object referred to by another finalizable object is finalized only
- * after it.  After marking, each unmarked object with a finalizer is marked
+ * (not the object itself, nor pointers from it into itself), and so is its
+ * arg, so whatever a finalizer can reach survives and an object referred
+ * to by another finalizable object is finalized only after it.  An object
+ * reachable from its own contents through other objects (a cycle) is thus
+ * never finalized, as in Go.  After marking, each unmarked object with a finalizer is marked
  * (kept for its finalizer), its finalizer moves to the ready queue, and the
  * runtime's finalizer thread runs it.  The object is freed by a later
  * collection once nothing refers to it. */
@@ -25,7 +27,7 @@ static uint64_t queued_total, done_total;
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
-static bool thread_started;
+static bool thread_started; /* under qlock */
 static __thread bool on_finalizer_thread;
 
 static size_t slot_of(uintptr_t obj, size_t size) {
@@ -82,6 +84,7 @@ static void table_del(uintptr_t obj) {
 
 static void *finalizer_main(void *arg);
 static void start_thread(void);
+static void ensure_thread(void);
 
 void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
   preempt_thread_current();
@@ -94,9 +97,18 @@ void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
     table_put((struct fin){(uintptr_t)obj, fn, arg});
   else
     table_del((uintptr_t)obj);
-  bool start = fn && !thread_started;
-  thread_started |= start;
   pthread_mutex_unlock(&preempt_heap_lock);
+  if (fn)
+    ensure_thread();
+}
+
+/* Starts the finalizer thread unless it runs (or, after a fork, ran only
+ * in the parent). */
+static void ensure_thread(void) {
+  pthread_mutex_lock(&qlock);
+  bool start = !thread_started;
+  thread_started = true;
+  pthread_mutex_unlock(&qlock);
   if (start)
     start_thread();
 }
@@ -111,15 +123,27 @@ static void start_thread(void) {
   pthread_attr_destroy(&attr);
 }
 
+/* arg is kept alive like the object's contents (as Boehm GC does with its
+ * client data), unless it points into the object: then it would keep the
+ * object itself reachable. */
+static void mark_arg(const struct fin *f) {
+  if (preempt_object_base((uintptr_t)f->arg) != f->obj)
+    preempt_mark_value((uintptr_t)f->arg);
+}
+
 void preempt_finalizers_mark_referents(void) {
   for (size_t i = 0; i < table_size; i++)
-    if (table[i].obj > 1)
+    if (table[i].obj > 1) {
       preempt_mark_object_contents(table[i].obj);
+      mark_arg(&table[i]);
+    }
 }
 
 void preempt_finalizers_mark_queue(void) {
-  for (size_t i = queue_head; i < queue_len; i++)
+  for (size_t i = queue_head; i < queue_len; i++) {
     preempt_mark_value(queue[i].obj);
+    preempt_mark_value((uintptr_t)queue[i].arg);
+  }
 }
 
 /* World stopped, marking done: queue finalizers of unreachable objects. */
@@ -152,10 +176,8 @@ void preempt_finalizers_wake(void) {
   if (work)
     pthread_cond_signal(&qcond);
   pthread_mutex_unlock(&qlock);
-  if (work && !thread_started) {
-    thread_started = true;
-    start_thread();
-  }
+  if (work)
+    ensure_thread();
 }
 
 static void *finalizer_main(void *arg) {
@@ -191,6 +213,11 @@ static void *finalizer_main(void *arg) {
 void preempt_run_finalizers(void) {
   if (on_finalizer_thread)
     return; /* from a finalizer: waiting for ourselves would never end */
+  pthread_mutex_lock(&qlock);
+  bool work = done_total < queued_total;
+  pthread_mutex_unlock(&qlock);
+  if (work)
+    ensure_thread(); /* in a forked child, the first call restarts it */
   preempt_enter_blocking();
   pthread_mutex_lock(&qlock);
   uint64_t target = queued_total;
@@ -200,8 +227,11 @@ void preempt_run_finalizers(void) {
   preempt_exit_blocking();
 }
 
-/* In a forked child the finalizer thread is gone: start a new one when
- * there is work. */
+/* In a forked child the finalizer thread is gone: a new one starts when
+ * there is work (preempt_run_finalizers, the next collection, the next
+ * preempt_set_finalizer), not here, where the thread list is being reset.
+ * A finalizer the parent was running when it forked runs again in the
+ * child: its entry is still at the head of the queue. */
 void preempt_finalizers_after_fork(void) {
   pthread_mutex_init(&qlock, NULL);
   pthread_cond_init(&qcond, NULL);

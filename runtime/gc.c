@@ -151,12 +151,19 @@ int preempt_set_gc_percent(int percent) {
   return old;
 }
 
-void preempt_set_heap_limit(size_t bytes) {
-  if (preempt_heap.lo)
-    preempt_warn("preempt_set_heap_limit: the heap is already reserved; "
-                 "use PREEMPT=limit=... to set it before start-up");
-  else
-    preempt_opts.heap_limit = bytes;
+/* The limit bounds committed memory, not the reservation, so it may be set
+ * at any time; below the heap's present size it stops further growth. */
+__attribute__((noinline)) void preempt_set_heap_limit(size_t bytes) {
+  preempt_thread_current();
+  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+  preempt_opts.heap_limit = bytes;
+  size_t reserved = preempt_heap_reserved();
+  pthread_mutex_unlock(&preempt_heap_lock);
+  if (bytes > reserved)
+    preempt_warn("preempt_set_heap_limit: %zu MiB is more than the %zu MiB of "
+                 "address space reserved at start-up; PREEMPT=limit=... "
+                 "reserves more",
+                 bytes >> 20, reserved >> 20);
 }
 
 __attribute__((noinline)) int preempt_is_heap_object(const void *p) {

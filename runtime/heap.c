@@ -17,6 +17,9 @@ struct preempt_heap_info preempt_heap __attribute__((section("preempt_rt")));
 #define FREE_BUCKETS 128 /* lists for 1..127 pages; the last holds larger */
 #define COMMIT_CHUNK ((size_t)4 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
+/* Address space reserved whatever the limit, so that the limit can be
+ * raised (or lowered) at any time: it bounds committed memory only. */
+#define DEFAULT_RESERVE ((size_t)64 << 30)
 
 static struct {
   uintptr_t reserve_lo, reserve_hi;
@@ -24,47 +27,56 @@ static struct {
   struct preempt_span *free[FREE_BUCKETS];
   struct preempt_span *spare; /* unused descriptors */
   size_t committed, released_bytes, free_bytes, inuse_bytes;
+  uintptr_t touched_hi; /* pages at and above it were never handed out */
 } H __attribute__((section("preempt_rt"))); /* holds heap addresses */
 
 size_t preempt_heap_mapped(void) {
   return H.committed - H.released_bytes;
 }
 
+size_t preempt_heap_reserved(void) {
+  return H.reserve_hi - H.reserve_lo;
+}
+
 void preempt_heap_init(void) {
   size_t limit = ALIGN_UP(preempt_opts.heap_limit, COMMIT_CHUNK);
-  if (limit < COMMIT_CHUNK)
-    limit = COMMIT_CHUNK;
-  /* Address space may be limited (ulimit -v, valgrind): settle for less. */
-  void *p = MAP_FAILED;
-  size_t want = limit;
-  for (; limit >= ((size_t)64 << 20); limit /= 2) {
-    p = mmap(NULL, limit + HUGE_PAGE, PROT_NONE,
+  size_t want = limit > DEFAULT_RESERVE ? limit : DEFAULT_RESERVE;
+  /* Address space may be limited (ulimit -v, valgrind): settle for less,
+   * down to one commit chunk. */
+  void *p = MAP_FAILED, *pt = MAP_FAILED;
+  size_t size = want, ptsize = 0;
+  for (; size >= COMMIT_CHUNK; size /= 2) {
+    p = mmap(NULL, size + HUGE_PAGE, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p != MAP_FAILED)
+    if (p == MAP_FAILED)
+      continue;
+    ptsize = (size >> PREEMPT_PAGE_SHIFT) * sizeof(void *);
+    pt = mmap(NULL, ptsize, PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (pt != MAP_FAILED)
       break;
+    munmap(p, size + HUGE_PAGE);
+    p = MAP_FAILED;
   }
   if (p == MAP_FAILED)
-    preempt_fatal("cannot reserve even 64 MiB of address space for the heap");
-  if (limit < want && preempt_opts.verbose)
+    preempt_fatal("cannot reserve address space for the heap (not even "
+                  "%zu MiB; is the address space limited by ulimit -v?)",
+                  COMMIT_CHUNK >> 20);
+  if (size < limit && (preempt_opts.verbose || limit != DEFAULT_RESERVE))
     preempt_warn("reserved %zu MiB of address space for the heap instead of "
-                 "%zu MiB",
-                 limit >> 20, want >> 20);
-  preempt_opts.heap_limit = limit;
+                 "%zu MiB: the heap cannot grow beyond it",
+                 size >> 20, want >> 20);
   /* Aligned for transparent huge pages: marking touches objects all over
    * the heap, and 4 KiB pages make that a TLB miss per object. */
   H.reserve_lo = ALIGN_UP((uintptr_t)p, HUGE_PAGE);
-  H.reserve_hi = H.reserve_lo + limit;
-  madvise((void *)H.reserve_lo, limit, MADV_HUGEPAGE);
-  size_t npages = limit >> PREEMPT_PAGE_SHIFT;
-  void *pt = mmap(NULL, npages * sizeof(void *), PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (pt == MAP_FAILED)
-    preempt_fatal("cannot map the page table");
+  H.reserve_hi = H.reserve_lo + size;
+  madvise((void *)H.reserve_lo, size, MADV_HUGEPAGE);
   H.pages = preempt_heap.pages = pt;
   preempt_heap.page_base = H.reserve_lo;
   /* The first page is never used: stale copies of the arena's base address
    * (the mmap result on some stack) must not pin an object. */
   preempt_heap.lo = preempt_heap.hi = H.reserve_lo + PREEMPT_PAGE_SIZE;
+  H.touched_hi = preempt_heap.lo;
 }
 
 static struct preempt_span *desc_new(void) {
@@ -145,11 +157,16 @@ static void free_remove(struct preempt_span *s) {
     H.released_bytes -= s->npages * PREEMPT_PAGE_SIZE;
 }
 
+/* Commits at least npages more, within the reservation and the limit. */
 static bool grow(size_t npages) {
+  size_t room = H.reserve_hi - preempt_heap.hi;
+  size_t limit = preempt_opts.heap_limit;
+  if (H.committed + room > limit)
+    room = limit > H.committed ? limit - H.committed : 0;
   size_t bytes = ALIGN_UP(npages * PREEMPT_PAGE_SIZE, COMMIT_CHUNK);
-  if (bytes > H.reserve_hi - preempt_heap.hi)
+  if (bytes > room)
     bytes = npages * PREEMPT_PAGE_SIZE;
-  if (bytes > H.reserve_hi - preempt_heap.hi)
+  if (bytes > room)
     return false;
   if (mprotect((void *)preempt_heap.hi, bytes, PROT_READ | PROT_WRITE))
     return false;
@@ -195,11 +212,17 @@ struct preempt_span *preempt_span_alloc(size_t npages) {
       }
       bool released = best->released;
       struct preempt_span *s = best;
-      uintptr_t base = s->base;
+      uintptr_t base = s->base, end = base + npages * PREEMPT_PAGE_SIZE;
       memset(s, 0, sizeof *s);
       s->base = base;
       s->npages = npages;
       s->released = released; /* pages are zero if they were released */
+      /* Pages never handed out are still zero from the OS: a large object
+       * need not touch them (untouched, they cost no memory). */
+      if (!released && base < H.touched_hi)
+        s->dirty = (H.touched_hi < end ? H.touched_hi : end) - base;
+      if (end > H.touched_hi)
+        H.touched_hi = end;
       H.inuse_bytes += npages * PREEMPT_PAGE_SIZE;
       return s;
     }

@@ -24,7 +24,7 @@ struct preempt_thread;
 struct preempt_options {
   int gc_percent;       /* GOGC: grow the heap by this % of live data; <0 off */
   size_t min_heap;      /* no pacing below this many bytes */
-  size_t heap_limit;    /* reserve this much address space for the heap */
+  size_t heap_limit;    /* the heap's committed bytes never exceed this */
   bool poison;          /* fill freed objects with PREEMPT_POISON_BYTE */
   bool verify;          /* check poison on reuse, re-validate maps */
   bool oom_null;        /* out of memory: return NULL instead of aborting */
@@ -142,6 +142,7 @@ struct preempt_span {
   uint64_t large_bits[2]; /* SPAN_LARGE: alloc and mark bit of its object */
   struct preempt_span *next, *prev; /* central or free lists */
   bool released;                    /* free pages returned to the OS */
+  size_t dirty; /* from span_alloc: leading bytes that may be non-zero */
   uint64_t free_since;              /* SPAN_FREE: collection it was freed in */
 };
 
@@ -161,6 +162,7 @@ static inline struct preempt_span *preempt_span_of(uintptr_t a);
  * to the OS, keeping retain_bytes of free memory resident. */
 void preempt_heap_scavenge(size_t retain_bytes, uint64_t gc) PREEMPT_HIDDEN;
 size_t preempt_heap_mapped(void) PREEMPT_HIDDEN;
+size_t preempt_heap_reserved(void) PREEMPT_HIDDEN; /* address space */
 /* Iterate spans in use (world stopped). */
 void preempt_heap_each_span(void (*fn)(struct preempt_span *, void *),
                             void *arg) PREEMPT_HIDDEN;
@@ -249,6 +251,7 @@ void preempt_mark_drain(void) PREEMPT_HIDDEN;
 bool preempt_is_marked(uintptr_t obj) PREEMPT_HIDDEN;
 /* Start of the allocated object containing v, or 0. */
 uintptr_t preempt_object_base(uintptr_t v) PREEMPT_HIDDEN;
+/* Marks what obj points to, not obj itself (pointers into obj skipped). */
 void preempt_mark_object_contents(uintptr_t obj) PREEMPT_HIDDEN;
 struct sweep_result {
   size_t live_bytes, live_objects, freed_bytes, freed_objects;

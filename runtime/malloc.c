@@ -202,11 +202,13 @@ void preempt_cache_flush(struct preempt_cache *c) {
 static void *oom(size_t size) {
   if (preempt_opts.oom_null)
     return NULL;
+  size_t limit = preempt_opts.heap_limit, reserved = preempt_heap_reserved();
   preempt_fatal("out of memory allocating %zu bytes (heap: %zu MiB in use, "
-                "%zu MiB reserved; PREEMPT=limit=... raises the limit, "
-                "preempt_set_oom_policy(PREEMPT_OOM_NULL) returns NULL)",
+                "limit %zu MiB; PREEMPT=limit=... or preempt_set_heap_limit "
+                "raises the limit, preempt_set_oom_policy(PREEMPT_OOM_NULL) "
+                "returns NULL)",
                 size, (size_t)atomic_load(&preempt_heap_live) >> 20,
-                preempt_opts.heap_limit >> 20);
+                (limit < reserved ? limit : reserved) >> 20);
 }
 
 static void heap_lock(uintptr_t ip);
@@ -315,8 +317,7 @@ static void *alloc_large(size_t size, bool noscan, int type) {
     if (s->types)
       s->types[0] = (uint16_t)type;
   }
-  if (!s->released)
-    memset((void *)s->base, 0, size);
+  memset((void *)s->base, 0, size < s->dirty ? size : s->dirty);
   atomic_fetch_add(&preempt_heap_live, npages * PREEMPT_PAGE_SIZE);
   return (void *)s->base;
 }
@@ -326,10 +327,9 @@ alloc_slow(size_t size, bool noscan, int type, uintptr_t ip) {
   struct preempt_thread *t = preempt_thread_current();
   if (atomic_load(&preempt_gc_waiting))
     preempt_park(ip);
-  if (size == 0)
-    size = 1;
   if (size > ((size_t)1 << 40))
     return oom(size);
+  size += 1; /* see alloc */
   heap_lock(ip);
   if (atomic_load(&preempt_heap_live) >= preempt_next_gc &&
       preempt_opts.gc_percent >= 0)
@@ -354,12 +354,16 @@ alloc_slow(size_t size, bool noscan, int type, uintptr_t ip) {
   return p ? p : oom(size);
 }
 
-/* The fast path: inlined into each entry point, no call but the cold one. */
+/* The fast path: inlined into each entry point, no call but the cold one.
+ * Every object gets at least one byte more than asked for: C allows a
+ * pointer one past the end of an object (p + size), and that pointer may
+ * be the only one left (a loop's end bound, f(buf + n)); without the pad
+ * it would point at the next object and let this one be freed. */
 __attribute__((always_inline)) static inline void *
 alloc(size_t size, bool noscan, int type, uintptr_t ip) {
   struct preempt_thread *t = preempt_self;
-  if (likely(t && size - 1 < PREEMPT_MAX_SMALL)) {
-    unsigned c = size_class(size);
+  if (likely(t && size < PREEMPT_MAX_SMALL)) {
+    unsigned c = size_class(size + 1);
     uint64_t *bits = &t->cache.bits[c][noscan];
     if (likely(*bits))
       return take_slot(t->cache.span[c][noscan], bits, type);

@@ -99,12 +99,22 @@ PREEMPT_NO_ASAN static void scan(uintptr_t obj, uintptr_t size) {
       mark(*p);
 }
 
-void preempt_mark_object_contents(uintptr_t v) {
+/* Pointers from the object into itself are skipped: an object that refers
+ * to itself must still be found unreachable (finalizers). */
+PREEMPT_NO_ASAN void preempt_mark_object_contents(uintptr_t v) {
   struct preempt_span *s;
   uint32_t i;
   uintptr_t obj = object_of(v, &s, &i);
-  if (obj && !s->noscan)
-    scan(obj, s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize);
+  if (!obj || s->noscan)
+    return;
+  uintptr_t size =
+      s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
+  uintptr_t lo = preempt_heap.lo, span = preempt_heap.hi - lo;
+  for (const uintptr_t *p = (const uintptr_t *)obj,
+                       *end = (const uintptr_t *)(obj + size);
+       p < end; p++)
+    if (*p - lo < span && *p - obj >= size)
+      mark(*p);
 }
 
 void preempt_mark_range(const void *lo, const void *hi) {

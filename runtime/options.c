@@ -1,16 +1,20 @@
 /* The one environment variable: PREEMPT=key=value,key=value
  *   gc=N|off    collect when the heap grows N% over live data (default 100)
  *   minheap=S   never collect automatically below S bytes (default 4m)
- *   limit=S     heap address space to reserve (default 64g)
+ *   limit=S     the heap's committed memory never exceeds S (default and
+ *               address space reserved: 64g; at least 1m)
  *   poison=1    fill freed objects with 0xdb (tests, debugging)
  *   verify=1    check that freed objects stay untouched until reused
  *   oom=null    return NULL when out of memory instead of aborting
  *   retain=S    keep room for the heap's recent peak, halving every S
  *               seconds (default 10; 0: size the heap from live data only)
- *   verbose=1   one line per collection on stderr
- * S takes a k, m or g suffix. */
+ *   verbose=1   one line per collection on stderr (2: every stack frame)
+ * S takes a k, m or g suffix.  Anything malformed (unknown key, missing,
+ * negative or non-numeric value, bad suffix, overflow) is fatal at
+ * start-up, with a message naming the key and what it accepts. */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,35 +25,69 @@ struct preempt_options preempt_opts = {
     .retain_s = 10,
 };
 
-static bool parse_size(const char *s, size_t len, size_t *out) {
-  char buf[32];
-  if (len == 0 || len >= sizeof buf)
-    return false;
-  memcpy(buf, s, len);
-  buf[len] = 0;
-  char *end;
-  unsigned long long v = strtoull(buf, &end, 10);
-  switch (*end) {
-  case 'k': case 'K': v <<= 10; end++; break;
-  case 'm': case 'M': v <<= 20; end++; break;
-  case 'g': case 'G': v <<= 30; end++; break;
+/* Decimal digits, no sign, no space: strtoull would take "-5" as a huge
+ * number.  false on overflow beyond max. */
+static bool parse_digits(const char **s, const char *end, uint64_t max,
+                         uint64_t *out) {
+  const char *p = *s;
+  uint64_t v = 0;
+  for (; p < end && *p >= '0' && *p <= '9'; p++) {
+    uint64_t d = (uint64_t)(*p - '0');
+    if (d > max || v > (max - d) / 10)
+      return false;
+    v = v * 10 + d;
   }
-  if (*end || end == buf)
+  if (p == *s)
     return false;
-  *out = (size_t)v;
+  *s = p;
+  *out = v;
   return true;
 }
 
-static bool parse_int(const char *s, size_t len, int *out) {
-  size_t v;
-  if (len == 3 && !memcmp(s, "off", 3)) {
-    *out = -1;
-    return true;
+#define MAX_SIZE ((uint64_t)1 << 46) /* 64 TiB: more than any arena */
+
+/* S: digits with an optional k, m or g suffix, at most 64 TiB. */
+static bool parse_size(const char *s, size_t len, size_t *out) {
+  const char *end = s + len;
+  uint64_t v;
+  if (!parse_digits(&s, end, MAX_SIZE, &v))
+    return false;
+  unsigned shift = 0;
+  if (s < end) {
+    switch (*s++) {
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
+    default: return false;
+    }
   }
-  if (!parse_size(s, len, &v) || v > 1000000)
+  if (s != end || v > MAX_SIZE >> shift)
+    return false;
+  *out = (size_t)(v << shift);
+  return true;
+}
+
+static bool parse_int_exact(const char *s, size_t len, uint64_t max, int *out) {
+  const char *p = s;
+  uint64_t v;
+  if (!parse_digits(&p, s + len, max, &v) || p != s + len)
     return false;
   *out = (int)v;
   return true;
+}
+
+static bool is(const char *s, size_t len, const char *word) {
+  return len == strlen(word) && !memcmp(s, word, len);
+}
+
+/* A malformed setting stops the program at start-up: running with a
+ * collector configured other than asked (a limit ignored, collection
+ * turned off by a typo) is worse than not running. */
+__attribute__((noreturn)) static void bad(const char *key, size_t klen,
+                                          const char *val, size_t vlen,
+                                          const char *accepted) {
+  preempt_fatal("PREEMPT: bad value '%.*s' for '%.*s': expected %s",
+                (int)vlen, val, (int)klen, key, accepted);
 }
 
 void preempt_options_init(void) {
@@ -60,47 +98,69 @@ void preempt_options_init(void) {
     const char *end = strchr(p, ',');
     if (!end)
       end = p + strlen(p);
+    if (end == p) { /* empty item: a stray comma */
+      p++;
+      continue;
+    }
     const char *eq = memchr(p, '=', (size_t)(end - p));
     size_t klen = eq ? (size_t)(eq - p) : (size_t)(end - p);
-    const char *val = eq ? eq + 1 : end;
+    if (!eq)
+      preempt_fatal("PREEMPT: '%.*s' has no value: settings are key=value "
+                    "separated by commas",
+                    (int)klen, p);
+    const char *val = eq + 1;
     size_t vlen = (size_t)(end - val);
     int b = 0;
-    bool ok = true;
+    size_t sz = 0;
 #define KEY(k) (klen == sizeof(k) - 1 && !memcmp(p, k, klen))
-    if (KEY("gc"))
-      ok = parse_int(val, vlen, &preempt_opts.gc_percent);
-    else if (KEY("minheap"))
-      ok = parse_size(val, vlen, &preempt_opts.min_heap);
-    else if (KEY("limit"))
-      ok = parse_size(val, vlen, &preempt_opts.heap_limit);
-    else if (KEY("poison"))
-      ok = parse_int(val, vlen, &b), preempt_opts.poison = b > 0;
-    else if (KEY("verify"))
-      ok = parse_int(val, vlen, &b), preempt_opts.verify = b > 0;
-    else if (KEY("retain")) {
-      int r = 0;
-      ok = parse_int(val, vlen, &r);
-      preempt_opts.retain_s = r < 0 ? 0 : r;
-    } else if (KEY("verbose"))
-      ok = parse_int(val, vlen, &preempt_opts.verbose);
-    else if (KEY("oom")) {
-      if (vlen == 4 && !memcmp(val, "null", 4))
+#define BAD(what) bad(p, klen, val, vlen, what)
+    if (KEY("gc")) {
+      if (is(val, vlen, "off"))
+        preempt_opts.gc_percent = -1;
+      else if (parse_int_exact(val, vlen, 1000000, &b))
+        preempt_opts.gc_percent = b;
+      else
+        BAD("a percentage from 0 to 1000000, or off");
+    } else if (KEY("minheap")) {
+      if (!parse_size(val, vlen, &sz))
+        BAD("a size in bytes with an optional k, m or g suffix (64 TiB at "
+            "most)");
+      preempt_opts.min_heap = sz;
+    } else if (KEY("limit")) {
+      if (!parse_size(val, vlen, &sz) || sz < ((size_t)1 << 20))
+        BAD("a size from 1m to 64 TiB, in bytes with an optional k, m or g "
+            "suffix");
+      preempt_opts.heap_limit = sz;
+    } else if (KEY("poison") || KEY("verify") || KEY("verbose")) {
+      if (!parse_int_exact(val, vlen, KEY("verbose") ? 2 : 1, &b))
+        BAD(KEY("verbose") ? "0, 1 or 2" : "0 or 1");
+      if (KEY("poison"))
+        preempt_opts.poison = b;
+      else if (KEY("verify"))
+        preempt_opts.verify = b;
+      else
+        preempt_opts.verbose = b;
+    } else if (KEY("retain")) {
+      if (!parse_int_exact(val, vlen, 1000000, &b))
+        BAD("a half-life in whole seconds from 0 to 1000000 (0: no "
+            "retention)");
+      preempt_opts.retain_s = b;
+    } else if (KEY("oom")) {
+      if (is(val, vlen, "null"))
         preempt_opts.oom_null = true;
-      else if (vlen == 5 && !memcmp(val, "abort", 5))
+      else if (is(val, vlen, "abort"))
         preempt_opts.oom_null = false;
       else
-        ok = false;
+        BAD("null or abort");
+    } else {
+      preempt_fatal("PREEMPT: unknown setting '%.*s' (known: gc, minheap, "
+                    "limit, retain, poison, verify, oom, verbose)",
+                    (int)klen, p);
     }
-    else
-      preempt_warn("PREEMPT: unknown setting '%.*s' ignored (known: gc, "
-                   "minheap, limit, retain, poison, verify, oom, verbose)",
-                   (int)klen, p);
+#undef BAD
 #undef KEY
-    if (!ok)
-      preempt_warn("PREEMPT: bad value '%.*s' for '%.*s' ignored", (int)vlen,
-                   val, (int)klen, p);
-    if (preempt_opts.verify)
-      preempt_opts.poison = true;
     p = *end ? end + 1 : end;
   }
+  if (preempt_opts.verify)
+    preempt_opts.poison = true;
 }

@@ -2,7 +2,10 @@
  * pointers).  Scanned conservatively. */
 #include "internal.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 struct root_range {
   const void *start;
@@ -25,16 +28,42 @@ void preempt_add_roots(const void *start, size_t size) {
 void preempt_remove_roots(const void *start) {
   preempt_thread_current();
   preempt_lock_heap((uintptr_t)__builtin_return_address(0));
-  for (size_t i = 0; i < nranges; i++)
+  bool found = false;
+  for (size_t i = 0; i < nranges && !found; i++)
     if (ranges[i].start == start) {
       ranges[i] = ranges[--nranges];
-      break;
+      found = true;
     }
   pthread_mutex_unlock(&preempt_heap_lock);
+  if (!found) /* a typo or a double removal: the range may still be live */
+    preempt_warn("preempt_remove_roots(%p): no root range starts there "
+                 "(preempt_add_roots was not called with that start, or the "
+                 "range was removed already)",
+                 start);
+}
+
+/* A range freed without preempt_remove_roots would crash the marker with
+ * no word of why; msync fails with ENOMEM on unmapped pages (one system
+ * call per range, no page touched).  Memory freed to malloc but still
+ * mapped is scanned harmlessly. */
+static void check_mapped(const struct root_range *r) {
+  static uintptr_t page;
+  if (!page)
+    page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = (uintptr_t)r->start & ~(page - 1);
+  uintptr_t hi = (uintptr_t)r->start + r->size;
+  if (msync((void *)lo, hi - lo, MS_ASYNC) && errno == ENOMEM)
+    preempt_fatal("root range [%p, %p) from preempt_add_roots is no longer "
+                  "mapped: call preempt_remove_roots before freeing it",
+                  r->start, (const void *)hi);
 }
 
 void preempt_roots_mark(void) {
-  for (size_t i = 0; i < nranges; i++)
+  for (size_t i = 0; i < nranges; i++) {
+    if (!ranges[i].size)
+      continue;
+    check_mapped(&ranges[i]);
     preempt_mark_range(ranges[i].start,
                        (const char *)ranges[i].start + ranges[i].size);
+  }
 }

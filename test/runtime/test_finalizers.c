@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static _Atomic int finalized;
@@ -126,4 +127,126 @@ Test(finalizers, without_keep_alive_the_descriptor_closes_early) {
 
 Test(finalizers, keep_alive_keeps_the_descriptor_open) {
   cr_assert_eq(read_loop_kept(), 0, "the finalizer closed the descriptor while in use");
+}
+
+/* ---- cycles, arg, fork --------------------------------------------------- */
+
+/* Pointers from an object into itself do not keep it from its finalizer. */
+Test(finalizers, self_reference_is_finalized_and_freed) {
+  REQUIRE_PRECISE_FRAMES();
+  struct tnode *n = tnode_new(9);
+  n->a = n;
+  n->b = (struct tnode *)&n->id; /* interior, into itself */
+  uintptr_t h = hide(n);
+  preempt_set_finalizer(n, count_fin, NULL);
+  n = NULL;
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&finalized), 1, "a self-referring object was not finalized");
+  preempt_gc();
+  assert_collected(h, "a finalized self-referring object was not freed");
+}
+
+/* An object whose finalizer is its own arg: still finalized. */
+Test(finalizers, arg_pointing_to_the_object_is_finalized) {
+  REQUIRE_PRECISE_FRAMES();
+  struct tnode *n = tnode_new(3);
+  preempt_set_finalizer(n, count_fin, &n->check);
+  n = NULL;
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&finalized), 1);
+}
+
+/* The documented rule (Go's): a cycle through other objects keeps a
+ * finalizable object from being finalized, and from being freed. */
+Test(finalizers, cycle_is_neither_finalized_nor_freed) {
+  struct tnode *a = tnode_new(1), *b = tnode_new(2);
+  a->a = b;
+  b->a = a;
+  uintptr_t ha = hide(a);
+  preempt_set_finalizer(a, count_fin, NULL);
+  a = b = NULL;
+  for (int i = 0; i < 3; i++) {
+    preempt_gc();
+    preempt_run_finalizers();
+  }
+  cr_assert_eq(atomic_load(&finalized), 0);
+  struct tnode *back = unhide(ha);
+  tnode_verify(back);
+  tnode_verify(back->a);
+}
+
+/* The finalizer's arg is kept alive while the finalizer may still run, as
+ * Boehm GC does for its client data. */
+static _Atomic int arg_ok = -1;
+static void check_arg(void *obj, void *arg) {
+  (void)obj;
+  const struct tnode *t = arg;
+  atomic_store(&arg_ok, t->id == 77 && t->check == tcheck(77));
+}
+
+static uintptr_t harg;
+__attribute__((noinline)) static struct tnode *with_arg_finalizer(void) {
+  struct tnode *n = tnode_new(5), *arg = tnode_new(77);
+  harg = hide(arg);
+  preempt_set_finalizer(n, check_arg, arg);
+  return n;
+}
+
+Test(finalizers, arg_is_kept_alive) {
+  struct tnode *n = with_arg_finalizer();
+  for (int i = 0; i < 5; i++) { /* arg only reachable from the finalizer */
+    preempt_gc();
+    for (int k = 0; k < 1000; k++)
+      memset(opaque(preempt_alloc(sizeof(struct tnode))), 0xee, sizeof(struct tnode));
+  }
+  tnode_verify(n);
+  tnode_verify(unhide(harg));
+  n = NULL;
+  preempt_gc();
+  preempt_run_finalizers();
+  if (!PRECISE_FRAMES && atomic_load(&arg_ok) == -1)
+    return; /* n kept by a conservative frame */
+  cr_assert_eq(atomic_load(&arg_ok), 1, "the finalizer's arg was freed before it ran");
+  preempt_gc();
+  preempt_gc();
+  assert_collected(harg, "arg of a finalizer that ran was never freed");
+}
+
+/* A child forked while finalizers are queued runs them. */
+static _Atomic int release_fin, fork_finalized;
+static void slow_fin(void *obj, void *arg) {
+  (void)obj;
+  (void)arg;
+  while (!atomic_load(&release_fin))
+    usleep(1000);
+  atomic_fetch_add(&fork_finalized, 1);
+}
+
+__attribute__((noinline)) static void make_slow_garbage(void) {
+  for (int i = 0; i < 10; i++)
+    preempt_set_finalizer(tnode_new((uint64_t)i), slow_fin, NULL);
+}
+
+Test(finalizers, forked_child_runs_queued_finalizers) {
+  REQUIRE_PRECISE_FRAMES();
+  make_slow_garbage();
+  preempt_gc(); /* queues 10; the first blocks the finalizer thread */
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    alarm(10);
+    atomic_store(&release_fin, 1);
+    preempt_run_finalizers();
+    /* The one the parent was running at the fork runs again here. */
+    _exit(atomic_load(&fork_finalized) == 10 ? 0 : 1);
+  }
+  int st;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  atomic_store(&release_fin, 1);
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&fork_finalized), 10);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+            "the child did not run the queued finalizers (status %#x)", st);
 }

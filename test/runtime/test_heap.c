@@ -152,8 +152,10 @@ static long rss_kib(void) {
 static void **big;
 __attribute__((noinline)) static void fill_big(void) {
   big = preempt_alloc(1000 * sizeof(void *));
-  for (int i = 0; i < 1000; i++)
-    big[i] = preempt_alloc(100 * 1024); /* 100 MB in all */
+  for (int i = 0; i < 1000; i++) { /* 100 MB in all, written to: memory */
+    big[i] = preempt_alloc(100 * 1024); /* fresh from the OS is not resident */
+    memset(big[i], 1, 100 * 1024);
+  }
 }
 
 Test(heap, shrinking_heap_gives_memory_back) {
