@@ -58,6 +58,8 @@ static inline unsigned size_class(size_t size) {
 
 #define MAX_TYPES 4096
 static const char *type_names[MAX_TYPES] = {"(untyped)"};
+/* 1 unless the type is a single object from preempt_new (see alloc). */
+static uint8_t type_pad[MAX_TYPES] = {1};
 static _Atomic int ntypes = 1;
 static int type_id_slow(const char *name);
 
@@ -94,6 +96,8 @@ __attribute__((noinline)) static int type_id_slow(const char *name) {
       id = i;
   if (!id && n < MAX_TYPES) {
     type_names[n] = name;
+    size_t len = strlen(name);
+    type_pad[n] = len >= 2 && !strcmp(name + len - 2, "[]");
     atomic_store_explicit(&ntypes, n + 1, memory_order_release);
     id = n;
   }
@@ -323,13 +327,15 @@ static void *alloc_large(size_t size, bool noscan, int type) {
 }
 
 __attribute__((noinline, cold)) static void *
-alloc_slow(size_t size, bool noscan, int type, uintptr_t ip) {
+alloc_slow(size_t size, size_t pad, bool noscan, int type, uintptr_t ip) {
   struct preempt_thread *t = preempt_thread_current();
   if (atomic_load(&preempt_gc_waiting))
     preempt_park(ip);
   if (size > ((size_t)1 << 40))
     return oom(size);
-  size += 1; /* see alloc */
+  size += pad; /* see alloc */
+  if (size == 0)
+    size = 1;
   heap_lock(ip);
   if (atomic_load(&preempt_heap_live) >= preempt_next_gc &&
       preempt_opts.gc_percent >= 0)
@@ -355,35 +361,39 @@ alloc_slow(size_t size, bool noscan, int type, uintptr_t ip) {
 }
 
 /* The fast path: inlined into each entry point, no call but the cold one.
- * Every object gets at least one byte more than asked for: C allows a
- * pointer one past the end of an object (p + size), and that pointer may
- * be the only one left (a loop's end bound, f(buf + n)); without the pad
- * it would point at the next object and let this one be freed. */
+ * Objects get pad (1) byte more than asked for: C allows a pointer one
+ * past the end of an array (buf + n), and that pointer may be the only one
+ * left (a loop's end bound, f(buf + n)); without the pad it would point at
+ * the next object and let this one be freed.  Single objects of
+ * preempt_new(T) are not padded: one past a struct is hardly ever its only
+ * reference, and small structs of exactly a class size (two pointers: 16
+ * bytes) are the most common objects of all. */
 __attribute__((always_inline)) static inline void *
-alloc(size_t size, bool noscan, int type, uintptr_t ip) {
+alloc(size_t size, size_t pad, bool noscan, int type, uintptr_t ip) {
   struct preempt_thread *t = preempt_self;
-  if (likely(t && size < PREEMPT_MAX_SMALL)) {
-    unsigned c = size_class(size + 1);
+  size_t n = size + pad;
+  if (likely(t && n - 1 < PREEMPT_MAX_SMALL)) {
+    unsigned c = size_class(n);
     uint64_t *bits = &t->cache.bits[c][noscan];
     if (likely(*bits))
       return take_slot(t->cache.span[c][noscan], bits, type);
   }
-  return alloc_slow(size, noscan, type, ip);
+  return alloc_slow(size, pad, noscan, type, ip);
 }
 
 #define CALLER ((uintptr_t)__builtin_return_address(0))
 
 __attribute__((noinline)) void *preempt_alloc(size_t size) {
-  return alloc(size, false, 0, CALLER);
+  return alloc(size, 1, false, 0, CALLER);
 }
 
 __attribute__((noinline)) void *preempt_alloc_noscan(size_t size) {
-  return alloc(size, true, 0, CALLER);
+  return alloc(size, 1, true, 0, CALLER);
 }
 
 __attribute__((noinline)) void *preempt_alloc_typed(size_t size,
                                                     const char *type_name) {
-  return alloc(size, false, type_id(type_name), CALLER);
+  return alloc(size, 1, false, type_id(type_name), CALLER);
 }
 
 __attribute__((noinline, cold)) static void *
@@ -391,7 +401,7 @@ alloc_first_of_type(size_t size, const char *name, int *slot, uintptr_t ip) {
   int id = type_id(name);
   if (name)
     __atomic_store_n(slot, id, __ATOMIC_RELAXED);
-  return alloc(size, false, id, ip);
+  return alloc(size, type_pad[id], false, id, ip);
 }
 
 /* Behind preempt_new: no type lookup once the call site knows its id, and
@@ -402,7 +412,7 @@ __attribute__((noinline)) void *preempt__alloc_slot(size_t size,
   int id = __atomic_load_n(slot, __ATOMIC_RELAXED);
   if (unlikely(!id))
     return alloc_first_of_type(size, name, slot, CALLER);
-  return alloc(size, false, id, CALLER);
+  return alloc(size, type_pad[id], false, id, CALLER);
 }
 
 enum preempt_oom_policy preempt_set_oom_policy(enum preempt_oom_policy p) {

@@ -42,6 +42,26 @@ Test(edges, one_past_the_end_keeps_small_objects) {
     one_past_end(sizes[i]);
 }
 
+/* Arrays from preempt_new_array are padded too (single preempt_new
+ * objects are not: see preempt.h). */
+__attribute__((noinline)) static void collect_holding_array_end(uint64_t *end) {
+  for (int round = 0; round < 5; round++) {
+    preempt_gc();
+    for (int i = 0; i < 200; i++)
+      memset(opaque(preempt_new_array(uint64_t, 8)), 0xee, 64);
+  }
+  uint64_t *a = (uint64_t *)opaque(end) - 8;
+  for (int i = 0; i < 8; i++)
+    cr_assert_eq(a[i], tcheck((uint64_t)i), "array element %d lost", i);
+}
+
+Test(edges, one_past_the_end_keeps_arrays) {
+  uint64_t *a = preempt_new_array(uint64_t, 8);
+  for (int i = 0; i < 8; i++)
+    a[i] = tcheck((uint64_t)i);
+  collect_holding_array_end(a + 8);
+}
+
 /* Whole pages: the end is the next page. */
 Test(edges, one_past_the_end_keeps_large_objects) {
   one_past_end(65536);
