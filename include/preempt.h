@@ -46,8 +46,15 @@ static inline void preempt__keep_alive_cleanup(void *slot) {
 /* ---- allocation ---------------------------------------------------------
  * Objects are zeroed, never move, and stay alive while a root (a live
  * local, a global, a registered root range, a reachable object) points
- * into them: interior pointers count.  Ordinary objects are scanned for
- * pointers conservatively (every aligned word). */
+ * into them: interior pointers count, and so does a pointer one past the
+ * end of memory from preempt_alloc, preempt_alloc_noscan,
+ * preempt_alloc_typed and preempt_new_array (such objects get a byte of
+ * padding).  A single preempt_new(T) object is not padded: one past its
+ * end may be the next object, so keep a pointer into it.  Ordinary objects
+ * are scanned for pointers conservatively (every aligned word).  Memory
+ * from malloc, including C++ exception objects (__cxa_allocate_exception),
+ * is not scanned: register it with preempt_add_roots while it holds the
+ * only reference to a heap object. */
 PREEMPT_API void *preempt_alloc(size_t size);
 /* Memory that holds no pointer (strings, numbers): never scanned. */
 PREEMPT_API void *preempt_alloc_noscan(size_t size);
@@ -83,21 +90,39 @@ PREEMPT_API void preempt_gc(void);
  * data of the last collection; negative turns automatic collection off.
  * Returns the previous setting.  Also PREEMPT=gc=N in the environment. */
 PREEMPT_API int preempt_set_gc_percent(int percent);
-/* Size of the reserved heap address range; allocation fails beyond it.
- * Also PREEMPT=limit=N[k|m|g].  Call before the first allocation. */
+/* The most memory the heap may commit (objects and free pages, not the
+ * runtime's own tables); beyond it a collection is tried, then allocation
+ * fails (see preempt_set_oom_policy).  May be called at any time, e.g. at
+ * the top of main; below the heap's present size it stops further growth
+ * without shrinking the heap.  Address space for 64 GiB (or
+ * PREEMPT=limit=N[k|m|g], if larger) is reserved at start-up: the limit
+ * cannot go beyond that.  PREEMPT=limit sets it from the environment (1m at
+ * least).  A malformed PREEMPT setting stops the program at start-up with a
+ * message naming the key. */
 PREEMPT_API void preempt_set_heap_limit(size_t bytes);
 
 /* ---- roots ---------------------------------------------------------------
  * Globals and .bss of every loaded object are roots already.  Memory from
  * malloc or mmap that holds heap pointers must be registered. */
 PREEMPT_API void preempt_add_roots(const void *start, size_t size);
+/* start must be the start given to preempt_add_roots; any other start gets
+ * a warning and removes nothing.  Remove a range before unmapping it: a
+ * collection that finds a registered range unmapped stops the program
+ * with a message naming the range. */
 PREEMPT_API void preempt_remove_roots(const void *start);
 
 /* ---- finalizers -----------------------------------------------------------
  * fn(obj, arg) runs once obj is found unreachable, never while it is
  * reachable, on the runtime's finalizer thread, one at a time.  The object
  * is freed by a later collection.  If A refers to B and both have
- * finalizers, A's runs first.  fn == NULL removes the finalizer. */
+ * finalizers, A's runs first.  fn == NULL removes the finalizer.
+ * Pointers from obj into itself do not keep it reachable, but an object
+ * that can reach itself through other objects (a cycle) is never
+ * finalized nor freed, as in Go: put the finalizer on an object outside
+ * the cycle.  A heap object arg is kept alive until fn has run (like
+ * Boehm GC's client data), unless it points into obj.  A forked child
+ * runs the finalizers queued in the parent (the one running at the fork,
+ * again). */
 typedef void (*preempt_finalizer_fn)(void *obj, void *arg);
 PREEMPT_API void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg);
 /* Blocks until every finalizer queued so far has run (at once, when called
