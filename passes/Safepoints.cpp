@@ -17,6 +17,7 @@
 #include "Liveness.h"
 #include "Preempt.h"
 
+#include "llvm/Analysis/TargetLibraryInfo.h"
 #include "llvm/Analysis/ValueTracking.h"
 #include "llvm/IR/Dominators.h"
 #include "llvm/IR/IRBuilder.h"
@@ -122,6 +123,34 @@ bool makesNumber(const Instruction &I) {
   }
 }
 
+// Integers that C says are integers: a parameter of integer type (clang
+// marks it noundef, never a union or struct coerced to an integer), the
+// result of a C library function, a load typed long by TBAA (a union
+// member is typed char).  A pointer hidden in such an integer is the
+// documented limit of tagged-pointer support.
+bool isCInteger(const Value &V, const TargetLibraryInfo &TLI) {
+  if (!V.getType()->isIntegerTy())
+    return false;
+  if (const auto *A = dyn_cast<Argument>(&V))
+    return A->hasAttribute(Attribute::NoUndef);
+  if (const auto *CB = dyn_cast<CallBase>(&V)) {
+    LibFunc LF;
+    const Function *Callee = CB->getCalledFunction();
+    return Callee && TLI.getLibFunc(*Callee, LF) && TLI.has(LF);
+  }
+  const auto *LI = dyn_cast<LoadInst>(&V);
+  const MDNode *Tag = LI ? LI->getMetadata(LLVMContext::MD_tbaa) : nullptr;
+  if (!Tag || Tag->getNumOperands() < 3)
+    return false;
+  const auto *Access = dyn_cast<MDNode>(Tag->getOperand(1));
+  const auto *Name = Access && Access->getNumOperands() > 0
+                         ? dyn_cast<MDString>(Access->getOperand(0))
+                         : nullptr;
+  return Name && (Name->getString() == "long" ||
+                  Name->getString() == "long long" ||
+                  Name->getString() == "__int128");
+}
+
 // Whether the use U of a carrier cannot turn its bits back into a pointer:
 // arithmetic on numbers, conversions, a switch or shift amount, an index
 // into an object some pointer already keeps.  Everything else (a store, a
@@ -129,7 +158,9 @@ bool makesNumber(const Instruction &I) {
 // counts as a use as a pointer.
 bool usedAsNumber(const Use &U) {
   const auto *I = cast<Instruction>(U.getUser());
-  if (makesNumber(*I) && !isa<ICmpInst>(I))
+  if (const auto *Cmp = dyn_cast<ICmpInst>(I))
+    return Cmp->isRelational(); // == and != may test identity
+  if (makesNumber(*I))
     return true;
   if (isa<SwitchInst>(I))
     return true;
@@ -150,9 +181,10 @@ struct Item {
 
 class FunctionSafepoints {
 public:
-  FunctionSafepoints(Function &F, Stats &S, bool Optimizing)
+  FunctionSafepoints(Function &F, Stats &S, bool Optimizing,
+                     const TargetLibraryInfoImpl &TLII)
       : F(F), DL(F.getDataLayout()), Ctx(F.getContext()), S(S),
-        Optimizing(Optimizing) {}
+        Optimizing(Optimizing), TLI(TLII, &F) {}
   bool run();
 
 private:
@@ -161,6 +193,7 @@ private:
   LLVMContext &Ctx;
   Stats &S;
   bool Optimizing;
+  TargetLibraryInfo TLI; // which calls are C library functions
   std::optional<Liveness> Live; // built after alloca promotion
   std::vector<Item> Items;
   DenseMap<Value *, unsigned> ValueItem; // for calls replaced by rewrite()
@@ -323,7 +356,7 @@ void FunctionSafepoints::collectCarriers() {
     if (!isCarrier(V->getType(), DL))
       return;
     auto *I = dyn_cast<Instruction>(V);
-    if (I && (makesNumber(*I) || passesBits(*I)))
+    if ((I && (makesNumber(*I) || passesBits(*I))) || isCInteger(*V, TLI))
       return;
     if (auto *P2I = dyn_cast_or_null<PtrToIntInst>(I);
         P2I && isStackOrStatic(P2I->getOperand(0)))
@@ -691,8 +724,9 @@ PreservedAnalyses SafepointsPass::run(Module &M, ModuleAnalysisManager &) {
   configureCodegen(Optimizing);
   Stats S;
   bool Changed = false;
+  TargetLibraryInfoImpl TLII(Triple(M.getTargetTriple()));
   for (Function &F : M)
-    Changed |= FunctionSafepoints(F, S, Optimizing).run();
+    Changed |= FunctionSafepoints(F, S, Optimizing, TLII).run();
   if (options().Stats)
     errs() << "preempt: " << M.getSourceFileName() << ": " << S.Functions
            << " functions, " << S.Calls << " safepoints, " << S.Values

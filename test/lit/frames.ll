@@ -25,12 +25,13 @@ define void @escaped() {
   ret void
 }
 
-; Floating-point data and narrow integers cannot hold a pointer; a char
-; buffer can.  Without lifetime markers a local exists in the whole body.
+; Narrow integers cannot hold a pointer; a char buffer can, and so can
+; doubles (a union { double; void * } takes the double's type).  Without
+; lifetime markers a local exists in the whole body.
 ; CHECK-LABEL: define void @pointer_free()
-; CHECK: call void @fill(ptr %d) [ "deopt"(i32 0, ptr %c, i64 32) ]
-; CHECK: call void @fill(ptr %i) [ "deopt"(i32 0, ptr %c, i64 32) ]
-; CHECK: call void @fill(ptr %c) [ "deopt"(i32 0, ptr %c, i64 32) ]
+; CHECK: call void @fill(ptr %d) [ "deopt"(i32 0, ptr %d, i64 64, ptr %c, i64 32) ]
+; CHECK: call void @fill(ptr %i) [ "deopt"(i32 0, ptr %d, i64 64, ptr %c, i64 32) ]
+; CHECK: call void @fill(ptr %c) [ "deopt"(i32 0, ptr %d, i64 64, ptr %c, i64 32) ]
 define void @pointer_free() {
   %d = alloca [8 x double]
   %i = alloca [8 x i32]

@@ -108,11 +108,11 @@ else:
   ret void
 }
 
-; Integers computed from pointers (tagged pointers) are roots; other
-; integers are not.
-; CHECK-LABEL: define i64 @tagged(ptr %p, i64 %n)
+; Integers computed from pointers (tagged pointers) are roots; integers
+; that are integers in C (a noundef parameter) are not.
+; CHECK-LABEL: define i64 @tagged(ptr %p, i64 noundef %n)
 ; CHECK: call void @use(ptr null) [ "deopt"(i32 1, i64 %tag) ]
-define i64 @tagged(ptr %p, i64 %n) {
+define i64 @tagged(ptr %p, i64 noundef %n) {
   %int = ptrtoint ptr %p to i64
   %tag = or i64 %int, 1
   %m = mul i64 %n, 3
@@ -121,15 +121,16 @@ define i64 @tagged(ptr %p, i64 %n) {
   ret i64 %r
 }
 
-; First-class aggregates holding pointers are split into their pointer
-; members at the call.
-; CHECK-LABEL: define ptr @aggregate({ ptr, i64, ptr } %s)
-; CHECK: [[A:%.*]] = extractvalue { ptr, i64, ptr } %s, 0
-; CHECK: [[B:%.*]] = extractvalue { ptr, i64, ptr } %s, 2
-; CHECK: call void @use(ptr null) [ "deopt"(i32 2, ptr [[A]], ptr [[B]]) ]
-define ptr @aggregate({ ptr, i64, ptr } %s) {
+; First-class aggregates holding pointers are split into their members
+; that may hold one (the i64 may be a union) at the call.
+; CHECK-LABEL: define ptr @aggregate({ ptr, i64, i32, ptr } %s)
+; CHECK: [[A:%.*]] = extractvalue { ptr, i64, i32, ptr } %s, 0
+; CHECK: [[I:%.*]] = extractvalue { ptr, i64, i32, ptr } %s, 1
+; CHECK: [[B:%.*]] = extractvalue { ptr, i64, i32, ptr } %s, 3
+; CHECK: call void @use(ptr null) [ "deopt"(i32 3, ptr [[A]], i64 [[I]], ptr [[B]]) ]
+define ptr @aggregate({ ptr, i64, i32, ptr } %s) {
   call void @use(ptr null)
-  %r = extractvalue { ptr, i64, ptr } %s, 2
+  %r = extractvalue { ptr, i64, i32, ptr } %s, 3
   ret ptr %r
 }
 
