@@ -59,29 +59,8 @@ struct preempt_vec {
 void preempt_vec_push(struct preempt_vec *v, uintptr_t x) PREEMPT_HIDDEN;
 void preempt_vec_free(struct preempt_vec *v) PREEMPT_HIDDEN;
 
-/* ---- mapdecode.c: reading our map records (runtime and tools) ---------- */
-struct preempt_loc {
-  uint8_t kind; /* enum preempt_loc_kind */
-  uint8_t reg;  /* DWARF register */
-  int32_t offset;
-  uint32_t size; /* IND_N: bytes; CONST: the value */
-};
-/* Decoders return false on truncated or out-of-range input. */
-bool preempt_read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *out)
-    PREEMPT_HIDDEN;
-bool preempt_read_loc(const uint8_t **p, const uint8_t *end,
-                      struct preempt_loc *loc) PREEMPT_HIDDEN;
-enum preempt_loc_role {
-  PREEMPT_ROLE_VALUE,
-  PREEMPT_ROLE_BASE,
-  PREEMPT_ROLE_SIZE,
-};
-/* NULL if l may stand in that role, else what is wrong. */
-const char *preempt_loc_misplaced(const struct preempt_loc *l,
-                                  enum preempt_loc_role role) PREEMPT_HIDDEN;
-/* One record header; *p is left at its first location. */
-bool preempt_read_record(const uint8_t **p, const uint8_t *end,
-                         uint32_t *nvalues, uint32_t *nregions) PREEMPT_HIDDEN;
+/* ---- mapfile.c: the map format's reader, shared with the tools -------- */
+#include "mapfile.h"
 
 /* ---- registry.c: loaded objects, their maps and their data segments --- */
 struct preempt_record_ref {

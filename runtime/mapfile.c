@@ -1,7 +1,53 @@
-/* Decoding of the compact records (map_format.h).  Every read is bounds-
- * checked: maps come from files we did not necessarily build. */
-#include "internal.h"
-#include "map_format.h"
+/* The stack-map reader shared by the runtime and preempt-maps (mapfile.h).
+ * Every read is bounds-checked: maps come from files we did not
+ * necessarily build. */
+#include "mapfile.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const int callee_saved[] = PREEMPT_CALLEE_SAVED;
+static const char *const reg_names[] = PREEMPT_DWARF_REG_NAMES;
+
+int preempt_note_next(const uint8_t **p, const uint8_t *end, size_t align,
+                      struct preempt_note *n, const char **why) {
+  const uint8_t *q = *p;
+  struct {
+    uint32_t namesz, descsz, type;
+  } nh;
+  align = align == 8 ? 8 : 4;
+  if ((size_t)(end - q) < sizeof nh) {
+    /* Trailing zero padding is harmless. */
+    for (; q < end; q++)
+      if (*q) {
+        *why = "truncated note header";
+        return -1;
+      }
+    return 0;
+  }
+  memcpy(&nh, q, sizeof nh);
+  size_t left = (size_t)(end - q);
+  /* Padding is relative to the (aligned) note start: with 8-byte
+   * alignment (.note.gnu.property) the description of a 4-byte name
+   * starts 16 bytes in, not 12 + 8. */
+  uint64_t descoff = (sizeof nh + (uint64_t)nh.namesz + align - 1) & ~(uint64_t)(align - 1);
+  if (descoff > left || nh.descsz > left - descoff) {
+    *why = "name or description extends past the end of its section";
+    return -1;
+  }
+  uint64_t bytes = (descoff + nh.descsz + align - 1) & ~(uint64_t)(align - 1);
+  if (bytes > left)
+    bytes = left; /* the last note's padding may be cut */
+  n->hdr = q;
+  n->desc = q + descoff;
+  n->descsz = nh.descsz;
+  n->bytes = (size_t)bytes;
+  n->maps = nh.namesz == PREEMPT_NOTE_NAMESZ && nh.type == PREEMPT_NOTE_MAPS &&
+            !memcmp(q + sizeof nh, PREEMPT_NOTE_NAME, PREEMPT_NOTE_NAMESZ);
+  *p = q + bytes;
+  return 1;
+}
 
 bool preempt_read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *out) {
   uint64_t v = 0;
@@ -96,7 +142,7 @@ static bool frame_register(unsigned reg) {
   if (reg == PREEMPT_DWARF_SP)
     return true;
   for (int i = 0; i < PREEMPT_NUM_CALLEE_SAVED; i++)
-    if ((unsigned)preempt_callee_saved[i] == reg)
+    if ((unsigned)callee_saved[i] == reg)
       return true;
   return false;
 }
@@ -121,7 +167,233 @@ const char *preempt_loc_misplaced(const struct preempt_loc *l,
   }
   if (!ok)
     return "location kind not allowed here";
-  if (l->kind != PREEMPT_LOC_CONST && !frame_register(l->reg))
+  if (l->kind == PREEMPT_LOC_CONST)
+    return NULL;
+  if (!frame_register(l->reg))
     return "root in a register that calls clobber";
+  /* The stack pointer holds a stack address, never a heap pointer or a
+   * size (a frame's own memory is DIRECT sp+offset). */
+  if (l->kind == PREEMPT_LOC_REG && l->reg == PREEMPT_DWARF_SP)
+    return "the stack pointer as a register value";
+  /* Below the stack pointer at a call is the callee's frame. */
+  if (l->reg == PREEMPT_DWARF_SP && l->offset < 0)
+    return "memory below the stack pointer";
   return NULL;
+}
+
+/* ---- the validator ------------------------------------------------------ */
+
+struct span { /* the return addresses of one function entry */
+  uint64_t lo, hi;
+  uint32_t space, func;
+};
+
+static bool span_less(const struct span *a, const struct span *b) {
+  return a->space != b->space ? a->space < b->space : a->lo < b->lo;
+}
+
+/* Heap sort: no allocation, no libc callbacks (qsort may malloc). */
+static void sift(struct span *v, size_t i, size_t n) {
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n)
+      return;
+    if (c + 1 < n && span_less(&v[c], &v[c + 1]))
+      c++;
+    if (!span_less(&v[i], &v[c]))
+      return;
+    struct span t = v[i];
+    v[i] = v[c];
+    v[c] = t;
+    i = c;
+  }
+}
+
+static void sort_spans(struct span *v, size_t n) {
+  for (size_t i = n / 2; i-- > 0;)
+    sift(v, i, n);
+  for (size_t i = n; i-- > 1;) {
+    struct span t = v[0];
+    v[0] = v[i];
+    v[i] = t;
+    sift(v, 0, i);
+  }
+}
+
+static bool fail_at(struct preempt_map_error *err, const uint8_t *desc,
+                    const uint8_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static bool fail_at(struct preempt_map_error *err, const uint8_t *desc,
+                    const uint8_t *at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->reason, sizeof err->reason, fmt, ap);
+  va_end(ap);
+  err->offset = (size_t)(at - desc);
+  return false;
+}
+
+static const char *role_name(enum preempt_loc_role r) {
+  return r == PREEMPT_ROLE_VALUE ? "root value"
+         : r == PREEMPT_ROLE_BASE ? "region base"
+                                  : "region size";
+}
+
+/* The functions' address ranges, sorted, must not meet: two records for
+ * one return address would let one overwrite the other's roots. */
+static bool check_overlap(struct span *v, size_t n, const uint8_t *desc,
+                          struct preempt_map_error *err) {
+  sort_spans(v, n);
+  for (size_t i = 1; i < n; i++)
+    if (v[i].space == v[i - 1].space && v[i].lo <= v[i - 1].hi) {
+      uint32_t f = v[i].func > v[i - 1].func ? v[i].func : v[i - 1].func;
+      uint32_t g = v[i].func > v[i - 1].func ? v[i - 1].func : v[i].func;
+      return fail_at(err, desc,
+                     desc + sizeof(struct preempt_map_header) +
+                         (size_t)f * sizeof(struct preempt_map_func),
+                     "function %u: its return addresses (0x%llx-0x%llx) "
+                     "overlap those of function %u (duplicate records)",
+                     f, (unsigned long long)(f == v[i].func ? v[i].lo : v[i - 1].lo),
+                     (unsigned long long)(f == v[i].func ? v[i].hi : v[i - 1].hi), g);
+    }
+  return true;
+}
+
+bool preempt_map_walk(const uint8_t *desc, size_t descsz,
+                      const struct preempt_map_env *env,
+                      struct preempt_map_error *err) {
+  struct preempt_map_header h;
+  if (descsz < sizeof h)
+    return fail_at(err, desc, desc, "truncated header (%zu bytes)", descsz);
+  memcpy(&h, desc, sizeof h);
+  if (h.version != PREEMPT_MAP_VERSION)
+    return fail_at(err, desc, desc,
+                   "unsupported version %u (this preempt reads version %u; "
+                   "rebuild with it)",
+                   h.version, PREEMPT_MAP_VERSION);
+  if (h.arch != PREEMPT_ARCH_MAP_ID)
+    return fail_at(err, desc, desc + 1,
+                   "built for another architecture (arch %u, this is %u)",
+                   h.arch, PREEMPT_ARCH_MAP_ID);
+  if (h.flags != 0)
+    return fail_at(err, desc, desc + 2, "unknown flags 0x%x", h.flags);
+  if (h.nfuncs > descsz / sizeof(struct preempt_map_func) ||
+      sizeof h + (uint64_t)h.nfuncs * sizeof(struct preempt_map_func) +
+              h.blob_size != descsz)
+    return fail_at(err, desc, desc + 4,
+                   "function table and record blob do not fill the note "
+                   "(%u functions, %u blob bytes, %zu bytes of description)",
+                   h.nfuncs, h.blob_size, descsz);
+  const uint8_t *ftab = desc + sizeof h;
+  const uint8_t *blob = ftab + (size_t)h.nfuncs * sizeof(struct preempt_map_func);
+  const uint8_t *end = blob + h.blob_size, *p = blob;
+
+  struct span *spans = NULL;
+  size_t spans_size = (size_t)h.nfuncs * sizeof *spans;
+  bool strict = !env->lenient;
+  if (strict && h.nfuncs > 1) {
+    spans = env->alloc(spans_size);
+    if (!spans)
+      return fail_at(err, desc, desc, "out of memory to check the note");
+  }
+  bool ok = true;
+  uint64_t total = 0;
+  for (uint32_t f = 0; f < h.nfuncs && ok; f++) {
+    const uint8_t *fp = ftab + (size_t)f * sizeof(struct preempt_map_func);
+    struct preempt_map_func fn;
+    memcpy(&fn, fp, sizeof fn);
+    if (fn.nrecords == 0 || fn.nrecords > h.nrecords - total) {
+      ok = fail_at(err, desc, fp + 4,
+                   "function %u: %u records; the counts do not add up to "
+                   "the header's %u",
+                   f, fn.nrecords, h.nrecords);
+      break;
+    }
+    struct preempt_map_site s = {.func = f, .end = end};
+    const char *why = env->first_ret(env->arg, f, fp, &s.space, &s.ret);
+    if (why) {
+      ok = fail_at(err, desc, fp, "function %u: %s", f, why);
+      break;
+    }
+    uint64_t first = s.ret;
+    for (uint32_t r = 0; r < fn.nrecords && ok; r++) {
+      s.index = r;
+      const uint8_t *q = p;
+      if (r > 0) {
+        uint64_t delta;
+        if (!preempt_read_uleb(&p, end, &delta)) {
+          ok = fail_at(err, desc, q,
+                       "function %u record %u: truncated return-address delta",
+                       f, r);
+          break;
+        }
+        /* Zero would give two records one return address. */
+        if (delta == 0 || s.ret + delta < s.ret) {
+          ok = fail_at(err, desc, q,
+                       "function %u record %u: bad return-address delta %llu",
+                       f, r, (unsigned long long)delta);
+          break;
+        }
+        s.ret += delta;
+      }
+      if (strict && (why = env->check_ret(env->arg, s.space, s.ret))) {
+        ok = fail_at(err, desc, q, "function %u record %u: %s (0x%llx)", f, r,
+                     why, (unsigned long long)s.ret);
+        break;
+      }
+      s.rec = q = p;
+      if (!preempt_read_record(&p, end, &s.nvalues, &s.nregions)) {
+        ok = fail_at(err, desc, q, "function %u record %u: truncated record",
+                     f, r);
+        break;
+      }
+      struct preempt_loc loc, base = {0};
+      for (uint64_t l = 0; l < s.nvalues + 2ull * s.nregions; l++) {
+        q = p;
+        if (!preempt_read_loc(&p, end, &loc)) {
+          ok = fail_at(err, desc, q,
+                       "function %u record %u: bad location (byte 0x%02x)", f,
+                       r, q < end ? *q : 0);
+          break;
+        }
+        enum preempt_loc_role role =
+            l < s.nvalues ? PREEMPT_ROLE_VALUE
+            : (l - s.nvalues) % 2 ? PREEMPT_ROLE_SIZE
+                                  : PREEMPT_ROLE_BASE;
+        if (!strict)
+          continue;
+        why = preempt_loc_misplaced(&loc, role);
+        /* The whole frame is a base 0 with a size 0. */
+        if (!why && role == PREEMPT_ROLE_SIZE && base.kind == PREEMPT_LOC_CONST &&
+            (loc.kind != PREEMPT_LOC_CONST || loc.size != 0))
+          why = "the whole frame needs a size of 0";
+        if (why) {
+          ok = fail_at(err, desc, q,
+                       "function %u record %u: %s (kind %u, %s) for a %s", f,
+                       r, why, loc.kind,
+                       loc.kind == PREEMPT_LOC_CONST ? "constant" : reg_names[loc.reg],
+                       role_name(role));
+          break;
+        }
+        base = loc;
+      }
+      if (ok && env->visit)
+        env->visit(env->arg, &s);
+    }
+    if (spans)
+      spans[f] = (struct span){first, s.ret, s.space, f};
+    total += fn.nrecords;
+  }
+  if (ok && total != h.nrecords)
+    ok = fail_at(err, desc, desc + 8,
+                 "the functions hold %llu records, the header says %u",
+                 (unsigned long long)total, h.nrecords);
+  if (ok && p != end)
+    ok = fail_at(err, desc, p, "%zu bytes left over after the last record",
+                 (size_t)(end - p));
+  if (ok && spans)
+    ok = check_overlap(spans, h.nfuncs, desc, err);
+  if (spans)
+    env->release(spans, spans_size);
+  return ok;
 }

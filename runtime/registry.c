@@ -9,7 +9,6 @@
  * table only changes under the heap lock before the world is stopped. */
 #define _GNU_SOURCE
 #include "internal.h"
-#include "map_format.h"
 
 #include <elf.h>
 #include <link.h>
@@ -87,64 +86,39 @@ const uint8_t *preempt_registry_lookup(uintptr_t ret, const uint8_t **end) {
 
 size_t preempt_registry_record_count(void) { return reg.nentries; }
 
-/* Walks one note's records.  With insert false it only validates; returns
- * NULL or what is wrong. */
-static const char *walk_note(const struct object *o, const uint8_t *desc,
-                             size_t descsz, bool insert, size_t *nrecords) {
-  struct preempt_map_header h;
-  if (descsz < sizeof h)
-    return "truncated header";
-  memcpy(&h, desc, sizeof h);
-  if (h.version != PREEMPT_MAP_VERSION)
-    return "unsupported version (rebuild with this preempt)";
-  if (h.arch != PREEMPT_ARCH_MAP_ID)
-    return "built for another architecture";
-  size_t ftab = (size_t)h.nfuncs * sizeof(struct preempt_map_func);
-  if (h.nfuncs > descsz / sizeof(struct preempt_map_func) ||
-      sizeof h + ftab + h.blob_size != descsz)
-    return "function table and record blob do not fill the note";
-  const uint8_t *blob = desc + sizeof h + ftab, *end = blob + h.blob_size;
-  const uint8_t *p = blob;
-  size_t total = 0;
-  for (uint32_t f = 0; f < h.nfuncs; f++) {
-    struct preempt_map_func fn;
-    const uint8_t *fp = desc + sizeof h + f * sizeof fn;
-    memcpy(&fn, fp, sizeof fn);
-    if (fn.nrecords == 0 || fn.nrecords > h.nrecords - total)
-      return "record counts do not add up";
-    uintptr_t ret = (uintptr_t)fp + (uintptr_t)(intptr_t)fn.first_ret;
-    for (uint32_t r = 0; r < fn.nrecords; r++) {
-      uint64_t delta;
-      if (r > 0) {
-        if (!preempt_read_uleb(&p, end, &delta) || delta == 0)
-          return "bad return-address delta";
-        ret += delta;
-      }
-      if (!in_text(o, ret - 1)) /* the call; ret may end the segment */
-        return "return address outside the object's code";
-      const uint8_t *rec = p;
-      uint32_t nv, nr;
-      if (!preempt_read_record(&p, end, &nv, &nr))
-        return "truncated record";
-      struct preempt_loc loc;
-      for (uint64_t l = 0; l < nv + 2ull * nr; l++) {
-        if (!preempt_read_loc(&p, end, &loc))
-          return "bad location";
-        const char *why = preempt_loc_misplaced(
-            &loc, l < nv ? PREEMPT_ROLE_VALUE
-                         : (l - nv) % 2 ? PREEMPT_ROLE_SIZE : PREEMPT_ROLE_BASE);
-        if (why)
-          return why;
-      }
-      if (insert)
-        table_insert(ret, rec, end);
-    }
-    total += fn.nrecords;
-  }
-  if (total != h.nrecords || p != end)
-    return "record counts do not add up";
-  *nrecords = total;
+/* The shared validator (mapfile.h) in the runtime's terms: return
+ * addresses are self-relative and must end a call in the object's code. */
+struct note_walk {
+  const struct object *o;
+  bool insert;
+  size_t count;
+};
+
+static const char *note_first_ret(void *arg, uint32_t f, const uint8_t *field,
+                                  uint32_t *space, uint64_t *ret) {
+  (void)arg;
+  (void)f;
+  int32_t rel;
+  memcpy(&rel, field, sizeof rel);
+  *space = 0;
+  *ret = (uintptr_t)field + (uintptr_t)(intptr_t)rel;
   return NULL;
+}
+
+static const char *note_check_ret(void *arg, uint32_t space, uint64_t ret) {
+  const struct note_walk *w = arg;
+  (void)space;
+  /* The call ends at ret, which may end the segment (a noreturn call). */
+  return in_text(w->o, (uintptr_t)ret - 1)
+             ? NULL
+             : "return address outside the object's code";
+}
+
+static void note_visit(void *arg, const struct preempt_map_site *s) {
+  struct note_walk *w = arg;
+  w->count++;
+  if (w->insert)
+    table_insert((uintptr_t)s->ret, s->rec, s->end);
 }
 
 /* Validates (insert false, with messages) or indexes (insert true) each of
@@ -154,35 +128,37 @@ static void each_note(const struct object *o, const ElfW(Phdr) * ph, int n,
   for (int i = 0; i < n; i++) {
     if (ph[i].p_type != PT_NOTE)
       continue;
-    size_t align = ph[i].p_align == 8 ? 8 : 4;
     const uint8_t *p = (const uint8_t *)(o->base + ph[i].p_vaddr);
     const uint8_t *end = p + ph[i].p_memsz;
-    while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
-      ElfW(Nhdr) nh;
-      memcpy(&nh, p, sizeof nh);
-      const uint8_t *name = p + sizeof nh;
-      if (nh.n_namesz > (size_t)(end - name))
-        break;
-      /* Padding is relative to the note's start (8-byte notes too). */
-      const uint8_t *desc = p + ALIGN_UP(sizeof nh + nh.n_namesz, align);
-      if (desc > end || nh.n_descsz > (size_t)(end - desc))
-        break;
-      if (nh.n_namesz == PREEMPT_NOTE_NAMESZ &&
-          !memcmp(name, PREEMPT_NOTE_NAME, PREEMPT_NOTE_NAMESZ) &&
-          nh.n_type == PREEMPT_NOTE_MAPS) {
-        size_t count = 0;
-        const char *err = walk_note(o, desc, nh.n_descsz, false, &count);
-        if (!err && insert)
-          walk_note(o, desc, nh.n_descsz, true, &count);
-        if (err && !insert)
+    struct preempt_note note;
+    const char *why;
+    while (preempt_note_next(&p, end, ph[i].p_align, &note, &why) > 0) {
+      if (!note.maps)
+        continue;
+      struct note_walk w = {.o = o};
+      struct preempt_map_env env = {
+          .first_ret = note_first_ret,
+          .check_ret = note_check_ret,
+          .alloc = preempt_sys_alloc,
+          .release = preempt_sys_free,
+          .arg = &w,
+      };
+      struct preempt_map_error err;
+      if (!preempt_map_walk(note.desc, note.descsz, &env, &err)) {
+        if (!insert)
           preempt_warn("%s: malformed stack map note at offset 0x%lx: %s; "
                        "its frames will be scanned conservatively",
                        o->name[0] ? o->name : "(main program)",
-                       (unsigned long)((uintptr_t)desc - o->base), err);
-        if (!err)
-          *nrecords += count;
+                       (unsigned long)((uintptr_t)note.desc + err.offset - o->base),
+                       err.reason);
+        continue;
       }
-      p = desc + ALIGN_UP(nh.n_descsz, align);
+      /* Checked: walk again to count or index its records. */
+      w.insert = insert;
+      env.visit = note_visit;
+      env.lenient = true;
+      preempt_map_walk(note.desc, note.descsz, &env, &err);
+      *nrecords += w.count;
     }
   }
 }

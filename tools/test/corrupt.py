@@ -17,6 +17,9 @@ the offset in the error message.  Modes:
   bad-reg      the first location uses DWARF register 31
   rax          the first location uses rax, which calls clobber
   zero-delta   the second record of the first function has delta 0
+  collide      the second function's first return address is the first's
+               (what one flipped bit does when they are a power of 2 apart)
+  rsp          the first root value is "in register rsp"
   no-reloc     (objects) the first function's relocation is gone
   machine      e_machine 183 (AArch64)
   class32      EI_CLASS 32-bit
@@ -79,12 +82,15 @@ def main():
     nfuncs, nrecords, blob_size = struct.unpack_from("<III", d, desc + 4)
     blob = desc + 16 + 8 * nfuncs
     first_loc = None
+    first_value = None
     second_delta = None
     p = blob
     nv, p = uleb(d, p)
     nr, p = uleb(d, p)
     if nv + nr:
         first_loc = p
+    if nv:
+        first_value = p
     for _ in range(nv + 2 * nr):
         p = skip_loc(d, p)
     if struct.unpack_from("<I", d, desc + 16 + 4)[0] > 1:
@@ -119,6 +125,21 @@ def main():
     elif mode == "zero-delta":
         assert second_delta is not None, "first function has one record"
         d[second_delta] = 0
+    elif mode == "collide":
+        assert nfuncs > 1, "one function only"
+        if d[16] == 1:                         # ET_REL: copy the relocation
+            rela = [n for n, _ in secs].index(".rela.note.preempt")
+            off, size = secs[rela][1][4], secs[rela][1][5]
+            ents = {struct.unpack_from("<Q", d, e)[0]: e
+                    for e in range(off, off + size, 24)}
+            f0, f1 = ents[12 + 8 + 16], ents[12 + 8 + 16 + 8]
+            d[f1 + 8:f1 + 24] = d[f0 + 8:f0 + 24]
+        else:                                  # self-relative, 8 bytes on
+            first, = struct.unpack_from("<i", d, desc + 16)
+            struct.pack_into("<i", d, desc + 24, first - 8)
+    elif mode == "rsp":
+        assert first_value is not None, "first record has no root value"
+        d[first_value] = 7                     # REG, DWARF 7
     elif mode == "no-reloc":
         rela = [n for n, _ in secs].index(".rela.note.preempt")
         off = secs[rela][1][4]

@@ -1,0 +1,153 @@
+/* preempt-maps: what its parts share.  The parts, by job:
+ *   elf.c     reading the ELF file: headers, sections, symbols, relocations
+ *   decode.c  its notes, through the runtime's own reader (runtime/mapfile.c)
+ *   sites.c   call sites: containing function and callee
+ *   lines.c   source lines and inlining, from DWARF through libdw
+ *   output.c  text and JSON
+ *   main.c    options and the driver */
+#ifndef PREEMPT_MAPS_H
+#define PREEMPT_MAPS_H
+
+#include "mapfile.h"
+
+#include <elf.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define TOOL "preempt-maps"
+#define NONE SIZE_MAX /* no string in the pool */
+
+struct options {
+  bool summary_only, json, no_lines;
+  const char *function; /* --function */
+};
+extern struct options opt;
+
+/* ------------------------------------------------------------------ */
+/* Per-file state.  Everything allocated hangs off the context so that an
+ * error (a longjmp out of any depth) can free it all. */
+
+struct fsym { /* a function symbol, for address -> name */
+  uint64_t value, size;
+  uint32_t shndx;
+  uint8_t bind;
+  const char *name;
+};
+
+struct rel { /* one relocation */
+  uint64_t off;
+  int64_t addend;
+  uint32_t type, sym;
+  uint32_t symtab; /* section index of its symbol table */
+};
+
+struct reltab {
+  struct rel *v;
+  size_t n;
+  bool built;
+};
+
+struct note {
+  uint32_t sec;     /* section holding it, or UINT32_MAX (a segment) */
+  uint64_t fileoff; /* of the note header */
+  uint64_t bytes;   /* header + name + padded desc */
+  uint32_t nfuncs, nrecords;
+};
+
+struct rec {
+  uint32_t note, func;  /* indices: ctx notes, function in that note */
+  uint32_t sec;         /* .o: section of the return address */
+  uint64_t addr;        /* .o: offset in sec; linked: virtual address */
+  uint32_t nvalues, nregions;
+  size_t loc0;          /* first location in ctx locs */
+  size_t fn;            /* containing function (pool), or NONE */
+  uint64_t fnoff;       /* addr - function start */
+  size_t callee;        /* pool string, or NONE */
+  const char *call;     /* direct, plt, got, indirect, unknown */
+  size_t srcfile;       /* pool string, or NONE */
+  unsigned line, col;
+  size_t inlined;       /* innermost inlined function (pool), or NONE */
+  bool shown;           /* passes --function */
+};
+
+struct ctx {
+  const char *path;
+  uint8_t *data;
+  size_t size;
+  jmp_buf fail;
+
+  Elf64_Ehdr eh;
+  bool rel; /* ET_REL */
+  bool pie; /* ET_DYN with an interpreter */
+  Elf64_Shdr *sh;
+  size_t nsh;
+  size_t shstrndx;
+  Elf64_Phdr *ph;
+  size_t nph;
+
+  struct fsym *fsyms;
+  size_t nfsyms;
+  struct reltab *reltabs; /* .o: by target section */
+  struct reltab dynrels;  /* linked: .rela.dyn + .rela.plt, by offset */
+
+  struct note *notes;
+  size_t nnotes, capnotes;
+  struct rec *recs;
+  size_t nrecs, caprecs;
+  struct preempt_loc *locs;
+  size_t nlocs, caplocs;
+  char *pool;
+  size_t poollen, poolcap;
+
+  uint64_t note_bytes, code_bytes, llvm_stackmaps_bytes;
+  bool has_llvm_stackmaps;
+  uint64_t nvalues, nregions, nfuncs;
+  unsigned warnings;
+  struct Dwfl *dwfl; /* source lines (lines.c), or NULL */
+};
+
+/* elf.c.  Errors longjmp to c->fail after a message naming the file. */
+void fail(struct ctx *c, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+void warn(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void grow(struct ctx *c, void **v, size_t *cap, size_t n, size_t elem);
+void *xcalloc(struct ctx *c, size_t n, size_t elem);
+size_t pool_add(struct ctx *c, const char *s);
+size_t pool_printf(struct ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+const char *str(const struct ctx *c, size_t at);
+bool in_file(const struct ctx *c, uint64_t off, uint64_t len);
+uint32_t rd32(const uint8_t *p);
+const char *sec_name(const struct ctx *c, size_t i);
+const uint8_t *sec_data(struct ctx *c, size_t i);
+bool get_sym(struct ctx *c, size_t symtab, uint32_t idx, Elf64_Sym *out);
+const char *sym_name(struct ctx *c, size_t symtab, const Elf64_Sym *s);
+const uint8_t *vaddr_bytes(struct ctx *c, uint64_t addr, uint64_t *avail,
+                           uint64_t *start);
+bool vaddr_is_code(const struct ctx *c, uint64_t addr);
+void load_file(struct ctx *c);
+void read_headers(struct ctx *c);
+void read_symbols(struct ctx *c);
+const struct fsym *find_func(const struct ctx *c, uint32_t shndx, uint64_t addr);
+const struct fsym *func_at(const struct ctx *c, uint32_t shndx, uint64_t addr);
+struct reltab *relocs_for(struct ctx *c, size_t target);
+struct reltab *dyn_relocs(struct ctx *c);
+const struct rel *reloc_at(const struct reltab *t, uint64_t off);
+void free_file(struct ctx *c);
+
+/* decode.c */
+void read_notes(struct ctx *c);
+/* sites.c */
+void resolve_sites(struct ctx *c);
+/* lines.c */
+void add_lines(struct ctx *c);
+void lines_cleanup(struct ctx *c);
+/* output.c */
+const char *reg_name(unsigned r);
+void print_text(const struct ctx *c, FILE *out);
+void print_json(const struct ctx *c, FILE *out);
+void json_str(FILE *out, const char *str);
+
+#endif
