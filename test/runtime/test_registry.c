@@ -68,3 +68,59 @@ Test(registry, malformed_map_is_reported_not_fatal) {
   /* badmap_run has two calls with maps; the forged record is not counted. */
   cr_assert_eq(records(), base + 2, "wrong number of records registered");
 }
+
+/* Copies of testlib whose maps were damaged after linking
+ * (tools/test/corrupt.py): "collide" gives its second function the first
+ * one's return address, as one flipped bit can; "rsp" says a root value is
+ * in the stack pointer.  Either would have the collector trust wrong roots.
+ * The runtime must reject the note with one message naming the object, the
+ * offset and the reason, then scan those frames conservatively: the
+ * library's data survives and its garbage is still collected. */
+static const char *damaged_mode;
+
+static void load_damaged(void) {
+  char path[512];
+  snprintf(path, sizeof path, LIBDIR "/libpreempt_badmap_%s.so", damaged_mode);
+  void *h = dlopen(path, RTLD_NOW);
+  cr_assert(h, "%s", dlerror());
+  void *(*build)(int) = (void *(*)(int))dlsym(h, "testlib_build");
+  long (*check)(void *) = (long (*)(void *))dlsym(h, "testlib_check");
+  cr_assert(build && check);
+  struct preempt_stats before, after;
+  preempt_gc();
+  preempt_read_stats(&before);
+  for (int round = 0; round < 20; round++) {
+    /* Collections run inside the library's frames (every 100 cells). */
+    void *list = build(2000);
+    cr_assert_eq(check(list), 2000L * 1999 / 2, "cells lost or corrupted");
+  }
+  preempt_gc();
+  preempt_read_stats(&after);
+  /* 20 lists of 2000 cells, at most one still held somewhere. */
+  cr_assert_geq(after.total_freed_objects - before.total_freed_objects,
+                19 * 2000, "garbage of the library's frames was not freed");
+}
+
+static void check_rejected(const char *mode, const char *reason) {
+  damaged_mode = mode;
+  uint64_t base = records();
+  char *err = capture_stderr(load_damaged);
+  char lib[64];
+  snprintf(lib, sizeof lib, "libpreempt_badmap_%s.so", mode);
+  cr_assert(strstr(err, lib), "message does not name the object: %s", err);
+  cr_assert(strstr(err, "malformed stack map note at offset 0x"),
+            "no offset: %s", err);
+  cr_assert(strstr(err, reason), "unexpected reason: %s", err);
+  cr_assert(strstr(err, "scanned conservatively"), "unexpected message: %s", err);
+  /* Reported once, when loaded. */
+  cr_assert_eq(strstr(strstr(err, lib) + 1, lib), NULL, "reported twice: %s", err);
+  cr_assert_eq(records(), base, "records of a rejected note were registered");
+}
+
+Test(registry, colliding_return_addresses_are_rejected) {
+  check_rejected("collide", "overlap those of function 0 (duplicate records)");
+}
+
+Test(registry, stack_pointer_as_root_value_is_rejected) {
+  check_rejected("rsp", "the stack pointer as a register value");
+}
