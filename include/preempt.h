@@ -131,15 +131,31 @@ PREEMPT_API void preempt_run_finalizers(void);
 
 /* ---- threads ---------------------------------------------------------------
  * A thread that uses the heap must be attached: allocating attaches it, and
- * it is detached when it exits.  A collection stops every attached thread
- * at its next allocation or preempt_safepoint(); threads inside
+ * it is detached when it exits.  A thread started by pthread_create with a
+ * heap object as its argument is attached before its start routine runs
+ * (the object is a root until then).  A collection stops every attached
+ * thread at its next allocation or preempt_safepoint(); threads inside
  * preempt_enter_blocking/exit_blocking (a long system call, a foreign
- * library) do not delay it, and must not touch the heap meanwhile. */
+ * library) do not delay it, and must not touch the heap meanwhile.
+ * Do not call into the runtime from a dl_iterate_phdr callback: a
+ * collection scans globals under the loader's lock that it holds. */
 PREEMPT_API void preempt_thread_attach(void);
 PREEMPT_API void preempt_thread_detach(void);
 PREEMPT_API void preempt_safepoint(void);
 PREEMPT_API void preempt_enter_blocking(void);
 PREEMPT_API void preempt_exit_blocking(void);
+
+/* Stacks other than the threads' own.  Signal handlers on a sigaltstack
+ * need nothing.  A coroutine library (makecontext/swapcontext, or its own
+ * switch) registers each stack it runs code on, from its lowest address,
+ * before switching to it, and removes it before freeing it.  A thread on a
+ * registered stack is walked there precisely; a registered stack no thread
+ * is on, and a thread's own stack while it runs on another, are scanned
+ * whole, conservatively (so keep a suspended coroutine's ucontext_t on its
+ * stack or in the heap, not in malloc'd memory).  Running on an unknown
+ * stack is a fatal error at the next collection, naming the thread. */
+PREEMPT_API void preempt_add_stack(void *lo, size_t size);
+PREEMPT_API void preempt_remove_stack(void *lo);
 
 /* ---- statistics ------------------------------------------------------- */
 struct preempt_stats {

@@ -16,12 +16,15 @@
 
 #ifndef __cplusplus
 #include <stdint.h>
-/* Stores the callee-saved registers in regs (PREEMPT_NUM_CALLEE_SAVED
- * words, in the order of PREEMPT_CALLEE_SAVED) and returns the stack
- * pointer: everything the callers hold is then above it or in regs. */
-uintptr_t preempt_arch_save_context(uintptr_t *regs)
-    __attribute__((visibility("hidden")));
 uintptr_t preempt_arch_stack_pointer(void) __attribute__((visibility("hidden")));
+/* PREEMPT_ARCH_CALL_WITH_CALLER_CONTEXT(fn), from the arch header, is the
+ * whole body of a naked function: it calls
+ *   void fn(uintptr_t *regs, uintptr_t sp)
+ * with its caller's callee-saved registers (PREEMPT_NUM_CALLEE_SAVED words,
+ * in the order of PREEMPT_CALLEE_SAVED) and stack pointer as they were at
+ * the call, and returns.  Everything the callers hold while the caller goes
+ * on into other code is then above sp or in regs: saving them in any C
+ * function instead would save that function's own use of the registers. */
 #endif
 
 #endif

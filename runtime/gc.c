@@ -43,6 +43,11 @@ static void mark_segment(void *lo, void *hi, void *arg) {
   preempt_mark_range(lo, hi);
 }
 
+static void mark_value(uintptr_t v, void *arg) {
+  (void)arg;
+  preempt_mark_value(v);
+}
+
 static void flush_and_mark_thread(struct preempt_thread *t, void *arg) {
   (void)arg;
   preempt_cache_flush(&t->cache);
@@ -51,15 +56,40 @@ static void flush_and_mark_thread(struct preempt_thread *t, void *arg) {
   if (atomic_load(&t->state) == THREAD_BLOCKING && t->idle) {
     return;
   } else if (atomic_load(&t->state) == THREAD_BLOCKING) {
-    /* Frozen in a foreign call: conservative from its stack pointer. */
+    /* Frozen in a foreign call: conservative from its stack pointer (and
+     * its own stack whole if it blocked on another one). */
     for (int i = 0; i < PREEMPT_NUM_CALLEE_SAVED; i++)
       preempt_mark_value(t->saved_regs[i]);
-    if (t->saved_sp < t->stack_hi)
-      preempt_mark_range((void *)t->saved_sp, (void *)t->stack_hi);
+    if (t->saved_sp < t->saved_hi)
+      preempt_mark_range((void *)t->saved_sp, (void *)t->saved_hi);
+    if (t->off_stack)
+      preempt_mark_range((void *)preempt_stack_mapped_lo(t), (void *)t->stack_hi);
   } else {
     for (size_t i = 0; i < t->roots.len; i++)
       preempt_mark_value(t->roots.data[i]);
   }
+}
+
+/* A registered (coroutine) stack is scanned whole unless a thread is on
+ * it, in which case that thread's scan covered it. */
+struct stack_in_use {
+  uintptr_t lo, hi;
+  bool used;
+};
+
+static void check_stack_use(struct preempt_thread *t, void *arg) {
+  struct stack_in_use *u = arg;
+  uintptr_t sp = atomic_load(&t->state) == THREAD_BLOCKING ? t->saved_sp : t->scan_sp;
+  if (sp >= u->lo && sp <= u->hi)
+    u->used = true;
+}
+
+static void mark_registered_stack(uintptr_t lo, uintptr_t hi, void *arg) {
+  (void)arg;
+  struct stack_in_use u = {lo, hi, false};
+  preempt_threads_each(check_stack_use, &u);
+  if (!u.used)
+    preempt_mark_range((void *)lo, (void *)hi);
 }
 
 /* Memory the heap already occupies may be used before the next
@@ -86,13 +116,14 @@ void preempt_collect_locked(uintptr_t start_ip) {
   uint64_t t0 = now_ns();
   size_t in_use = atomic_load(&preempt_heap_live); /* the heap's size now */
   struct preempt_thread *self = preempt_self;
-  preempt_registry_sync();
   preempt_stop_world();
-  preempt_thread_tls_refresh(self);
-  self->roots.len = 0;
-  preempt_scan_own_stack(self, start_ip, &self->roots);
+  /* Nobody walks a stack now: tables replaced by syncs can go. */
+  preempt_registry_quiesce();
+  preempt_stw_publish(self, start_ip);
 
   preempt_threads_each(flush_and_mark_thread, NULL);
+  preempt_registered_stacks_each(mark_registered_stack, NULL);
+  preempt_threads_mark_starting(mark_value, NULL);
   preempt_registry_data_segments(mark_segment, NULL);
   preempt_roots_mark();
   preempt_finalizers_mark_queue();

@@ -76,8 +76,8 @@ const uint8_t *preempt_registry_lookup(uintptr_t ret, const uint8_t **end)
 void preempt_registry_data_segments(void (*fn)(void *lo, void *hi, void *arg),
                                     void *arg) PREEMPT_HIDDEN;
 size_t preempt_registry_record_count(void) PREEMPT_HIDDEN;
-/* Bumped whenever the set of loaded objects changes. */
-uint64_t preempt_registry_generation(void) PREEMPT_HIDDEN;
+/* Frees tables replaced by syncs; only while the world is stopped. */
+void preempt_registry_quiesce(void) PREEMPT_HIDDEN;
 /* The calling thread's thread-local blocks (roots like globals), re-read
  * after objects were loaded.  Not signal-safe: it asks the loader. */
 void preempt_thread_tls_refresh(struct preempt_thread *t) PREEMPT_HIDDEN;
@@ -90,9 +90,12 @@ static const int preempt_callee_saved[] = PREEMPT_CALLEE_SAVED;
 /* Pushes every root value found on the calling thread's stack, from the
  * frame whose return address is start_ip outwards, to sink.  Precise for
  * frames with a map, conservative for the others. */
-struct preempt_thread;
 void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
                             struct preempt_vec *sink) PREEMPT_HIDDEN;
+/* Where the own stack is mapped from (the main thread's grows on demand). */
+uintptr_t preempt_stack_mapped_lo(const struct preempt_thread *t) PREEMPT_HIDDEN;
+/* After saved_sp is set: which stack it is on (saved_hi, off_stack). */
+void preempt_stack_note_blocking(struct preempt_thread *t) PREEMPT_HIDDEN;
 
 /* ---- heap.c: arena, pages, spans --------------------------------------- */
 #define PREEMPT_PAGE_SHIFT 13
@@ -177,16 +180,13 @@ struct preempt_cache {
 void preempt_cache_flush(struct preempt_cache *c) PREEMPT_HIDDEN;
 void preempt_span_release(struct preempt_span *s) PREEMPT_HIDDEN;
 void preempt_malloc_init(void) PREEMPT_HIDDEN;
-/* Takes the heap lock; publishes the caller's roots first if it must wait
- * (ip: return address into the caller's code). */
-void preempt_lock_heap(uintptr_t ip) PREEMPT_HIDDEN;
 void preempt_central_reset(void) PREEMPT_HIDDEN;        /* before sweep */
 void preempt_central_add(struct preempt_span *s) PREEMPT_HIDDEN; /* after */
 int preempt_type_id(const char *name) PREEMPT_HIDDEN;
 const char *preempt_type_name(int id) PREEMPT_HIDDEN;
 int preempt_type_count(void) PREEMPT_HIDDEN;
 
-/* ---- threads.c -------------------------------------------------------- */
+/* ---- threads.c: the thread registry, fork, coroutine stacks ----------- */
 enum thread_state {
   THREAD_RUNNING = 0, /* running user code; must stop for a collection */
   THREAD_BLOCKING,    /* in a foreign call; stack frozen above saved_sp */
@@ -196,12 +196,15 @@ struct preempt_thread {
   pthread_t id;
   long tid; /* kernel thread id, for messages */
   _Atomic int state;
-  uintptr_t stack_lo, stack_hi; /* stack bounds */
-  uintptr_t saved_sp;           /* THREAD_BLOCKING: stack pointer */
-  uintptr_t saved_regs[PREEMPT_NUM_CALLEE_SAVED]; /* THREAD_BLOCKING */
+  uintptr_t stack_lo, stack_hi; /* its own (pthread) stack */
+  uintptr_t saved_sp, saved_hi; /* BLOCKING: the frozen part of its stack */
+  bool off_stack;               /* BLOCKING on another stack than its own */
+  uintptr_t saved_regs[PREEMPT_NUM_CALLEE_SAVED]; /* BLOCKING */
+  uintptr_t scan_sp;            /* PARKED: where its published scan began */
   struct preempt_vec roots;     /* values published when parked */
   struct preempt_vec tls;       /* (lo, hi) of its thread-local blocks */
   uint64_t tls_generation;      /* registry generation tls was read at */
+  bool tls_missing;             /* some block not allocated when read */
   struct preempt_cache cache;
   size_t alloc_since_flush;
   struct preempt_thread *next;
@@ -211,16 +214,35 @@ struct preempt_thread {
 extern __thread struct preempt_thread *preempt_self PREEMPT_HIDDEN
     __attribute__((tls_model("initial-exec")));
 struct preempt_thread *preempt_thread_current(void) PREEMPT_HIDDEN;
+void preempt_threads_each(void (*fn)(struct preempt_thread *, void *),
+                          void *arg) PREEMPT_HIDDEN;
+void preempt_threads_init(void) PREEMPT_HIDDEN;
+/* Arguments of threads being started (heap objects nobody else may hold). */
+void preempt_threads_mark_starting(void (*visit)(uintptr_t, void *),
+                                   void *arg) PREEMPT_HIDDEN;
+/* Registered coroutine stacks: the one containing sp, or each of them. */
+bool preempt_registered_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+    PREEMPT_HIDDEN;
+void preempt_registered_stacks_each(void (*fn)(uintptr_t lo, uintptr_t hi,
+                                               void *),
+                                    void *arg) PREEMPT_HIDDEN;
+
+/* ---- stw.c: stopping the world, parking, blocking, publishing roots ---- */
 extern pthread_mutex_t preempt_heap_lock PREEMPT_HIDDEN;
 extern _Atomic int preempt_gc_waiting PREEMPT_HIDDEN; /* stop requested */
+/* Takes the heap lock; publishes the caller's roots first if it must wait
+ * (ip: return address into the caller's code). */
+void preempt_lock_heap(uintptr_t ip) PREEMPT_HIDDEN;
+void preempt_unlock_heap(void) PREEMPT_HIDDEN;
 /* Stop/start every other attached thread.  Caller holds the heap lock. */
 void preempt_stop_world(void) PREEMPT_HIDDEN;
 void preempt_start_world(void) PREEMPT_HIDDEN;
 /* A running thread answers a stop request: publish roots, wait. */
 void preempt_park(uintptr_t start_ip) PREEMPT_HIDDEN;
-void preempt_threads_each(void (*fn)(struct preempt_thread *, void *),
-                          void *arg) PREEMPT_HIDDEN;
-void preempt_threads_init(void) PREEMPT_HIDDEN;
+/* The calling thread's roots into t->roots, from the frame returning to
+ * start_ip outwards. */
+void preempt_stw_publish(struct preempt_thread *t, uintptr_t start_ip)
+    PREEMPT_HIDDEN;
 
 /* ---- mark.c / sweep.c / gc.c ------------------------------------------ */
 void preempt_mark_init(void) PREEMPT_HIDDEN;

@@ -215,8 +215,6 @@ static void *oom(size_t size) {
                 (limit < reserved ? limit : reserved) >> 20);
 }
 
-static void heap_lock(uintptr_t ip);
-static void heap_unlock(void) { pthread_mutex_unlock(&preempt_heap_lock); }
 
 static void check_poison(const struct preempt_span *s, void *p) {
   const uint8_t *b = p;
@@ -336,7 +334,7 @@ alloc_slow(size_t size, size_t pad, bool noscan, int type, uintptr_t ip) {
   size += pad; /* see alloc */
   if (size == 0)
     size = 1;
-  heap_lock(ip);
+  preempt_lock_heap(ip);
   if (atomic_load(&preempt_heap_live) >= preempt_next_gc &&
       preempt_opts.gc_percent >= 0)
     preempt_collect_locked(ip);
@@ -356,7 +354,7 @@ alloc_slow(size_t size, size_t pad, bool noscan, int type, uintptr_t ip) {
     if (!p && attempt == 0)
       preempt_collect_locked(ip); /* out of address space: collect, retry */
   }
-  heap_unlock();
+  preempt_unlock_heap();
   return p ? p : oom(size);
 }
 
@@ -422,21 +420,5 @@ enum preempt_oom_policy preempt_set_oom_policy(enum preempt_oom_policy p) {
   return old;
 }
 
-/* Taking the heap lock is a safepoint: if another thread holds it (perhaps
- * to collect), publish our roots first so that it need not wait for us. */
-static void heap_lock(uintptr_t ip) {
-  if (pthread_mutex_trylock(&preempt_heap_lock) == 0)
-    return;
-  struct preempt_thread *t = preempt_self;
-  preempt_thread_tls_refresh(t);
-  t->roots.len = 0;
-  preempt_scan_own_stack(t, ip, &t->roots);
-  atomic_store(&t->state, THREAD_PARKED);
-  pthread_mutex_lock(&preempt_heap_lock);
-  atomic_store(&t->state, THREAD_RUNNING);
-  t->roots.len = 0;
-}
-
-void preempt_lock_heap(uintptr_t ip) { heap_lock(ip); }
 
 void preempt_malloc_init(void) { classes_init(); }

@@ -5,8 +5,16 @@
  * (dlpi_adds, dlpi_subs), so a collection re-reads the list only after a
  * dlopen or dlclose.  Notes are validated once per loaded object; the hash
  * table from return address to record is rebuilt from the validated
- * records.  Readers (stack scans of stopped threads) never take a lock: the
- * table only changes under the heap lock before the world is stopped. */
+ * records.
+ *
+ * Any thread may sync (each checks before it scans its own stack, so a
+ * library unloaded and another loaded at its address are never read
+ * through stale records); syncs take reg_lock.  Readers (stack walks)
+ * take no lock: a rebuilt table is published with one atomic store, and
+ * the old one is only freed once the world is stopped, when no thread is
+ * walking.  Data segments are scanned from inside dl_iterate_phdr, which
+ * holds the loader's lock: a dlclose in another thread cannot unmap them
+ * meanwhile. */
 #define _GNU_SOURCE
 #include "internal.h"
 
@@ -24,8 +32,8 @@ struct object {
   uintptr_t base;
   char name[256];
   const void *phdr; /* identity together with base */
-  struct range text[MAX_SEGS], data[MAX_SEGS];
-  int ntext, ndata;
+  struct range text[MAX_SEGS];
+  int ntext;
   size_t nrecords;
   bool live; /* seen in the latest dl_iterate_phdr pass */
 };
@@ -35,15 +43,24 @@ struct entry {
   const uint8_t *data, *end;
 };
 
+/* Open addressing, power-of-two size.  An entry whose data is NULL is a
+ * return address claimed by two records (a damaged map): no map. */
+struct table {
+  size_t size, nentries;
+  struct table *retired; /* next older table waiting to be freed */
+  struct entry e[];
+};
+
 static struct {
-  struct object *objs;
+  struct object *objs; /* under lock */
   size_t nobjs, cap;
-  struct entry *table; /* open addressing, power-of-two size */
-  size_t table_size, nentries;
+  _Atomic(struct table *) table;
+  struct table *building, *retired; /* under lock */
   unsigned long long adds, subs;
   bool synced;
-  uint64_t generation;
-} reg;
+  _Atomic uint64_t generation;
+  pthread_mutex_t lock;
+} reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* The runtime's own globals that point at the heap (the arena bounds) live
  * in this section so that scanning globals can leave them out. */
@@ -61,30 +78,42 @@ static size_t hash(uintptr_t ret, size_t size) {
   return (size_t)((ret * 0x9e3779b97f4a7c15ull) >> 17) & (size - 1);
 }
 
-static void table_insert(uintptr_t ret, const uint8_t *data,
-                         const uint8_t *end) {
-  size_t i = hash(ret, reg.table_size);
-  while (reg.table[i].ret && reg.table[i].ret != ret)
-    i = (i + 1) & (reg.table_size - 1);
-  if (!reg.table[i].ret)
-    reg.nentries++;
-  reg.table[i] = (struct entry){ret, data, end};
+static void table_insert(const struct object *o, uintptr_t ret,
+                         const uint8_t *data, const uint8_t *end) {
+  struct table *t = reg.building;
+  size_t i = hash(ret, t->size);
+  while (t->e[i].ret && t->e[i].ret != ret)
+    i = (i + 1) & (t->size - 1);
+  if (!t->e[i].ret) {
+    t->nentries++;
+    t->e[i] = (struct entry){ret, data, end};
+  } else if (t->e[i].data) {
+    preempt_warn("%s: two stack map records for the call returning to %p "
+                 "(a damaged map?); its frames will be scanned "
+                 "conservatively",
+                 o->name[0] ? o->name : "(main program)", (void *)ret);
+    t->e[i].data = t->e[i].end = NULL;
+  }
 }
 
 const uint8_t *preempt_registry_lookup(uintptr_t ret, const uint8_t **end) {
-  if (!reg.table || !ret)
+  struct table *t = atomic_load_explicit(&reg.table, memory_order_acquire);
+  if (!t || !ret)
     return NULL;
-  for (size_t i = hash(ret, reg.table_size);; i = (i + 1) & (reg.table_size - 1)) {
-    if (reg.table[i].ret == ret) {
-      *end = reg.table[i].end;
-      return reg.table[i].data;
+  for (size_t i = hash(ret, t->size);; i = (i + 1) & (t->size - 1)) {
+    if (t->e[i].ret == ret) {
+      *end = t->e[i].end;
+      return t->e[i].data;
     }
-    if (!reg.table[i].ret)
+    if (!t->e[i].ret)
       return NULL;
   }
 }
 
-size_t preempt_registry_record_count(void) { return reg.nentries; }
+size_t preempt_registry_record_count(void) {
+  struct table *t = atomic_load(&reg.table);
+  return t ? t->nentries : 0;
+}
 
 /* The shared validator (mapfile.h) in the runtime's terms: return
  * addresses are self-relative and must end a call in the object's code. */
@@ -118,7 +147,7 @@ static void note_visit(void *arg, const struct preempt_map_site *s) {
   struct note_walk *w = arg;
   w->count++;
   if (w->insert)
-    table_insert((uintptr_t)s->ret, s->rec, s->end);
+    table_insert(w->o, (uintptr_t)s->ret, s->rec, s->end);
 }
 
 /* Validates (insert false, with messages) or indexes (insert true) each of
@@ -185,8 +214,6 @@ static struct object *find_or_add(struct dl_phdr_info *info) {
     struct range r = {o->base + ph->p_vaddr, o->base + ph->p_vaddr + ph->p_memsz};
     if ((ph->p_flags & PF_X) && o->ntext < MAX_SEGS)
       o->text[o->ntext++] = r;
-    if ((ph->p_flags & PF_W) && o->ndata < MAX_SEGS)
-      o->data[o->ndata++] = r;
   }
   /* Validate once, with messages. */
   each_note(o, info->dlpi_phdr, info->dlpi_phnum, false, &o->nrecords);
@@ -226,12 +253,14 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 
 void preempt_registry_sync(void) {
+  pthread_mutex_lock(&reg.lock);
   unsigned long long adds = reg.adds, subs = reg.subs;
   dl_iterate_phdr(counters_cb, NULL);
-  if (reg.synced && adds == reg.adds && subs == reg.subs)
+  if (reg.synced && adds == reg.adds && subs == reg.subs) {
+    pthread_mutex_unlock(&reg.lock);
     return;
+  }
   reg.synced = true;
-  reg.generation++;
   for (size_t i = 0; i < reg.nobjs; i++)
     reg.objs[i].live = false;
   dl_iterate_phdr(sync_cb, NULL);
@@ -246,54 +275,91 @@ void preempt_registry_sync(void) {
   size_t size = 64;
   while (size < records * 2)
     size *= 2;
-  if (size != reg.table_size) {
-    preempt_sys_free(reg.table, reg.table_size * sizeof *reg.table);
-    reg.table = preempt_sys_alloc(size * sizeof *reg.table);
-    if (!reg.table)
-      preempt_fatal("out of memory for the stack map table");
-    reg.table_size = size;
-  } else {
-    memset(reg.table, 0, size * sizeof *reg.table);
-  }
-  reg.nentries = 0;
+  reg.building = preempt_sys_alloc(sizeof(struct table) + size * sizeof(struct entry));
+  if (!reg.building)
+    preempt_fatal("out of memory for the stack map table");
+  reg.building->size = size;
   dl_iterate_phdr(insert_cb, NULL);
+  struct table *old = atomic_exchange(&reg.table, reg.building);
+  if (old) {
+    old->retired = reg.retired;
+    reg.retired = old;
+  }
+  reg.building = NULL;
+  atomic_fetch_add(&reg.generation, 1);
+  pthread_mutex_unlock(&reg.lock);
+}
+
+void preempt_registry_quiesce(void) {
+  pthread_mutex_lock(&reg.lock);
+  for (struct table *t = reg.retired, *next; t; t = next) {
+    next = t->retired;
+    preempt_sys_free(t, sizeof *t + t->size * sizeof(struct entry));
+  }
+  reg.retired = NULL;
+  pthread_mutex_unlock(&reg.lock);
+}
+
+struct segments_walk {
+  void (*fn)(void *lo, void *hi, void *arg);
+  void *arg;
+};
+
+static int data_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  struct segments_walk *w = arg;
+  uintptr_t xlo = (uintptr_t)__start_preempt_rt, xhi = (uintptr_t)__stop_preempt_rt;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+      continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+    if (xlo && xlo >= lo && xhi <= hi) {
+      w->fn((void *)lo, (void *)xlo, w->arg);
+      w->fn((void *)xhi, (void *)hi, w->arg);
+    } else {
+      w->fn((void *)lo, (void *)hi, w->arg);
+    }
+  }
+  return 0;
 }
 
 void preempt_registry_data_segments(void (*fn)(void *lo, void *hi, void *arg),
                                     void *arg) {
-  uintptr_t xlo = (uintptr_t)__start_preempt_rt, xhi = (uintptr_t)__stop_preempt_rt;
-  for (size_t i = 0; i < reg.nobjs; i++)
-    for (int s = 0; s < reg.objs[i].ndata; s++) {
-      struct range r = reg.objs[i].data[s];
-      if (xlo && xlo >= r.lo && xhi <= r.hi) {
-        fn((void *)r.lo, (void *)xlo, arg);
-        fn((void *)xhi, (void *)r.hi, arg);
-      } else {
-        fn((void *)r.lo, (void *)r.hi, arg);
-      }
-    }
+  struct segments_walk w = {fn, arg};
+  dl_iterate_phdr(data_cb, &w);
 }
 
-uint64_t preempt_registry_generation(void) { return reg.generation; }
+struct tls_walk {
+  struct preempt_vec *v;
+  bool missing;
+};
 
 static int tls_cb(struct dl_phdr_info *info, size_t size, void *arg) {
-  struct preempt_vec *v = arg;
-  if (size < offsetof(struct dl_phdr_info, dlpi_tls_data) + sizeof(void *) ||
-      !info->dlpi_tls_data)
-    return 0; /* no thread-local data, or not allocated for this thread */
+  struct tls_walk *w = arg;
+  if (size < offsetof(struct dl_phdr_info, dlpi_tls_data) + sizeof(void *))
+    return 0;
   for (int i = 0; i < info->dlpi_phnum; i++)
     if (info->dlpi_phdr[i].p_type == PT_TLS) {
+      /* Blocks of dlopen'ed objects are allocated at a thread's first use. */
+      if (!info->dlpi_tls_data) {
+        w->missing = true;
+        continue;
+      }
       uintptr_t lo = (uintptr_t)info->dlpi_tls_data;
-      preempt_vec_push(v, lo);
-      preempt_vec_push(v, lo + info->dlpi_phdr[i].p_memsz);
+      preempt_vec_push(w->v, lo);
+      preempt_vec_push(w->v, lo + info->dlpi_phdr[i].p_memsz);
     }
   return 0;
 }
 
 void preempt_thread_tls_refresh(struct preempt_thread *t) {
-  if (t->tls_generation == reg.generation && t->tls.data)
+  uint64_t gen = atomic_load(&reg.generation);
+  if (t->tls_generation == gen && !t->tls_missing)
     return;
+  struct tls_walk w = {&t->tls, false};
   t->tls.len = 0;
-  dl_iterate_phdr(tls_cb, &t->tls);
-  t->tls_generation = reg.generation;
+  dl_iterate_phdr(tls_cb, &w);
+  t->tls_missing = w.missing;
+  t->tls_generation = gen;
 }

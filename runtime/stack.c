@@ -15,7 +15,53 @@
 #include "internal.h"
 #include "map_format.h"
 
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <unwind.h>
+
+/* The stack sp is on, for the calling thread: its own, the signal stack
+ * it is handling a signal on, or a registered (coroutine) stack. */
+static bool segment_of(const struct preempt_thread *t, uintptr_t sp,
+                       uintptr_t *lo, uintptr_t *hi) {
+  if (sp >= t->stack_lo && sp <= t->stack_hi) {
+    *lo = t->stack_lo;
+    *hi = t->stack_hi;
+    return true;
+  }
+  stack_t ss;
+  if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE) &&
+      sp >= (uintptr_t)ss.ss_sp && sp <= (uintptr_t)ss.ss_sp + ss.ss_size) {
+    *lo = (uintptr_t)ss.ss_sp;
+    *hi = (uintptr_t)ss.ss_sp + ss.ss_size;
+    return true;
+  }
+  return preempt_registered_stack(sp, lo, hi);
+}
+
+/* The lowest address from which the thread's own stack is mapped up to its
+ * top.  The main thread's stack grows on demand: below its mapping lies
+ * a gap up to stack_lo, so mapped pages are all above unmapped ones. */
+uintptr_t preempt_stack_mapped_lo(const struct preempt_thread *t) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = ALIGN_UP(t->stack_lo, page), hi = t->stack_hi & ~(page - 1);
+  unsigned char v;
+  while (lo < hi) { /* first mapped page in [lo, hi] */
+    uintptr_t mid = lo + (hi - lo) / page / 2 * page;
+    if (mincore((void *)mid, page, &v) == 0)
+      hi = mid;
+    else
+      lo = mid + page;
+  }
+  return hi;
+}
+
+void preempt_stack_note_blocking(struct preempt_thread *t) {
+  uintptr_t lo;
+  if (!segment_of(t, t->saved_sp, &lo, &t->saved_hi))
+    t->saved_hi = t->saved_sp; /* an unknown stack: nothing to scan there */
+  t->off_stack = t->saved_sp < t->stack_lo || t->saved_sp > t->stack_hi;
+}
 
 /* In an _Unwind_Backtrace callback, _Unwind_GetCFA(ctx) is the CFA of the
  * frame's callee, that is this frame's stack pointer at its call: the base
@@ -27,7 +73,8 @@ struct walk {
   bool started;
   uintptr_t sp;         /* the current frame's stack pointer */
   uintptr_t pending_lo; /* frame memory to scan up to the next sp, or 0 */
-  uintptr_t stack_hi;
+  uintptr_t seg_lo, seg_hi; /* the stack the current frame is on */
+  struct preempt_thread *t;
   struct preempt_vec *sink;
 };
 
@@ -50,7 +97,7 @@ static uintptr_t reg_value(struct _Unwind_Context *ctx, struct walk *w,
 /* Memory a map may point at: this frame and the frames above it (byval
  * arguments live in the caller's frame). */
 static bool on_stack(const struct walk *w, uintptr_t a, size_t n) {
-  return a >= w->sp && a <= w->stack_hi && n <= w->stack_hi - a;
+  return a >= w->sp && a <= w->seg_hi && n <= w->seg_hi - a;
 }
 
 PREEMPT_NO_ASAN static bool load(struct _Unwind_Context *ctx, struct walk *w,
@@ -107,8 +154,21 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
   int before_insn = 0;
   uintptr_t ip = (uintptr_t)_Unwind_GetIPInfo(ctx, &before_insn);
   uintptr_t sp = (uintptr_t)_Unwind_GetCFA(ctx);
-  if (sp < w->sp || sp > w->stack_hi)
-    return _URC_END_OF_STACK; /* not this thread's stack: stop, scan the rest */
+  if (sp < w->seg_lo || sp > w->seg_hi) {
+    /* Onto another stack: out of a signal handler on the signal stack, or
+     * a coroutine's.  Finish this one. */
+    uintptr_t lo, hi;
+    if (!segment_of(w->t, sp, &lo, &hi))
+      return _URC_END_OF_STACK; /* unknown memory: stop, scan the rest */
+    if (w->pending_lo)
+      push_range(w, w->pending_lo, w->seg_hi);
+    w->pending_lo = 0;
+    w->seg_lo = lo;
+    w->seg_hi = hi;
+    w->sp = sp;
+  }
+  if (sp < w->sp)
+    return _URC_END_OF_STACK; /* going back down: the unwinder is lost */
   if (w->pending_lo) {
     push_range(w, w->pending_lo, sp);
     w->pending_lo = 0;
@@ -144,9 +204,14 @@ void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
   struct walk w = {
       .start_ip = start_ip,
       .sp = preempt_arch_stack_pointer(),
-      .stack_hi = t->stack_hi,
+      .t = t,
       .sink = sink,
   };
+  if (!segment_of(t, w.sp, &w.seg_lo, &w.seg_hi))
+    preempt_fatal("thread %ld is running on a stack the runtime does not know "
+                  "(sp %p): register coroutine stacks with preempt_add_stack()",
+                  t->tid, (void *)w.sp);
+  t->scan_sp = w.sp;
   uintptr_t lowest = w.sp;
   _Unwind_Backtrace(frame_cb, &w);
   if (!w.started) {
@@ -159,6 +224,11 @@ void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
   /* The outermost frame, and whatever the unwinder could not reach. */
   if (!w.pending_lo)
     w.pending_lo = w.sp;
-  if (w.pending_lo < w.stack_hi)
-    push_range(&w, w.pending_lo, w.stack_hi);
+  if (w.pending_lo < w.seg_hi)
+    push_range(&w, w.pending_lo, w.seg_hi);
+  /* Ended elsewhere than on the thread's own stack (a coroutine's, or a
+   * signal stack the unwinder could not leave): what the thread left on
+   * its own stack is scanned whole. */
+  if (w.seg_hi != t->stack_hi)
+    push_range(&w, preempt_stack_mapped_lo(t), t->stack_hi);
 }

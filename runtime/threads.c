@@ -1,46 +1,22 @@
-/* The thread registry and stopping the world.
+/* The thread registry: attaching and detaching threads, threads started
+ * with a heap object as their argument, fork, and the stacks other than a
+ * thread's own that code may run on (coroutines).
  *
  * Each attached thread has a record in OS memory (never in the GC heap).
- * States: RUNNING (user code; must stop for a collection), BLOCKING (in a
- * foreign call; its stack above saved_sp is frozen and scanned
- * conservatively), PARKED (stopped at a safepoint, its roots published).
- *
- * Stopping is cooperative for now: the collector raises preempt_gc_waiting
- * and waits until no thread is RUNNING; a running thread notices at its
- * next allocation slow path, preempt_safepoint(), heap lock or
- * exit_blocking.  A thread leaving PARKED or BLOCKING stores RUNNING and
- * then re-reads the flag (both sequentially consistent), so either the
- * collector sees it running or it sees the collector and stays stopped.
- *
- * The walker, the registry and these records are read by stopped threads
- * and the collector without locks, which is what the signal-based stop
- * (next step) needs. */
+ * Stopping them is stw.c's job. */
 #define _GNU_SOURCE
 #include "internal.h"
 
-#include <errno.h>
-#include <linux/futex.h>
+#include <dlfcn.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 __thread struct preempt_thread *preempt_self
     __attribute__((tls_model("initial-exec")));
-pthread_mutex_t preempt_heap_lock = PTHREAD_MUTEX_INITIALIZER;
-_Atomic int preempt_gc_waiting;
 
 static struct preempt_thread *threads; /* under the heap lock */
-static _Atomic unsigned world_epoch;    /* futex word: bumped on restart */
 static pthread_key_t exit_key;
-
-static void futex_wait(_Atomic unsigned *addr, unsigned val) {
-  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
-}
-
-static void futex_wake_all(_Atomic unsigned *addr) {
-  syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
-}
 
 static void stack_bounds(struct preempt_thread *t) {
   pthread_attr_t attr;
@@ -81,7 +57,7 @@ __attribute__((noinline)) void preempt_thread_attach(void) {
   stack_bounds(t);
   /* Count as blocking until registered: a collection may be running. */
   atomic_store(&t->state, THREAD_BLOCKING);
-  t->saved_sp = t->stack_hi; /* nothing of ours on the stack yet */
+  t->saved_sp = t->saved_hi = t->stack_hi; /* nothing of ours on it yet */
   pthread_mutex_lock(&preempt_heap_lock);
   t->next = threads;
   threads = t;
@@ -90,6 +66,12 @@ __attribute__((noinline)) void preempt_thread_attach(void) {
   preempt_thread_tls_refresh(t);
   pthread_setspecific(exit_key, t);
   preempt_exit_blocking();
+}
+
+static void thread_free(struct preempt_thread *t) {
+  preempt_vec_free(&t->roots);
+  preempt_vec_free(&t->tls);
+  preempt_sys_free(t, sizeof *t);
 }
 
 void preempt_thread_detach(void) {
@@ -108,16 +90,100 @@ void preempt_thread_detach(void) {
   pthread_mutex_unlock(&preempt_heap_lock);
   pthread_setspecific(exit_key, NULL);
   preempt_self = NULL;
-  preempt_vec_free(&t->roots);
-  preempt_vec_free(&t->tls);
-  preempt_sys_free(t, sizeof *t);
+  thread_free(t);
 }
 
-/* fork() copies only the calling thread: the child forgets the others
- * (a collection would wait for them forever).  The heap lock is held
- * across the fork so that no other thread is mid-allocation. */
-static void before_fork(void) { pthread_mutex_lock(&preempt_heap_lock); }
-static void after_fork_parent(void) { pthread_mutex_unlock(&preempt_heap_lock); }
+void preempt_threads_each(void (*fn)(struct preempt_thread *, void *),
+                          void *arg) {
+  for (struct preempt_thread *t = threads; t; t = t->next)
+    fn(t, arg);
+}
+
+/* ---- threads started with a heap object as argument ------------------- *
+ * pthread_create is wrapped: when its argument points into the heap, the
+ * object is a root until the new thread has attached and holds it itself
+ * (before, it is in no stack the collector knows).  Other threads start
+ * unchanged and attach at their first runtime call. */
+
+struct start {
+  void *(*fn)(void *);
+  void *arg;
+  struct start *next, **prev;
+};
+static struct start *starting; /* under the heap lock */
+
+static void starting_unlink(struct start *s) {
+  *s->prev = s->next;
+  if (s->next)
+    s->next->prev = s->prev;
+}
+
+void preempt_threads_mark_starting(void (*visit)(uintptr_t, void *),
+                                   void *arg) {
+  for (struct start *s = starting; s; s = s->next)
+    visit((uintptr_t)s->arg, arg);
+}
+
+static void *start_attached(void *p) {
+  struct start *s = p;
+  preempt_thread_attach();
+  void *(*fn)(void *) = s->fn;
+  void *volatile arg = s->arg; /* in this frame, scanned conservatively */
+  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+  starting_unlink(s);
+  preempt_unlock_heap();
+  preempt_sys_free(s, sizeof *s);
+  return fn(arg);
+}
+
+typedef int pthread_create_fn(pthread_t *, const pthread_attr_t *,
+                              void *(*)(void *), void *);
+
+__attribute__((visibility("default"))) int
+pthread_create(pthread_t *th, const pthread_attr_t *attr,
+               void *(*fn)(void *), void *arg) {
+  static pthread_create_fn *real;
+  if (!real) {
+    real = (pthread_create_fn *)dlsym(RTLD_NEXT, "pthread_create");
+    if (!real)
+      preempt_fatal("cannot find the C library's pthread_create: %s",
+                    dlerror());
+  }
+  if (!preempt_in_heap((uintptr_t)arg))
+    return real(th, attr, fn, arg);
+  struct start *s = preempt_sys_alloc(sizeof *s);
+  if (!s)
+    return real(th, attr, fn, arg);
+  s->fn = fn;
+  s->arg = arg;
+  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+  s->next = starting;
+  s->prev = &starting;
+  if (starting)
+    starting->prev = &s->next;
+  starting = s;
+  preempt_unlock_heap();
+  int r = real(th, attr, start_attached, s);
+  if (r) {
+    preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+    starting_unlink(s);
+    preempt_unlock_heap();
+    preempt_sys_free(s, sizeof *s);
+  }
+  return r;
+}
+
+/* ---- fork -------------------------------------------------------------- *
+ * fork() copies only the calling thread: the child forgets the others (a
+ * collection would wait for them forever).  The heap lock is held across
+ * the fork so that no other thread is mid-allocation; taking it is a
+ * safepoint, so a collection running meanwhile is not kept waiting. */
+static void before_fork(void) {
+  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+}
+
+static void after_fork_parent(void) { preempt_unlock_heap(); }
+
 static void after_fork_child(void) {
   struct preempt_thread *self = preempt_self, **p = &threads;
   while (*p) {
@@ -127,12 +193,15 @@ static void after_fork_child(void) {
       continue;
     }
     *p = t->next;
-    preempt_vec_free(&t->roots);
-    preempt_vec_free(&t->tls);
-    preempt_sys_free(t, sizeof *t);
+    thread_free(t);
   }
+  for (struct start *s = starting, *n; s; s = n) { /* never started here */
+    n = s->next;
+    preempt_sys_free(s, sizeof *s);
+  }
+  starting = NULL;
   preempt_finalizers_after_fork();
-  pthread_mutex_unlock(&preempt_heap_lock);
+  preempt_unlock_heap();
 }
 
 void preempt_threads_init(void) {
@@ -141,91 +210,60 @@ void preempt_threads_init(void) {
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
-void preempt_threads_each(void (*fn)(struct preempt_thread *, void *),
-                          void *arg) {
-  for (struct preempt_thread *t = threads; t; t = t->next)
-    fn(t, arg);
-}
+/* ---- stacks other than a thread's own ---------------------------------- */
 
-/* Leave a stopped state unless a collection is (still) running. */
-static void resume(struct preempt_thread *t, int stopped_state) {
-  for (;;) {
-    unsigned epoch = atomic_load(&world_epoch);
-    if (!atomic_load(&preempt_gc_waiting)) {
-      atomic_store(&t->state, THREAD_RUNNING);
-      if (!atomic_load(&preempt_gc_waiting)) {
-        t->roots.len = 0;
-        return;
-      }
-      atomic_store(&t->state, stopped_state);
-    }
-    futex_wait(&world_epoch, epoch);
-  }
-}
+struct stack_range {
+  uintptr_t lo, hi;
+};
+static struct stack_range *stacks;
+static size_t nstacks, stacks_cap;
+static pthread_mutex_t stacks_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void preempt_park(uintptr_t start_ip) {
-  struct preempt_thread *t = preempt_self;
-  if (!t || !atomic_load(&preempt_gc_waiting))
+void preempt_add_stack(void *lo, size_t size) {
+  if (!lo || !size) {
+    preempt_warn("preempt_add_stack(%p, %zu): an empty stack; ignored", lo,
+                 size);
     return;
-  preempt_thread_tls_refresh(t);
-  t->roots.len = 0;
-  preempt_scan_own_stack(t, start_ip, &t->roots);
-  atomic_store(&t->state, THREAD_PARKED);
-  futex_wake_all(&world_epoch); /* the collector may be waiting */
-  resume(t, THREAD_PARKED);
-}
-
-__attribute__((noinline)) void preempt_safepoint(void) {
-  if (atomic_load_explicit(&preempt_gc_waiting, memory_order_relaxed))
-    preempt_park((uintptr_t)__builtin_return_address(0));
-}
-
-__attribute__((noinline)) void preempt_enter_blocking(void) {
-  struct preempt_thread *t = preempt_thread_current();
-  t->saved_sp = preempt_arch_save_context(t->saved_regs);
-  atomic_store(&t->state, THREAD_BLOCKING);
-  futex_wake_all(&world_epoch);
-}
-
-void preempt_exit_blocking(void) {
-  struct preempt_thread *t = preempt_self;
-  if (t)
-    resume(t, THREAD_BLOCKING);
-}
-
-/* Until stopping by signal lands, a thread that blocks outside
- * preempt_enter_blocking() holds collections up; say so rather than hang
- * silently. */
-static void report_straggler(const struct preempt_thread *t, unsigned secs) {
-  preempt_warn("collection waiting %u s for thread %lu, which has not reached "
-               "a safepoint: wrap blocking calls (pthread_join, read, sleep...) "
-               "in preempt_enter_blocking()/preempt_exit_blocking()",
-               secs, (unsigned long)t->tid);
-}
-
-void preempt_stop_world(void) {
-  struct preempt_thread *self = preempt_self;
-  atomic_store(&preempt_gc_waiting, 1);
-  for (struct preempt_thread *t = threads; t; t = t->next) {
-    if (t == self)
-      continue;
-    /* Wait for the thread to reach a safepoint. */
-    unsigned spins = 0, waited_ms = 0;
-    while (atomic_load(&t->state) == THREAD_RUNNING) {
-      if (spins++ < 100) {
-        sched_yield();
-        continue;
-      }
-      struct timespec ts = {0, 100000};
-      nanosleep(&ts, NULL);
-      if (++waited_ms % 50000 == 0) /* every 5 s */
-        report_straggler(t, waited_ms / 10000);
-    }
   }
+  pthread_mutex_lock(&stacks_lock);
+  if (nstacks == stacks_cap)
+    preempt_array_grow((void **)&stacks, &stacks_cap, nstacks, sizeof *stacks,
+                       64, "registered stacks");
+  stacks[nstacks++] = (struct stack_range){(uintptr_t)lo, (uintptr_t)lo + size};
+  pthread_mutex_unlock(&stacks_lock);
 }
 
-void preempt_start_world(void) {
-  atomic_store(&preempt_gc_waiting, 0);
-  atomic_fetch_add(&world_epoch, 1);
-  futex_wake_all(&world_epoch);
+void preempt_remove_stack(void *lo) {
+  bool found = false;
+  pthread_mutex_lock(&stacks_lock);
+  for (size_t i = 0; i < nstacks && !found; i++)
+    if (stacks[i].lo == (uintptr_t)lo) {
+      stacks[i] = stacks[--nstacks];
+      found = true;
+    }
+  pthread_mutex_unlock(&stacks_lock);
+  if (!found)
+    preempt_warn("preempt_remove_stack(%p): no stack registered there", lo);
+}
+
+bool preempt_registered_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
+  bool found = false;
+  pthread_mutex_lock(&stacks_lock);
+  for (size_t i = 0; i < nstacks && !found; i++)
+    if (sp >= stacks[i].lo && sp <= stacks[i].hi) {
+      *lo = stacks[i].lo;
+      *hi = stacks[i].hi;
+      found = true;
+    }
+  pthread_mutex_unlock(&stacks_lock);
+  return found;
+}
+
+void preempt_registered_stacks_each(void (*fn)(uintptr_t lo, uintptr_t hi,
+                                               void *),
+                                    void *arg) {
+  pthread_mutex_lock(&stacks_lock);
+  for (size_t i = 0; i < nstacks; i++)
+    fn(stacks[i].lo, stacks[i].hi, arg);
+  pthread_mutex_unlock(&stacks_lock);
 }

@@ -17,4 +17,20 @@
 #define PREEMPT_CALLEE_SAVED {3, 6, 12, 13, 14, 15}
 #define PREEMPT_NUM_CALLEE_SAVED 6
 
+/* See arch.h.  At entry rsp+8 is the caller's stack pointer; 56 bytes keep
+ * the stack 16-byte aligned for the call. */
+#define PREEMPT_ARCH_CALL_WITH_CALLER_CONTEXT(fn)                           \
+  __asm__("lea 8(%rsp), %rsi\n\t"                                           \
+          "sub $56, %rsp\n\t"                                               \
+          "mov %rbx, 0(%rsp)\n\t"                                           \
+          "mov %rbp, 8(%rsp)\n\t"                                           \
+          "mov %r12, 16(%rsp)\n\t"                                          \
+          "mov %r13, 24(%rsp)\n\t"                                          \
+          "mov %r14, 32(%rsp)\n\t"                                          \
+          "mov %r15, 40(%rsp)\n\t"                                          \
+          "mov %rsp, %rdi\n\t"                                              \
+          "call " #fn "\n\t"                                                \
+          "add $56, %rsp\n\t"                                               \
+          "ret")
+
 #endif

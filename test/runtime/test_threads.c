@@ -158,3 +158,62 @@ Test(threads, fork_child_collects, .timeout = 60) {
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
             "the child hung or lost finalizers (status %d)", status);
 }
+
+/* The argument of pthread_create is the only reference to its object until
+ * the new thread runs. */
+static void *check_argument(void *arg) {
+  usleep(200); /* let the creator collect first */
+  return (void *)(uintptr_t)chain_ok(arg, 20, 77000);
+}
+
+Test(threads, start_argument_is_a_root, .timeout = 120) {
+  for (int i = 0; i < 300; i++) {
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, check_argument, chain(20, 77000)), 0);
+    preempt_gc();
+    chain(60, 9000); /* garbage, to reuse freed slots */
+    void *ok;
+    preempt_enter_blocking();
+    pthread_join(t, &ok);
+    preempt_exit_blocking();
+    cr_assert(ok, "round %d: the start argument was freed", i);
+  }
+}
+
+/* fork() from one thread while another collects. */
+static _Atomic int stop_collecting;
+static void *collect_loop(void *arg) {
+  (void)arg;
+  while (!atomic_load(&stop_collecting)) {
+    chain(20, 5000);
+    preempt_gc();
+  }
+  return NULL;
+}
+
+Test(threads, fork_while_another_thread_collects, .timeout = 120) {
+  pthread_t t;
+  struct tnode *mine = chain(30, 600);
+  cr_assert_eq(pthread_create(&t, NULL, collect_loop, NULL), 0);
+  for (int i = 0; i < 100; i++) {
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+      if (!chain_ok(mine, 30, 600))
+        _exit(2);
+      chain(100, 9000);
+      preempt_gc();
+      _exit(chain_ok(mine, 30, 600) ? 0 : 1);
+    }
+    int st;
+    preempt_enter_blocking();
+    waitpid(pid, &st, 0);
+    preempt_exit_blocking();
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d failed: status 0x%x", i, st);
+  }
+  atomic_store(&stop_collecting, 1);
+  preempt_enter_blocking();
+  pthread_join(t, NULL);
+  preempt_exit_blocking();
+  cr_assert(chain_ok(mine, 30, 600));
+}
