@@ -9,6 +9,7 @@
 // relocations (no DT_TEXTREL in PIE or shared objects).
 #include "Preempt.h"
 
+#include "../runtime/arch.h"
 #include "../runtime/map_format.h"
 
 #include "llvm/BinaryFormat/ELF.h"
@@ -75,8 +76,17 @@ private:
 void MapWriter::emitLoc(const Location &L, bool IsRegionBase, bool IsSize,
                         const MCSymbol *Fn) {
   auto Head = [&](unsigned Kind, unsigned Reg) {
-    if (Reg > 16) // x86-64 general-purpose registers
-      error("root in DWARF register " + Twine(Reg) + " in " + Fn->getName());
+    // The runtime rejects (and scans conservatively) maps with a root in a
+    // register it cannot read or that the call clobbers: say so now.
+    static const char *const Names[] = PREEMPT_DWARF_REG_NAMES;
+    static const unsigned Kept[] = PREEMPT_CALLEE_SAVED;
+    if (Kind != PREEMPT_LOC_CONST) {
+      if (Reg >= PREEMPT_DWARF_NUM_GPRS)
+        error("root in DWARF register " + Twine(Reg) + " in " + Fn->getName());
+      else if (Reg != PREEMPT_DWARF_SP && !is_contained(Kept, Reg))
+        error("root in " + Twine(Names[Reg]) + ", which the call clobbers, in " +
+              Fn->getName());
+    }
     OS.emitInt8(Kind << PREEMPT_LOC_KIND_SHIFT | (Reg & PREEMPT_LOC_REG_MASK));
   };
   auto Offset = [&](int64_t Off) {
@@ -217,7 +227,7 @@ void MapWriter::emitNoteFor(ArrayRef<Run> Runs, const MCSectionELF &Code) {
   OS.emitBytes(StringRef(PREEMPT_NOTE_NAME "\0", PREEMPT_NOTE_NAMESZ));
   OS.emitLabel(DescBegin);
   OS.emitInt8(PREEMPT_MAP_VERSION);
-  OS.emitInt8(PREEMPT_ARCH_X86_64);
+  OS.emitInt8(PREEMPT_ARCH_MAP_ID);
   OS.emitInt16(0);
   OS.emitInt32(Runs.size());
   OS.emitInt32(Records);
