@@ -28,6 +28,18 @@
  *   CONST    uleb value (region sizes); register bits unused
  * Offsets are sleb: (off / 8) << 1 when off is a multiple of 8, else
  * off << 1 | 1.
+ *
+ * A note is sound (runtime/mapfile.c, preempt_map_walk, is the one
+ * reader and checker; runtime and preempt-maps both use it) when: flags
+ * are 0; the table and blob fill the description exactly; every function
+ * has records and the counts add up; deltas are non-zero; every return
+ * address ends a call in the object's code; no two functions' return
+ * addresses overlap (one address, two records); every location decodes,
+ * is allowed in its role, and names a register a frame keeps across a call
+ * (callee-saved or the stack pointer), never the stack pointer itself as a
+ * value or memory below it; a whole-frame base has size 0.  The runtime
+ * ignores a note that is not, with a message, and scans its frames
+ * conservatively.
  */
 #ifndef PREEMPT_MAP_FORMAT_H
 #define PREEMPT_MAP_FORMAT_H
