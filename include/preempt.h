@@ -45,8 +45,8 @@ static inline void preempt__keep_alive_cleanup(void *slot) {
 
 /* ---- allocation ---------------------------------------------------------
  * Objects are zeroed, never move, and stay alive while a root (a live
- * local, a global, a registered root range, a reachable object) points
- * into them: interior pointers count, and so does a pointer one past the
+ * local, also a union, double or vector holding a pointer's bits; a
+ * global, a registered root range, a reachable object) points into them: interior pointers count, and so does a pointer one past the
  * end of memory from preempt_alloc, preempt_alloc_noscan,
  * preempt_alloc_typed and preempt_new_array (such objects get a byte of
  * padding).  A single preempt_new(T) object is not padded: one past its

@@ -11,8 +11,8 @@
 //
 // Bundle layout (our own, read back by the map printer):
 //   i32 NumValues, NumValues x value, then (base, i64 size) region pairs.
-// A value is a pointer (or vector of pointers, or a ptrtoint-derived i64)
-// that may point into the heap.  A region is memory inside the frame that
+// A value is a pointer (or vector of pointers) that may point into the
+// heap, or a word-sized value that may carry one's bits (collectCarriers).  A region is memory inside the frame that
 // may hold pointers: an escaped local, a VLA or alloca(), a byval argument.
 #include "Liveness.h"
 #include "Preempt.h"
