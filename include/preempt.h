@@ -46,9 +46,10 @@ static inline void preempt__keep_alive_cleanup(void *slot) {
 /* ---- allocation ---------------------------------------------------------
  * Objects are zeroed, never move, and stay alive while a root (a live
  * local, also a union, double or vector holding a pointer's bits; a
- * global, a registered root range, a reachable object) points into them: interior pointers count, and so does a pointer one past the
- * end of memory from preempt_alloc, preempt_alloc_noscan,
- * preempt_alloc_typed and preempt_new_array (such objects get a byte of
+ * global, a registered root range, a reachable object) points into them:
+ * interior pointers count, and so does a pointer one past the end of
+ * memory from preempt_alloc, preempt_alloc_noscan, preempt_alloc_typed
+ * and preempt_new_array (such objects get a byte of
  * padding).  A single preempt_new(T) object is not padded: one past its
  * end may be the next object, so keep a pointer into it.  Ordinary objects
  * are scanned for pointers conservatively (every aligned word).  Memory
