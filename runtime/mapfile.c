@@ -288,11 +288,14 @@ bool preempt_map_walk(const uint8_t *desc, size_t descsz,
   const uint8_t *blob = ftab + (size_t)h.nfuncs * sizeof(struct preempt_map_func);
   const uint8_t *end = blob + h.blob_size, *p = blob;
 
-  struct span *spans = NULL;
+  /* Most notes (one per translation unit) have few functions: their
+   * spans fit on the stack, and loading a library with hundreds of notes
+   * costs no system call per note. */
+  struct span local[64], *spans = NULL;
   size_t spans_size = (size_t)h.nfuncs * sizeof *spans;
   bool strict = !env->lenient;
   if (strict && h.nfuncs > 1) {
-    spans = env->alloc(spans_size);
+    spans = h.nfuncs <= 64 ? local : env->alloc(spans_size);
     if (!spans)
       return fail_at(err, desc, desc, "out of memory to check the note");
   }
@@ -393,7 +396,7 @@ bool preempt_map_walk(const uint8_t *desc, size_t descsz,
                  (size_t)(end - p));
   if (ok && spans)
     ok = check_overlap(spans, h.nfuncs, desc, err);
-  if (spans)
+  if (spans && spans != local)
     env->release(spans, spans_size);
   return ok;
 }
