@@ -9,3 +9,8 @@ __thread void *biglib_tls;
 void biglib_set_tls(void *p) { biglib_tls = p; }
 void *biglib_get_tls(void) { return biglib_tls; }
 void biglib_set_global(void *p) { biglib_table[12345] = p; }
+
+/* Many call sites: loading and unloading the library resizes the runtime's
+ * table of stack maps. */
+#define TEN(x) x x x x x x x x x x
+void biglib_many_calls(void) { TEN(TEN(TEN(TEN(preempt_safepoint();)))) }

@@ -41,7 +41,7 @@ Test(loader, dlclose_while_collecting, .timeout = 120) {
   pthread_t t;
   cr_assert_eq(pthread_create(&t, NULL, load_unload, (void *)BIGLIB), 0);
   struct tnode *keep = chain(100, 1);
-  for (int i = 0; i < 200; i++) {
+  for (int i = 0; i < 1000; i++) {
     preempt_gc();
     chain(50, 1000); /* garbage */
   }
@@ -53,6 +53,7 @@ Test(loader, dlclose_while_collecting, .timeout = 120) {
 /* Walks its own stack while waiting for the heap lock, deep in recursion. */
 static int deep(int n, uint64_t base) {
   if (n == 0) {
+    preempt_alloc_noscan(40000); /* large: always takes the heap lock */
     struct tnode *c = chain(5, base);
     return chain_ok(c, 5, base);
   }
@@ -74,11 +75,12 @@ static void *contender(void *arg) {
 static void *load_unload_attached(void *arg) {
   (void)arg;
   while (!atomic_load(&stop)) {
-    void *h = dlopen(TESTLIB, RTLD_NOW);
-    if (!h)
+    void *h = dlopen(TESTLIB, RTLD_NOW), *big = dlopen(BIGLIB, RTLD_NOW);
+    if (!h || !big)
       abort();
     void *(*build)(int) = (void *(*)(int))dlsym(h, "testlib_build");
     build(20);
+    dlclose(big); /* 10,000 records fewer: the table shrinks */
     dlclose(h);
     preempt_safepoint();
   }
