@@ -76,17 +76,11 @@ private:
 void MapWriter::emitLoc(const Location &L, bool IsRegionBase, bool IsSize,
                         const MCSymbol *Fn) {
   auto Head = [&](unsigned Kind, unsigned Reg) {
-    // The runtime rejects (and scans conservatively) maps with a root in a
-    // register it cannot read or that the call clobbers: say so now.
-    static const char *const Names[] = PREEMPT_DWARF_REG_NAMES;
-    static const unsigned Kept[] = PREEMPT_CALLEE_SAVED;
-    if (Kind != PREEMPT_LOC_CONST) {
-      if (Reg >= PREEMPT_DWARF_NUM_GPRS)
-        error("root in DWARF register " + Twine(Reg) + " in " + Fn->getName());
-      else if (Reg != PREEMPT_DWARF_SP && !is_contained(Kept, Reg))
-        error("root in " + Twine(Names[Reg]) + ", which the call clobbers, in " +
-              Fn->getName());
-    }
+    // The runtime reads general-purpose registers only.  (A root in one a
+    // preserve_most/preserve_all callee keeps but the C ABI does not makes
+    // the runtime reject the maps; see README.)
+    if (Kind != PREEMPT_LOC_CONST && Reg >= PREEMPT_DWARF_NUM_GPRS)
+      error("root in DWARF register " + Twine(Reg) + " in " + Fn->getName());
     OS.emitInt8(Kind << PREEMPT_LOC_KIND_SHIFT | (Reg & PREEMPT_LOC_REG_MASK));
   };
   auto Offset = [&](int64_t Off) {
