@@ -1,6 +1,6 @@
 /* Messages.  Formatted into a stack buffer and written with write(2), so
  * they work inside a signal handler and while the heap lock is held. */
-#include "internal.h"
+#include "common.h"
 
 #include <stdarg.h>
 #include <stdio.h>

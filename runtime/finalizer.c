@@ -9,7 +9,12 @@
  * (kept for its finalizer), its finalizer moves to the ready queue, and the
  * runtime's finalizer thread runs it.  The object is freed by a later
  * collection once nothing refers to it. */
-#include "internal.h"
+#include "finalizer.h"
+#include "gc.h"
+#include "mark.h"
+#include "stw.h"
+#include "sysmem.h"
+#include "threads.h"
 
 #include <string.h>
 
@@ -126,34 +131,34 @@ static void start_thread(void) {
 /* arg is kept alive like the object's contents (as Boehm GC does with its
  * client data), unless it points into the object: then it would keep the
  * object itself reachable. */
-static void mark_arg(const struct fin *f) {
+static void visit_arg(const struct fin *f, struct preempt_visitor *v) {
   if (preempt_object_base((uintptr_t)f->arg) != f->obj)
-    preempt_mark_value((uintptr_t)f->arg);
+    v->value(v, (uintptr_t)f->arg);
 }
 
-void preempt_finalizers_mark_referents(void) {
+void preempt_finalizers_visit_referents(struct preempt_visitor *v) {
   for (size_t i = 0; i < table_size; i++)
     if (table[i].obj > 1) {
-      preempt_mark_object_contents(table[i].obj);
-      mark_arg(&table[i]);
+      v->contents(v, table[i].obj);
+      visit_arg(&table[i], v);
     }
 }
 
-void preempt_finalizers_mark_queue(void) {
+void preempt_finalizers_visit_queue(struct preempt_visitor *v) {
   for (size_t i = queue_head; i < queue_len; i++) {
-    preempt_mark_value(queue[i].obj);
-    preempt_mark_value((uintptr_t)queue[i].arg);
+    v->value(v, queue[i].obj);
+    v->value(v, (uintptr_t)queue[i].arg);
   }
 }
 
 /* World stopped, marking done: queue finalizers of unreachable objects. */
-void preempt_finalizers_queue_unreachable(void) {
+void preempt_finalizers_queue_unreachable(struct preempt_visitor *v) {
   pthread_mutex_lock(&qlock);
   for (size_t i = 0; i < table_size; i++) {
     struct fin f = table[i];
-    if (f.obj <= 1 || preempt_is_marked(f.obj))
+    if (f.obj <= 1 || v->reached(v, f.obj))
       continue;
-    preempt_mark_value(f.obj); /* its referents are marked already */
+    v->value(v, f.obj); /* its referents were visited already */
     table[i].obj = 1;
     if (queue_head > 0 && queue_len == queue_cap) {
       memmove(queue, queue + queue_head, (queue_len - queue_head) * sizeof *queue);
@@ -167,7 +172,6 @@ void preempt_finalizers_queue_unreachable(void) {
     queued_total++;
   }
   pthread_mutex_unlock(&qlock);
-  preempt_mark_drain();
 }
 
 void preempt_finalizers_wake(void) {

@@ -1,7 +1,19 @@
 /* The collector: start-up, pacing, one stop-the-world mark-sweep cycle,
  * statistics and reports. */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "finalizer.h"
+#include "gc.h"
+#include "heap.h"
+#include "malloc.h"
+#include "mark.h"
+#include "options.h"
+#include "registry.h"
+#include "roots.h"
+#include "stw.h"
+#include "sweep.h"
+#include "sysmem.h"
+#include "threads.h"
+#include "types.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +32,6 @@ static void init_once_fn(void) {
   preempt_heap_init();
   preempt_malloc_init();
   preempt_threads_init();
-  preempt_mark_init();
   preempt_registry_sync();
   preempt_next_gc = preempt_opts.min_heap;
 }
@@ -38,58 +49,9 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void mark_segment(void *lo, void *hi, void *arg) {
-  (void)arg;
-  preempt_mark_range(lo, hi);
-}
-
-static void mark_value(uintptr_t v, void *arg) {
-  (void)arg;
-  preempt_mark_value(v);
-}
-
-static void flush_and_mark_thread(struct preempt_thread *t, void *arg) {
+static void flush_cache(struct preempt_thread *t, void *arg) {
   (void)arg;
   preempt_cache_flush(&t->cache);
-  for (size_t i = 0; i + 1 < t->tls.len; i += 2)
-    preempt_mark_range((void *)t->tls.data[i], (void *)t->tls.data[i + 1]);
-  if (atomic_load(&t->state) == THREAD_BLOCKING && t->idle) {
-    return;
-  } else if (atomic_load(&t->state) == THREAD_BLOCKING) {
-    /* Frozen in a foreign call: conservative from its stack pointer (and
-     * its own stack whole if it blocked on another one). */
-    for (int i = 0; i < PREEMPT_NUM_CALLEE_SAVED; i++)
-      preempt_mark_value(t->saved_regs[i]);
-    if (t->saved_sp < t->saved_hi)
-      preempt_mark_range((void *)t->saved_sp, (void *)t->saved_hi);
-    if (t->off_stack)
-      preempt_mark_range((void *)preempt_stack_mapped_lo(t), (void *)t->stack_hi);
-  } else {
-    for (size_t i = 0; i < t->roots.len; i++)
-      preempt_mark_value(t->roots.data[i]);
-  }
-}
-
-/* A registered (coroutine) stack is scanned whole unless a thread is on
- * it, in which case that thread's scan covered it. */
-struct stack_in_use {
-  uintptr_t lo, hi;
-  bool used;
-};
-
-static void check_stack_use(struct preempt_thread *t, void *arg) {
-  struct stack_in_use *u = arg;
-  uintptr_t sp = atomic_load(&t->state) == THREAD_BLOCKING ? t->saved_sp : t->scan_sp;
-  if (sp >= u->lo && sp <= u->hi)
-    u->used = true;
-}
-
-static void mark_registered_stack(uintptr_t lo, uintptr_t hi, void *arg) {
-  (void)arg;
-  struct stack_in_use u = {lo, hi, false};
-  preempt_threads_each(check_stack_use, &u);
-  if (!u.used)
-    preempt_mark_range((void *)lo, (void *)hi);
 }
 
 /* Memory the heap already occupies may be used before the next
@@ -121,15 +83,16 @@ void preempt_collect_locked(uintptr_t start_ip) {
   preempt_registry_quiesce();
   preempt_stw_publish(self, start_ip);
 
-  preempt_threads_each(flush_and_mark_thread, NULL);
-  preempt_registered_stacks_each(mark_registered_stack, NULL);
-  preempt_threads_mark_starting(mark_value, NULL);
-  preempt_registry_data_segments(mark_segment, NULL);
-  preempt_roots_mark();
-  preempt_finalizers_mark_queue();
-  preempt_finalizers_mark_referents();
+  preempt_threads_each(flush_cache, NULL);
+  struct preempt_visitor *m = &preempt_marker;
+  preempt_threads_visit(m);
+  preempt_registry_visit_globals(m);
+  preempt_roots_visit(m);
+  preempt_finalizers_visit_queue(m);
+  preempt_finalizers_visit_referents(m);
   preempt_mark_drain();
-  preempt_finalizers_queue_unreachable();
+  preempt_finalizers_queue_unreachable(m);
+  preempt_mark_drain();
 
   struct sweep_result r;
   preempt_sweep(&r);

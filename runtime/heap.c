@@ -7,7 +7,9 @@
  * given back to the OS (madvise) after collections when the heap shrinks.
  * Span descriptors live outside the arena.  Everything here runs under the
  * heap lock. */
-#include "internal.h"
+#include "heap.h"
+#include "options.h"
+#include "sysmem.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -26,12 +28,12 @@ static struct {
   struct preempt_span **pages; /* page table over the reserved range */
   struct preempt_span *free[FREE_BUCKETS];
   struct preempt_span *spare; /* unused descriptors */
-  size_t committed, released_bytes, free_bytes, inuse_bytes;
+  size_t committed, scavenged_bytes, free_bytes, inuse_bytes;
   uintptr_t touched_hi; /* pages at and above it were never handed out */
 } H __attribute__((section("preempt_rt"))); /* holds heap addresses */
 
 size_t preempt_heap_mapped(void) {
-  return H.committed - H.released_bytes;
+  return H.committed - H.scavenged_bytes;
 }
 
 size_t preempt_heap_reserved(void) {
@@ -142,8 +144,8 @@ static void free_insert_since(struct preempt_span *s, uint64_t since) {
   set_pages(s, s);
   list_push(&H.free[bucket(s->npages)], s);
   H.free_bytes += s->npages * PREEMPT_PAGE_SIZE;
-  if (s->released)
-    H.released_bytes += s->npages * PREEMPT_PAGE_SIZE;
+  if (s->scavenged)
+    H.scavenged_bytes += s->npages * PREEMPT_PAGE_SIZE;
 }
 
 static void free_insert(struct preempt_span *s) {
@@ -153,8 +155,8 @@ static void free_insert(struct preempt_span *s) {
 static void free_remove(struct preempt_span *s) {
   list_remove(&H.free[bucket(s->npages)], s);
   H.free_bytes -= s->npages * PREEMPT_PAGE_SIZE;
-  if (s->released)
-    H.released_bytes -= s->npages * PREEMPT_PAGE_SIZE;
+  if (s->scavenged)
+    H.scavenged_bytes -= s->npages * PREEMPT_PAGE_SIZE;
 }
 
 /* Commits at least npages more, within the reservation and the limit. */
@@ -206,20 +208,20 @@ struct preempt_span *preempt_span_alloc(size_t npages) {
         }
         rest->base = best->base + npages * PREEMPT_PAGE_SIZE;
         rest->npages = best->npages - npages;
-        rest->released = best->released;
+        rest->scavenged = best->scavenged;
         best->npages = npages;
         free_insert(rest);
       }
-      bool released = best->released;
+      bool scavenged = best->scavenged;
       struct preempt_span *s = best;
       uintptr_t base = s->base, end = base + npages * PREEMPT_PAGE_SIZE;
       memset(s, 0, sizeof *s);
       s->base = base;
       s->npages = npages;
-      s->released = released; /* pages are zero if they were released */
+      s->scavenged = scavenged; /* pages are zero if they were scavenged */
       /* Pages never handed out are still zero from the OS: a large object
        * need not touch them (untouched, they cost no memory). */
-      if (!released && base < H.touched_hi)
+      if (!scavenged && base < H.touched_hi)
         s->dirty = (H.touched_hi < end ? H.touched_hi : end) - base;
       if (end > H.touched_hi)
         H.touched_hi = end;
@@ -233,8 +235,15 @@ struct preempt_span *preempt_span_alloc(size_t npages) {
 }
 
 void preempt_span_free(struct preempt_span *s) {
+  if (s->state == SPAN_SMALL && s->allocbits) /* one block; sweeping swaps its halves */
+    preempt_pool_free(s->allocbits < s->markbits ? s->allocbits : s->markbits,
+                      2 * span_bitmap_words(s->nelems) * sizeof(uint64_t));
+  if (s->types)
+    preempt_pool_free(s->types, s->nelems * sizeof(uint16_t));
+  s->allocbits = s->markbits = NULL;
+  s->types = NULL;
   H.inuse_bytes -= s->npages * PREEMPT_PAGE_SIZE;
-  s->released = false;
+  s->scavenged = false;
   uint64_t since = gc_epoch;
   size_t first = page_of(s->base);
   struct preempt_span *left = s->base > preempt_heap.lo ? H.pages[first - 1] : NULL;
@@ -244,8 +253,8 @@ void preempt_span_free(struct preempt_span *s) {
                                    : NULL;
   /* A merged span takes the age of its larger part: a long-unused span
    * still goes back to the OS after a small neighbour is freed, and a
-   * large span just freed is not released because of an old sliver. */
-  if (left && left->state == SPAN_FREE && !left->released) {
+   * large span just freed is not scavenged because of an old sliver. */
+  if (left && left->state == SPAN_FREE && !left->scavenged) {
     free_remove(left);
     if (left->npages > s->npages)
       since = left->free_since;
@@ -253,7 +262,7 @@ void preempt_span_free(struct preempt_span *s) {
     desc_free(s);
     s = left;
   }
-  if (right && right->state == SPAN_FREE && !right->released) {
+  if (right && right->state == SPAN_FREE && !right->scavenged) {
     free_remove(right);
     if (right->npages > s->npages)
       since = right->free_since;
@@ -271,12 +280,12 @@ void preempt_heap_scavenge(size_t retain, uint64_t gc) {
   for (int b = FREE_BUCKETS - 1; b >= 1; b--) {
     for (struct preempt_span *s = H.free[b], *next; s; s = next) {
       next = s->next;
-      if (H.free_bytes - H.released_bytes <= retain)
+      if (H.free_bytes - H.scavenged_bytes <= retain)
         goto done;
-      if (s->released || s->free_since + 1 >= gc)
+      if (s->scavenged || s->free_since + 1 >= gc)
         continue;
       /* Release only the excess: split it off the end of a larger span. */
-      size_t excess = H.free_bytes - H.released_bytes - retain;
+      size_t excess = H.free_bytes - H.scavenged_bytes - retain;
       size_t pages = (excess + PREEMPT_PAGE_SIZE - 1) >> PREEMPT_PAGE_SHIFT;
       struct preempt_span *t = s;
       if (pages < s->npages && (t = desc_new())) {
@@ -290,8 +299,8 @@ void preempt_heap_scavenge(size_t retain, uint64_t gc) {
         t = s;
       }
       madvise((void *)t->base, t->npages * PREEMPT_PAGE_SIZE, MADV_DONTNEED);
-      t->released = true;
-      H.released_bytes += t->npages * PREEMPT_PAGE_SIZE;
+      t->scavenged = true;
+      H.scavenged_bytes += t->npages * PREEMPT_PAGE_SIZE;
     }
   }
 done:

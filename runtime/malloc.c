@@ -7,7 +7,13 @@
  * path is a count-trailing-zeros and a memset, with no lock and no atomic.
  * Pointer-free (noscan) objects get their own spans: the collector skips
  * them without looking inside. */
-#include "internal.h"
+#include "gc.h"
+#include "malloc.h"
+#include "options.h"
+#include "stw.h"
+#include "sysmem.h"
+#include "threads.h"
+#include "types.h"
 
 #include <string.h>
 
@@ -54,63 +60,7 @@ static inline unsigned size_class(size_t size) {
   return class_of_large[(size + 127) >> 7];
 }
 
-/* ---- types --------------------------------------------------------------- */
-
-#define MAX_TYPES 4096
-static const char *type_names[MAX_TYPES] = {"(untyped)"};
-/* 1 unless the type is a single object from preempt_new (see alloc). */
-static uint8_t type_pad[MAX_TYPES] = {1};
-static _Atomic int ntypes = 1;
-static int type_id_slow(const char *name);
-
-/* Names usually come from preempt_new(T): the same string literal at each
- * call, so a cache keyed by its address answers without comparing
- * strings; an entry is checked against type_names before use. */
-static _Atomic int type_cache[256];
-
-static inline int type_id(const char *name) {
-  if (!name)
-    return 0;
-  unsigned h = (unsigned)(((uintptr_t)name >> 3) & 255);
-  int id = atomic_load_explicit(&type_cache[h], memory_order_relaxed);
-  if (likely(id && type_names[id] == name))
-    return id;
-  id = type_id_slow(name);
-  atomic_store_explicit(&type_cache[h], id, memory_order_relaxed);
-  return id;
-}
-static pthread_mutex_t types_lock = PTHREAD_MUTEX_INITIALIZER;
-
-int preempt_type_id(const char *name) { return type_id(name); }
-
-__attribute__((noinline)) static int type_id_slow(const char *name) {
-  int n = atomic_load_explicit(&ntypes, memory_order_acquire);
-  for (int i = 1; i < n; i++)
-    if (type_names[i] == name || !strcmp(type_names[i], name))
-      return i;
-  pthread_mutex_lock(&types_lock);
-  n = atomic_load(&ntypes);
-  int id = 0;
-  for (int i = 1; i < n && !id; i++)
-    if (!strcmp(type_names[i], name))
-      id = i;
-  if (!id && n < MAX_TYPES) {
-    type_names[n] = name;
-    size_t len = strlen(name);
-    type_pad[n] = len >= 2 && !strcmp(name + len - 2, "[]");
-    atomic_store_explicit(&ntypes, n + 1, memory_order_release);
-    id = n;
-  }
-  pthread_mutex_unlock(&types_lock);
-  return id; /* 0 once the table is full: reported as untyped */
-}
-
-const char *preempt_type_name(int id) { return type_names[id]; }
-int preempt_type_count(void) { return atomic_load(&ntypes); }
-
 /* ---- spans of small objects ---------------------------------------------- */
-
-static size_t bitmap_words(uint32_t nelems) { return (nelems + 63) / 64; }
 
 static struct preempt_span *small_span_new(unsigned c, bool noscan) {
   struct preempt_span *s = preempt_span_alloc(class_pages[c]);
@@ -123,7 +73,7 @@ static struct preempt_span *small_span_new(unsigned c, bool noscan) {
   s->elemsize = size;
   s->nelems = (uint32_t)(s->npages * PREEMPT_PAGE_SIZE / size);
   s->divmul = (uint32_t)(((uint64_t)1 << 32) / size + 1);
-  size_t words = bitmap_words(s->nelems);
+  size_t words = span_bitmap_words(s->nelems);
   s->allocbits = preempt_pool_alloc(2 * words * sizeof(uint64_t));
   if (!s->allocbits) {
     preempt_span_free(s);
@@ -134,16 +84,6 @@ static struct preempt_span *small_span_new(unsigned c, bool noscan) {
   if (preempt_opts.verify)
     memset((void *)s->base, PREEMPT_POISON_BYTE, s->nelems * (size_t)size);
   return s;
-}
-
-/* Releases a span's side tables; the pages go back to the page heap. */
-void preempt_span_release(struct preempt_span *s) {
-  if (s->state == SPAN_SMALL) /* one block; sweeping swaps its halves */
-    preempt_pool_free(s->allocbits < s->markbits ? s->allocbits : s->markbits,
-                      2 * bitmap_words(s->nelems) * sizeof(uint64_t));
-  if (s->types)
-    preempt_pool_free(s->types, s->nelems * sizeof(uint16_t));
-  preempt_span_free(s);
 }
 
 void preempt_central_reset(void) { memset(central, 0, sizeof central); }
@@ -391,15 +331,15 @@ __attribute__((noinline)) void *preempt_alloc_noscan(size_t size) {
 
 __attribute__((noinline)) void *preempt_alloc_typed(size_t size,
                                                     const char *type_name) {
-  return alloc(size, 1, false, type_id(type_name), CALLER);
+  return alloc(size, 1, false, preempt_type_id(type_name), CALLER);
 }
 
 __attribute__((noinline, cold)) static void *
 alloc_first_of_type(size_t size, const char *name, int *slot, uintptr_t ip) {
-  int id = type_id(name);
+  int id = preempt_type_id(name);
   if (name)
     __atomic_store_n(slot, id, __ATOMIC_RELAXED);
-  return alloc(size, type_pad[id], false, id, ip);
+  return alloc(size, preempt_type_pad[id], false, id, ip);
 }
 
 /* Behind preempt_new: no type lookup once the call site knows its id, and
@@ -410,7 +350,7 @@ __attribute__((noinline)) void *preempt__alloc_slot(size_t size,
   int id = __atomic_load_n(slot, __ATOMIC_RELAXED);
   if (unlikely(!id))
     return alloc_first_of_type(size, name, slot, CALLER);
-  return alloc(size, type_pad[id], false, id, CALLER);
+  return alloc(size, preempt_type_pad[id], false, id, CALLER);
 }
 
 enum preempt_oom_policy preempt_set_oom_policy(enum preempt_oom_policy p) {

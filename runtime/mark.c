@@ -4,14 +4,14 @@
  * Objects are scanned conservatively (every aligned word).  This loop is
  * most of a collection's time: the queue holds (object, size) so that
  * scanning needs no span lookup, and queued objects are prefetched. */
-#include "internal.h"
+#include "heap.h"
+#include "mark.h"
+#include "sysmem.h"
 
 static struct {
   uintptr_t *data;
   size_t len, cap;
 } stack;
-
-void preempt_mark_init(void) {}
 
 static __attribute__((noinline)) void stack_grow(void) {
   preempt_array_grow((void **)&stack.data, &stack.cap, stack.len,
@@ -72,9 +72,10 @@ __attribute__((always_inline)) static inline void mark(uintptr_t v) {
   }
 }
 
-void preempt_mark_value(uintptr_t v) {
-  if (preempt_in_heap(v))
-    mark(v);
+static void mark_value(struct preempt_visitor *v, uintptr_t word) {
+  (void)v;
+  if (preempt_in_heap(word))
+    mark(word);
 }
 
 uintptr_t preempt_object_base(uintptr_t v) {
@@ -83,7 +84,8 @@ uintptr_t preempt_object_base(uintptr_t v) {
   return object_of(v, &s, &i);
 }
 
-bool preempt_is_marked(uintptr_t v) {
+static bool is_marked(struct preempt_visitor *vis, uintptr_t v) {
+  (void)vis;
   struct preempt_span *s;
   uint32_t i;
   uintptr_t obj = object_of(v, &s, &i);
@@ -101,7 +103,9 @@ PREEMPT_NO_ASAN static void scan(uintptr_t obj, uintptr_t size) {
 
 /* Pointers from the object into itself are skipped: an object that refers
  * to itself must still be found unreachable (finalizers). */
-PREEMPT_NO_ASAN void preempt_mark_object_contents(uintptr_t v) {
+PREEMPT_NO_ASAN static void mark_contents(struct preempt_visitor *vis,
+                                          uintptr_t v) {
+  (void)vis;
   struct preempt_span *s;
   uint32_t i;
   uintptr_t obj = object_of(v, &s, &i);
@@ -117,12 +121,21 @@ PREEMPT_NO_ASAN void preempt_mark_object_contents(uintptr_t v) {
       mark(*p);
 }
 
-void preempt_mark_range(const void *lo, const void *hi) {
+static void mark_range(struct preempt_visitor *v, const void *lo,
+                       const void *hi) {
+  (void)v;
   uintptr_t a = ALIGN_UP((uintptr_t)lo, sizeof(uintptr_t));
   uintptr_t b = (uintptr_t)hi & ~(uintptr_t)(sizeof(uintptr_t) - 1);
   if (b > a)
     scan(a, b - a);
 }
+
+struct preempt_visitor preempt_marker = {
+    .value = mark_value,
+    .range = mark_range,
+    .contents = mark_contents,
+    .reached = is_marked,
+};
 
 /* Scanning a tree depth-first touches each object right after pushing it,
  * before a prefetch can have fetched it.  Objects pass through a small ring

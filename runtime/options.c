@@ -12,7 +12,7 @@
  * S takes a k, m or g suffix.  Anything malformed (unknown key, missing,
  * negative or non-numeric value, bad suffix, overflow) is fatal at
  * start-up, with a message naming the key and what it accepts. */
-#include "internal.h"
+#include "options.h"
 
 #include <stdint.h>
 #include <stdlib.h>

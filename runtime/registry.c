@@ -16,7 +16,10 @@
  * holds the loader's lock: a dlclose in another thread cannot unmap them
  * meanwhile. */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "mapfile.h"
+#include "registry.h"
+#include "sysmem.h"
+#include "threads.h"
 
 #include <elf.h>
 #include <link.h>
@@ -300,14 +303,11 @@ void preempt_registry_quiesce(void) {
   pthread_mutex_unlock(&reg.lock);
 }
 
-struct segments_walk {
-  void (*fn)(void *lo, void *hi, void *arg);
-  void *arg;
-};
-
-static int data_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+/* Inside dl_iterate_phdr: the loader's lock keeps every object listed
+ * mapped until the callback returns. */
+static int globals_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   (void)size;
-  struct segments_walk *w = arg;
+  struct preempt_visitor *v = arg;
   uintptr_t xlo = (uintptr_t)__start_preempt_rt, xhi = (uintptr_t)__stop_preempt_rt;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -315,19 +315,17 @@ static int data_cb(struct dl_phdr_info *info, size_t size, void *arg) {
       continue;
     uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
     if (xlo && xlo >= lo && xhi <= hi) {
-      w->fn((void *)lo, (void *)xlo, w->arg);
-      w->fn((void *)xhi, (void *)hi, w->arg);
+      v->range(v, (void *)lo, (void *)xlo);
+      v->range(v, (void *)xhi, (void *)hi);
     } else {
-      w->fn((void *)lo, (void *)hi, w->arg);
+      v->range(v, (void *)lo, (void *)hi);
     }
   }
   return 0;
 }
 
-void preempt_registry_data_segments(void (*fn)(void *lo, void *hi, void *arg),
-                                    void *arg) {
-  struct segments_walk w = {fn, arg};
-  dl_iterate_phdr(data_cb, &w);
+void preempt_registry_visit_globals(struct preempt_visitor *v) {
+  dl_iterate_phdr(globals_cb, v);
 }
 
 struct tls_walk {

@@ -1,6 +1,9 @@
 /* Root ranges registered by the program (malloc'd tables holding heap
  * pointers).  Scanned conservatively. */
-#include "internal.h"
+#include "roots.h"
+#include "stw.h"
+#include "sysmem.h"
+#include "threads.h"
 
 #include <errno.h>
 #include <string.h>
@@ -58,12 +61,11 @@ static void check_mapped(const struct root_range *r) {
                   r->start, (const void *)hi);
 }
 
-void preempt_roots_mark(void) {
+void preempt_roots_visit(struct preempt_visitor *v) {
   for (size_t i = 0; i < nranges; i++) {
     if (!ranges[i].size)
       continue;
     check_mapped(&ranges[i]);
-    preempt_mark_range(ranges[i].start,
-                       (const char *)ranges[i].start + ranges[i].size);
+    v->range(v, ranges[i].start, (const char *)ranges[i].start + ranges[i].size);
   }
 }

@@ -12,13 +12,19 @@
  * lies beyond the last frame the unwinder reached is scanned
  * conservatively too, so a frame without CFI loses precision, never roots.
  */
-#include "internal.h"
-#include "map_format.h"
+#include "options.h"
+#include "registry.h"
+#include "stack.h"
+#include "heap.h"
+#include "threads.h"
+#include "mapfile.h"
 
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <unwind.h>
+
+static const int callee_saved[] = PREEMPT_CALLEE_SAVED;
 
 /* The stack sp is on, for the calling thread: its own, the signal stack
  * it is handling a signal on, or a registered (coroutine) stack. */
@@ -191,7 +197,7 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
   } else {
     w->pending_lo = sp;
     for (int i = 0; i < PREEMPT_NUM_CALLEE_SAVED; i++)
-      push(w, (uintptr_t)_Unwind_GetGR(ctx, preempt_callee_saved[i]));
+      push(w, (uintptr_t)_Unwind_GetGR(ctx, callee_saved[i]));
   }
   if (preempt_opts.verbose >= 2)
     for (size_t i = pushed; i < w->sink->len; i++)

@@ -16,7 +16,10 @@
  * stack while still RUNNING, so the collector, which waits for it to leave
  * RUNNING, never frees or rebuilds what a scan is reading. */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "registry.h"
+#include "stack.h"
+#include "stw.h"
+#include "threads.h"
 
 #include <linux/futex.h>
 #include <string.h>

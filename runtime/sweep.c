@@ -2,7 +2,10 @@
  * its mark bits: no free list to build, so sweeping costs a few word
  * operations per span rather than per object (unless freed objects are
  * poisoned).  Empty spans and dead large objects go back to the page heap. */
-#include "internal.h"
+#include "heap.h"
+#include "malloc.h"
+#include "options.h"
+#include "sweep.h"
 
 #include <string.h>
 
@@ -41,7 +44,7 @@ static void sweep_span(struct preempt_span *s, void *arg) {
     r->freed_objects++;
     if (preempt_opts.poison)
       memset((void *)s->base, PREEMPT_POISON_BYTE, bytes);
-    preempt_span_release(s);
+    preempt_span_free(s);
     return;
   }
   size_t words = (s->nelems + 63) / 64, live = 0;
@@ -58,7 +61,7 @@ static void sweep_span(struct preempt_span *s, void *arg) {
    * usually allocates the same sizes again.  Empty twice, it goes back to
    * the page heap. */
   if (live == 0 && s->empty_sweeps++ > 0) {
-    preempt_span_release(s);
+    preempt_span_free(s);
     return;
   }
   if (live)

@@ -1,7 +1,7 @@
 /* Memory straight from the OS for the runtime's own tables.  Not malloc:
  * these are used while other threads are stopped (perhaps inside malloc)
  * and from signal handlers. */
-#include "internal.h"
+#include "sysmem.h"
 
 #include <string.h>
 #include <sys/mman.h>

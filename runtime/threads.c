@@ -5,7 +5,14 @@
  * Each attached thread has a record in OS memory (never in the GC heap).
  * Stopping them is stw.c's job. */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "finalizer.h"
+#include "gc.h"
+#include "heap.h"
+#include "registry.h"
+#include "stack.h"
+#include "stw.h"
+#include "sysmem.h"
+#include "threads.h"
 
 #include <dlfcn.h>
 #include <string.h>
@@ -16,6 +23,14 @@ __thread struct preempt_thread *preempt_self
     __attribute__((tls_model("initial-exec")));
 
 static struct preempt_thread *threads; /* under the heap lock */
+
+/* Stacks other than the threads' own (coroutines). */
+struct stack_range {
+  uintptr_t lo, hi;
+};
+static struct stack_range *stacks;
+static size_t nstacks, stacks_cap;
+static pthread_mutex_t stacks_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
 
 static void stack_bounds(struct preempt_thread *t) {
@@ -99,6 +114,45 @@ void preempt_threads_each(void (*fn)(struct preempt_thread *, void *),
     fn(t, arg);
 }
 
+/* ---- roots of threads ------------------------------------------------- */
+
+static void visit_thread(struct preempt_thread *t, struct preempt_visitor *v) {
+  for (size_t i = 0; i + 1 < t->tls.len; i += 2)
+    v->range(v, (void *)t->tls.data[i], (void *)t->tls.data[i + 1]);
+  int state = atomic_load(&t->state);
+  if (state == THREAD_BLOCKING && t->idle)
+    return;
+  if (state == THREAD_BLOCKING) {
+    /* Frozen in a foreign call: conservative from its stack pointer (and
+     * its own stack whole if it blocked on another one). */
+    for (int i = 0; i < PREEMPT_NUM_CALLEE_SAVED; i++)
+      v->value(v, t->saved_regs[i]);
+    if (t->saved_sp < t->saved_hi)
+      v->range(v, (void *)t->saved_sp, (void *)t->saved_hi);
+    if (t->off_stack)
+      v->range(v, (void *)preempt_stack_mapped_lo(t), (void *)t->stack_hi);
+    return;
+  }
+  for (size_t i = 0; i < t->roots.len; i++)
+    v->value(v, t->roots.data[i]);
+}
+
+static bool stack_in_use(uintptr_t lo, uintptr_t hi);
+static void visit_starting(struct preempt_visitor *v);
+
+void preempt_threads_visit(struct preempt_visitor *v) {
+  for (struct preempt_thread *t = threads; t; t = t->next)
+    visit_thread(t, v);
+  visit_starting(v);
+  /* A registered (coroutine) stack is scanned whole unless a thread is on
+   * it, in which case that thread's scan covered it. */
+  pthread_mutex_lock(&stacks_lock);
+  for (size_t i = 0; i < nstacks; i++)
+    if (!stack_in_use(stacks[i].lo, stacks[i].hi))
+      v->range(v, (void *)stacks[i].lo, (void *)stacks[i].hi);
+  pthread_mutex_unlock(&stacks_lock);
+}
+
 /* ---- threads started with a heap object as argument ------------------- *
  * pthread_create is wrapped: when its argument points into the heap, the
  * object is a root until the new thread has attached and holds it itself
@@ -118,10 +172,9 @@ static void starting_unlink(struct start *s) {
     s->next->prev = s->prev;
 }
 
-void preempt_threads_mark_starting(void (*visit)(uintptr_t, void *),
-                                   void *arg) {
+static void visit_starting(struct preempt_visitor *v) {
   for (struct start *s = starting; s; s = s->next)
-    visit((uintptr_t)s->arg, arg);
+    v->value(v, (uintptr_t)s->arg);
 }
 
 static void *start_attached(void *p) {
@@ -212,13 +265,6 @@ void preempt_threads_init(void) {
 
 /* ---- stacks other than a thread's own ---------------------------------- */
 
-struct stack_range {
-  uintptr_t lo, hi;
-};
-static struct stack_range *stacks;
-static size_t nstacks, stacks_cap;
-static pthread_mutex_t stacks_lock = PTHREAD_MUTEX_INITIALIZER;
-
 void preempt_add_stack(void *lo, size_t size) {
   if (!lo || !size) {
     preempt_warn("preempt_add_stack(%p, %zu): an empty stack; ignored", lo,
@@ -259,11 +305,12 @@ bool preempt_registered_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
   return found;
 }
 
-void preempt_registered_stacks_each(void (*fn)(uintptr_t lo, uintptr_t hi,
-                                               void *),
-                                    void *arg) {
-  pthread_mutex_lock(&stacks_lock);
-  for (size_t i = 0; i < nstacks; i++)
-    fn(stacks[i].lo, stacks[i].hi, arg);
-  pthread_mutex_unlock(&stacks_lock);
+static bool stack_in_use(uintptr_t lo, uintptr_t hi) {
+  for (struct preempt_thread *t = threads; t; t = t->next) {
+    uintptr_t sp = atomic_load(&t->state) == THREAD_BLOCKING ? t->saved_sp
+                                                              : t->scan_sp;
+    if (sp >= lo && sp <= hi)
+      return true;
+  }
+  return false;
 }

@@ -1,0 +1,27 @@
+/* What every part of the runtime uses: visibility, branch hints, alignment,
+ * and reporting errors.  Public API: preempt.h. */
+#ifndef PREEMPT_COMMON_H
+#define PREEMPT_COMMON_H
+
+#include "preempt.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PREEMPT_HIDDEN __attribute__((visibility("hidden")))
+/* Conservative scanning reads any word of a stack or an object, redzones
+ * of AddressSanitizer builds included. */
+#define PREEMPT_NO_ASAN __attribute__((no_sanitize("address")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uintptr_t)(a)-1))
+
+/* error.c: messages on stderr, prefixed "preempt: " */
+void preempt_fatal(const char *fmt, ...) PREEMPT_HIDDEN
+    __attribute__((noreturn, format(printf, 1, 2)));
+void preempt_warn(const char *fmt, ...) PREEMPT_HIDDEN
+    __attribute__((format(printf, 1, 2)));
+
+#endif

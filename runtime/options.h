@@ -1,0 +1,21 @@
+/* The one options table: the PREEMPT environment variable (options.c). */
+#ifndef PREEMPT_OPTIONS_H
+#define PREEMPT_OPTIONS_H
+
+#include "common.h"
+
+struct preempt_options {
+  int gc_percent;       /* GOGC: grow the heap by this % of live data; <0 off */
+  size_t min_heap;      /* no pacing below this many bytes */
+  size_t heap_limit;    /* the heap's committed bytes never exceed this */
+  bool poison;          /* fill freed objects with PREEMPT_POISON_BYTE */
+  bool verify;          /* check poison on reuse, re-validate maps */
+  bool oom_null;        /* out of memory: return NULL instead of aborting */
+  int verbose;          /* 1: one line per collection on stderr */
+  double retain_s;      /* half-life of the retained heap size, seconds */
+};
+extern struct preempt_options preempt_opts PREEMPT_HIDDEN;
+#define PREEMPT_POISON_BYTE 0xdb
+void preempt_options_init(void) PREEMPT_HIDDEN;
+
+#endif

@@ -1,0 +1,27 @@
+/* The map registry (registry.c): loaded objects, their stack maps and
+ * their data segments, and thread-local blocks. */
+#ifndef PREEMPT_REGISTRY_H
+#define PREEMPT_REGISTRY_H
+
+#include "common.h"
+#include "visit.h"
+
+struct preempt_thread;
+
+/* Re-reads the loaded objects if any was loaded or unloaded since. */
+void preempt_registry_sync(void) PREEMPT_HIDDEN;
+/* O(1) lookup by return address, lock-free.  NULL: no map (code built
+ * without the plugin). */
+const uint8_t *preempt_registry_lookup(uintptr_t ret, const uint8_t **end)
+    PREEMPT_HIDDEN;
+/* Each writable data segment (globals, .bss) of each object, visited
+ * under the loader's lock. */
+void preempt_registry_visit_globals(struct preempt_visitor *v) PREEMPT_HIDDEN;
+size_t preempt_registry_record_count(void) PREEMPT_HIDDEN;
+/* Frees tables replaced by syncs; only while the world is stopped. */
+void preempt_registry_quiesce(void) PREEMPT_HIDDEN;
+/* The calling thread's thread-local blocks (roots like globals), re-read
+ * after objects were loaded.  Not signal-safe: it asks the loader. */
+void preempt_thread_tls_refresh(struct preempt_thread *t) PREEMPT_HIDDEN;
+
+#endif

@@ -1,0 +1,20 @@
+/* Walking and scanning a thread's own stack (stack.c). */
+#ifndef PREEMPT_STACK_H
+#define PREEMPT_STACK_H
+
+#include "common.h"
+#include "sysmem.h"
+
+struct preempt_thread;
+
+/* Pushes every root value found on the calling thread's stack, from the
+ * frame whose return address is start_ip outwards, to sink.  Precise for
+ * frames with a map, conservative for the others. */
+void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
+                            struct preempt_vec *sink) PREEMPT_HIDDEN;
+/* Where the own stack is mapped from (the main thread's grows on demand). */
+uintptr_t preempt_stack_mapped_lo(const struct preempt_thread *t) PREEMPT_HIDDEN;
+/* After saved_sp is set: which stack it is on (saved_hi, off_stack). */
+void preempt_stack_note_blocking(struct preempt_thread *t) PREEMPT_HIDDEN;
+
+#endif

@@ -1,0 +1,24 @@
+/* Memory from the OS, never from malloc (signal-safe): sysmem.c. */
+#ifndef PREEMPT_SYSMEM_H
+#define PREEMPT_SYSMEM_H
+
+#include "common.h"
+
+void *preempt_sys_alloc(size_t size) PREEMPT_HIDDEN; /* zeroed, or NULL */
+void preempt_sys_free(void *p, size_t size) PREEMPT_HIDDEN;
+/* Zeroed small blocks for span side tables; under the heap lock. */
+void *preempt_pool_alloc(size_t size) PREEMPT_HIDDEN;
+void preempt_pool_free(void *p, size_t size) PREEMPT_HIDDEN;
+/* Doubles an array in OS memory (first_cap elements at first); fatal if
+ * memory runs out, naming what for. */
+void preempt_array_grow(void **data, size_t *cap, size_t len, size_t elem,
+                        size_t first_cap, const char *what) PREEMPT_HIDDEN;
+/* A growable array of words in OS memory, usable in a signal handler. */
+struct preempt_vec {
+  uintptr_t *data;
+  size_t len, cap;
+};
+void preempt_vec_push(struct preempt_vec *v, uintptr_t x) PREEMPT_HIDDEN;
+void preempt_vec_free(struct preempt_vec *v) PREEMPT_HIDDEN;
+
+#endif

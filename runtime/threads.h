@@ -1,0 +1,51 @@
+/* The thread registry (threads.c): attached threads, threads being
+ * started, fork, and coroutine stacks. */
+#ifndef PREEMPT_THREADS_H
+#define PREEMPT_THREADS_H
+
+#include "arch.h"
+#include "common.h"
+#include "malloc.h"
+#include "sysmem.h"
+#include "visit.h"
+
+#include <pthread.h>
+
+enum thread_state {
+  THREAD_RUNNING = 0, /* running user code; must stop for a collection */
+  THREAD_BLOCKING,    /* in a foreign call; stack frozen above saved_sp */
+  THREAD_PARKED,      /* stopped, roots published */
+};
+struct preempt_thread {
+  pthread_t id;
+  long tid; /* kernel thread id, for messages */
+  _Atomic int state;
+  uintptr_t stack_lo, stack_hi; /* its own (pthread) stack */
+  uintptr_t saved_sp, saved_hi; /* BLOCKING: the frozen part of its stack */
+  bool off_stack;               /* BLOCKING on another stack than its own */
+  uintptr_t saved_regs[PREEMPT_NUM_CALLEE_SAVED]; /* BLOCKING */
+  uintptr_t scan_sp;            /* PARKED: where its published scan began */
+  struct preempt_vec roots;     /* values published when parked */
+  struct preempt_vec tls;       /* (lo, hi) of its thread-local blocks */
+  uint64_t tls_generation;      /* registry generation tls was read at */
+  bool tls_missing;             /* some block not allocated when read */
+  struct preempt_cache cache;
+  struct preempt_thread *next;
+  bool idle; /* BLOCKING with only runtime frames: nothing to scan */
+};
+/* initial-exec: one instruction to reach, also in libpreempt.so. */
+extern __thread struct preempt_thread *preempt_self PREEMPT_HIDDEN
+    __attribute__((tls_model("initial-exec")));
+struct preempt_thread *preempt_thread_current(void) PREEMPT_HIDDEN;
+void preempt_threads_each(void (*fn)(struct preempt_thread *, void *),
+                          void *arg) PREEMPT_HIDDEN;
+void preempt_threads_init(void) PREEMPT_HIDDEN;
+/* The registered (coroutine) stack containing sp. */
+bool preempt_registered_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+    PREEMPT_HIDDEN;
+/* Each thread's roots (published ones if it is stopped, its frozen stack
+ * if it is blocking, its thread-local blocks), arguments of threads being
+ * started, and the registered stacks no thread is on.  World stopped. */
+void preempt_threads_visit(struct preempt_visitor *v) PREEMPT_HIDDEN;
+
+#endif

@@ -1,0 +1,22 @@
+/* What the collector's parts hand their roots to.  Roots, finalizers and
+ * threads describe what they hold through a visitor instead of calling
+ * the marker: the marker is one visitor, heap introspection another. */
+#ifndef PREEMPT_VISIT_H
+#define PREEMPT_VISIT_H
+
+#include "common.h"
+
+struct preempt_visitor {
+  /* A word that may point into the heap. */
+  void (*value)(struct preempt_visitor *v, uintptr_t word);
+  /* Memory whose every word may point into the heap. */
+  void (*range)(struct preempt_visitor *v, const void *lo, const void *hi);
+  /* What the object at obj points to, not the object itself (pointers
+   * into the object are skipped). */
+  void (*contents)(struct preempt_visitor *v, uintptr_t obj);
+  /* Whether obj has been reached so far (marking order matters only to
+   * finalizers). */
+  bool (*reached)(struct preempt_visitor *v, uintptr_t obj);
+};
+
+#endif
