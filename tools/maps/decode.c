@@ -51,7 +51,7 @@ static const char *first_ret(void *arg, uint32_t f, const uint8_t *field,
              r->type);
     return w->why;
   }
-  Elf64_Sym s;
+  GElf_Sym s;
   if (!get_sym(c, r->symtab, r->sym, &s)) {
     snprintf(w->why, sizeof w->why, "relocation against bad symbol %" PRIu32,
              r->sym);
@@ -178,7 +178,7 @@ static void scan_notes(struct ctx *c, const struct note_src *src, uint64_t size,
 void read_notes(struct ctx *c) {
   if (c->nsh) {
     for (size_t i = 1; i < c->nsh; i++) {
-      const Elf64_Shdr *s = &c->sh[i];
+      const GElf_Shdr *s = &c->sh[i];
       if (s->sh_type != SHT_NOTE)
         continue;
       bool ours = !strcmp(sec_name(c, i), ".note.preempt");
@@ -199,10 +199,11 @@ void read_notes(struct ctx *c) {
   }
   /* No section headers (stripped hard): the PT_NOTE segments. */
   for (size_t i = 0; i < c->nph; i++) {
-    const Elf64_Phdr *ph = &c->ph[i];
+    const GElf_Phdr *ph = &c->ph[i];
     if (ph->p_type != PT_NOTE)
       continue;
-    if (!in_file(c, ph->p_offset, ph->p_filesz))
+    const uint8_t *base = file_bytes(c, ph->p_offset, ph->p_filesz);
+    if (!base)
       fail(c, "truncated: note segment %zu (offset 0x%" PRIx64 ", 0x%" PRIx64
               " bytes) extends past the end of the file (0x%zx bytes)",
            i, (uint64_t)ph->p_offset, (uint64_t)ph->p_filesz, c->size);
@@ -210,7 +211,7 @@ void read_notes(struct ctx *c) {
         .sec = UINT32_MAX,
         .fileoff = ph->p_offset,
         .vaddr = ph->p_vaddr,
-        .base = c->data + ph->p_offset,
+        .base = base,
     };
     scan_notes(c, &src, ph->p_filesz, ph->p_align, false);
   }

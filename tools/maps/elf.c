@@ -1,17 +1,20 @@
-/* preempt-maps: reading the ELF file.  Every read is bounds-checked, since
- * the file may be truncated or corrupt; errors name the file and what is
- * wrong. */
+/* preempt-maps: reading the ELF file through elfutils' libelf, which
+ * checks that headers, tables and section contents lie within the file.
+ * What is left here is to say which part is missing or damaged, in an
+ * error naming the file, and the lookups the other parts need. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* pread, O_CLOEXEC */
 #endif
 #include "maps.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void fail(struct ctx *c, const char *fmt, ...) {
   va_list ap;
@@ -90,7 +93,7 @@ const char *str(const struct ctx *c, size_t at) {
   return at == NONE ? NULL : c->pool + at;
 }
 
-/* Bounds-checked access to the file */
+/* Contents of the file */
 
 bool in_file(const struct ctx *c, uint64_t off, uint64_t len) {
   return off <= c->size && len <= c->size - off;
@@ -103,62 +106,75 @@ uint32_t rd32(const uint8_t *p) {
 }
 
 const char *sec_name(const struct ctx *c, size_t i) {
-  if (i >= c->nsh || c->shstrndx == 0 || c->shstrndx >= c->nsh)
-    return "?";
-  const Elf64_Shdr *s = &c->sh[c->shstrndx];
-  uint64_t name = c->sh[i].sh_name;
-  if (s->sh_type == SHT_NOBITS || !in_file(c, s->sh_offset, s->sh_size) ||
-      name >= s->sh_size)
-    return "?";
-  const char *p = (const char *)c->data + s->sh_offset + name;
-  if (!memchr(p, 0, s->sh_size - name))
-    return "?";
-  return p;
+  const char *n = i < c->nsh ? elf_strptr(c->elf, c->shstrndx, c->sh[i].sh_name) : NULL;
+  return n ? n : "?";
 }
 
-/* The contents of section i; a section past the end of the file means the
- * file was truncated. */
-const uint8_t *sec_data(struct ctx *c, size_t i) {
-  const Elf64_Shdr *s = &c->sh[i];
+/* Section i's data, raw bytes or libelf's typed view (tables), or NULL. */
+static Elf_Data *sec_get(struct ctx *c, size_t i, bool raw) {
+  Elf_Scn *scn = i < c->nsh ? elf_getscn(c->elf, i) : NULL;
+  return !scn ? NULL : raw ? elf_rawdata(scn, NULL) : elf_getdata(scn, NULL);
+}
+
+/* Section i's data, or an error saying why there is none: a section past
+ * the end of the file means the file was truncated. */
+static Elf_Data *sec_must(struct ctx *c, size_t i, bool raw) {
+  const GElf_Shdr *s = &c->sh[i];
   if (s->sh_type == SHT_NOBITS)
     fail(c, "section [%zu] %s has no contents", i, sec_name(c, i));
+  Elf_Data *d = sec_get(c, i, raw);
+  if (d)
+    return d;
+  const char *why = elf_errmsg(-1);
   if (!in_file(c, s->sh_offset, s->sh_size))
     fail(c,
          "truncated: section [%zu] %s (offset 0x%" PRIx64 ", 0x%" PRIx64
          " bytes) extends past the end of the file (0x%zx bytes)",
          i, sec_name(c, i), (uint64_t)s->sh_offset, (uint64_t)s->sh_size,
          c->size);
-  return c->data + s->sh_offset;
+  fail(c, "section [%zu] %s: %s", i, sec_name(c, i), why);
 }
 
-/* A NUL-terminated string at offset off of string table section strndx. */
+static const uint8_t empty[1];
+
+/* Section i's bytes (sh_size of them). */
+const uint8_t *sec_data(struct ctx *c, size_t i) {
+  Elf_Data *d = sec_must(c, i, true);
+  return d->d_buf ? d->d_buf : empty;
+}
+
+/* len bytes at file offset off, or NULL when they are not all in the file. */
+const uint8_t *file_bytes(struct ctx *c, uint64_t off, uint64_t len) {
+  if (!in_file(c, off, len))
+    return NULL;
+  if (len == 0)
+    return empty;
+  Elf_Data *d = elf_getdata_rawchunk(c->elf, (int64_t)off, len, ELF_T_BYTE);
+  return d ? d->d_buf : NULL;
+}
+
+/* The string at offset off of string table section strndx, or NULL.  A
+ * table cut off by the end of the file is an error, not a missing name. */
 static const char *strtab_get(struct ctx *c, size_t strndx, uint64_t off) {
-  if (strndx == 0 || strndx >= c->nsh || c->sh[strndx].sh_type != SHT_STRTAB)
-    return NULL;
-  const uint8_t *d = sec_data(c, strndx);
-  uint64_t size = c->sh[strndx].sh_size;
-  if (off >= size || !memchr(d + off, 0, size - off))
-    return NULL;
-  return (const char *)d + off;
+  const char *s = elf_strptr(c->elf, strndx, off);
+  if (!s && strndx > 0 && strndx < c->nsh && c->sh[strndx].sh_type == SHT_STRTAB)
+    sec_must(c, strndx, true);
+  return s;
+}
+
+static bool is_symtab(const struct ctx *c, size_t i) {
+  return i > 0 && i < c->nsh &&
+         (c->sh[i].sh_type == SHT_SYMTAB || c->sh[i].sh_type == SHT_DYNSYM);
 }
 
 /* Symbol number idx of symbol table section symtab. */
-bool get_sym(struct ctx *c, size_t symtab, uint32_t idx, Elf64_Sym *out) {
-  if (symtab == 0 || symtab >= c->nsh)
-    return false;
-  const Elf64_Shdr *s = &c->sh[symtab];
-  if (s->sh_type != SHT_SYMTAB && s->sh_type != SHT_DYNSYM)
-    return false;
-  const uint8_t *d = sec_data(c, symtab);
-  if (idx >= s->sh_size / sizeof(Elf64_Sym))
-    return false;
-  memcpy(out, d + (uint64_t)idx * sizeof(Elf64_Sym), sizeof *out);
-  return true;
+bool get_sym(struct ctx *c, size_t symtab, uint32_t idx, GElf_Sym *out) {
+  return is_symtab(c, symtab) && gelf_getsym(sec_must(c, symtab, false), (int)idx, out);
 }
 
-const char *sym_name(struct ctx *c, size_t symtab, const Elf64_Sym *s) {
-  if (ELF64_ST_TYPE(s->st_info) == STT_SECTION)
-    return s->st_shndx < c->nsh ? sec_name(c, s->st_shndx) : "?";
+const char *sym_name(struct ctx *c, size_t symtab, const GElf_Sym *s) {
+  if (GELF_ST_TYPE(s->st_info) == STT_SECTION)
+    return sec_name(c, s->st_shndx);
   const char *n = strtab_get(c, c->sh[symtab].sh_link, s->st_name);
   return n ? n : "?";
 }
@@ -166,31 +182,27 @@ const char *sym_name(struct ctx *c, size_t symtab, const Elf64_Sym *s) {
 /* Bytes at virtual address addr of a linked file: *avail is how many are
  * readable from there up to the end of the section (or segment). */
 const uint8_t *vaddr_bytes(struct ctx *c, uint64_t addr, uint64_t *avail,
-                                  uint64_t *start) {
+                           uint64_t *start) {
   for (size_t i = 1; i < c->nsh; i++) {
-    const Elf64_Shdr *s = &c->sh[i];
+    const GElf_Shdr *s = &c->sh[i];
     if (!(s->sh_flags & SHF_ALLOC) || s->sh_type == SHT_NOBITS)
       continue;
     if (addr >= s->sh_addr && addr - s->sh_addr < s->sh_size) {
-      if (!in_file(c, s->sh_offset, s->sh_size))
+      Elf_Data *d = sec_get(c, i, true);
+      if (!d || !d->d_buf)
         return NULL;
       *avail = s->sh_size - (addr - s->sh_addr);
       *start = s->sh_addr;
-      return c->data + s->sh_offset + (addr - s->sh_addr);
+      return (const uint8_t *)d->d_buf + (addr - s->sh_addr);
     }
   }
   for (size_t i = 0; i < c->nph; i++) {
-    const Elf64_Phdr *p = &c->ph[i];
-    if (p->p_type != PT_LOAD)
-      continue;
-    if (addr >= p->p_vaddr && addr - p->p_vaddr < p->p_filesz) {
-      uint64_t n = p->p_filesz - (addr - p->p_vaddr);
-      uint64_t off = p->p_offset + (addr - p->p_vaddr);
-      if (!in_file(c, off, n))
-        return NULL;
-      *avail = n;
+    const GElf_Phdr *p = &c->ph[i];
+    if (p->p_type == PT_LOAD && addr >= p->p_vaddr &&
+        addr - p->p_vaddr < p->p_filesz) {
+      *avail = p->p_filesz - (addr - p->p_vaddr);
       *start = p->p_vaddr;
-      return c->data + off;
+      return file_bytes(c, p->p_offset + (addr - p->p_vaddr), *avail);
     }
   }
   return NULL;
@@ -200,7 +212,7 @@ const uint8_t *vaddr_bytes(struct ctx *c, uint64_t addr, uint64_t *avail,
 bool vaddr_is_code(const struct ctx *c, uint64_t addr) {
   bool have_sections = false;
   for (size_t i = 1; i < c->nsh; i++) {
-    const Elf64_Shdr *s = &c->sh[i];
+    const GElf_Shdr *s = &c->sh[i];
     if (!(s->sh_flags & SHF_ALLOC))
       continue;
     have_sections = true;
@@ -211,7 +223,7 @@ bool vaddr_is_code(const struct ctx *c, uint64_t addr) {
   if (have_sections)
     return false;
   for (size_t i = 0; i < c->nph; i++) {
-    const Elf64_Phdr *p = &c->ph[i];
+    const GElf_Phdr *p = &c->ph[i];
     if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && addr >= p->p_vaddr &&
         addr - p->p_vaddr < p->p_memsz)
       return true;
@@ -219,22 +231,102 @@ bool vaddr_is_code(const struct ctx *c, uint64_t addr) {
   return false;
 }
 
-/* ELF headers */
+/* The file and its headers */
+
+void open_file(struct ctx *c) {
+  c->fd = open(c->path, O_RDONLY | O_CLOEXEC);
+  if (c->fd < 0)
+    fail(c, "cannot open: %s", strerror(errno));
+  struct stat st;
+  if (fstat(c->fd, &st) != 0)
+    fail(c, "cannot stat: %s", strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    fail(c, "not a regular file");
+  c->size = (size_t)st.st_size;
+  elf_version(EV_CURRENT);
+  c->elf = elf_begin(c->fd, ELF_C_READ_MMAP, NULL);
+  if (!c->elf || elf_kind(c->elf) != ELF_K_ELF) {
+    /* libelf takes an ELF header that is cut short or has a bad class,
+     * byte order or version for no ELF at all: say which. */
+    unsigned char id[EI_NIDENT];
+    if (pread(c->fd, id, EI_NIDENT, 0) != EI_NIDENT || memcmp(id, ELFMAG, SELFMAG))
+      fail(c, "not an ELF file");
+    if (c->size < sizeof(Elf64_Ehdr))
+      fail(c, "truncated: the ELF header needs %zu bytes, the file has %zu",
+           sizeof(Elf64_Ehdr), c->size);
+    fail(c, "malformed: bad ELF identification (class %u, byte order %u, version %u)",
+         id[EI_CLASS], id[EI_DATA], id[EI_VERSION]);
+  }
+}
+
+/* The section header table, which libelf ignores (0 sections) when it
+ * does not fit in the file. */
+static void read_sections(struct ctx *c) {
+  const GElf_Ehdr *eh = &c->eh;
+  size_t n;
+  if (eh->e_shoff == 0)
+    return;
+  if (eh->e_shentsize != sizeof(Elf64_Shdr))
+    fail(c, "malformed: section header size %u, expected %zu",
+         eh->e_shentsize, sizeof(Elf64_Shdr));
+  if (elf_getshdrnum(c->elf, &n) != 0)
+    fail(c, "section headers: %s", elf_errmsg(-1));
+  if (n == 0) {
+    /* Many sections: the count is in section 0's sh_size. */
+    Elf_Data *d0 = elf_getdata_rawchunk(c->elf, (int64_t)eh->e_shoff,
+                                        sizeof(Elf64_Shdr), ELF_T_SHDR);
+    if (!d0)
+      fail(c, "truncated: the section header table (offset 0x%" PRIx64
+              ") is past the end of the file (0x%zx bytes)",
+           (uint64_t)eh->e_shoff, c->size);
+    uint64_t want = eh->e_shnum ? eh->e_shnum : ((Elf64_Shdr *)d0->d_buf)->sh_size;
+    if (want)
+      fail(c, "truncated: the section header table (%" PRIu64
+              " entries at offset 0x%" PRIx64
+              ") extends past the end of the file (0x%zx bytes)",
+           want, (uint64_t)eh->e_shoff, c->size);
+    return;
+  }
+  c->sh = xcalloc(c, n, sizeof *c->sh);
+  for (size_t i = 0; i < n; i++)
+    if (!gelf_getshdr(elf_getscn(c->elf, i), &c->sh[i]))
+      fail(c, "section header %zu: %s", i, elf_errmsg(-1));
+  c->nsh = n;
+  if (elf_getshdrstrndx(c->elf, &c->shstrndx) != 0 || c->shstrndx >= n)
+    c->shstrndx = 0;
+}
+
+static void read_segments(struct ctx *c) {
+  const GElf_Ehdr *eh = &c->eh;
+  size_t n;
+  if (eh->e_phoff == 0 || eh->e_phnum == 0)
+    return;
+  if (eh->e_phentsize != sizeof(Elf64_Phdr))
+    fail(c, "malformed: program header size %u, expected %zu",
+         eh->e_phentsize, sizeof(Elf64_Phdr));
+  /* libelf counts only the program headers within the file. */
+  if (elf_getphdrnum(c->elf, &n) != 0 || (eh->e_phnum != PN_XNUM && n != eh->e_phnum))
+    fail(c, "truncated: the program headers (%u at offset 0x%" PRIx64
+            ") extend past the end of the file",
+         eh->e_phnum, (uint64_t)eh->e_phoff);
+  c->ph = xcalloc(c, n, sizeof *c->ph);
+  for (size_t i = 0; i < n; i++)
+    if (!gelf_getphdr(c->elf, (int)i, &c->ph[i]))
+      fail(c, "program header %zu: %s", i, elf_errmsg(-1));
+  c->nph = n;
+}
 
 void read_headers(struct ctx *c) {
-  if (c->size < EI_NIDENT || memcmp(c->data, ELFMAG, SELFMAG) != 0)
-    fail(c, "not an ELF file");
-  if (c->data[EI_CLASS] != ELFCLASS64)
-    fail(c, "not x86-64: a %s ELF file",
-         c->data[EI_CLASS] == ELFCLASS32 ? "32-bit" : "non-64-bit");
-  if (c->data[EI_DATA] != ELFDATA2LSB)
-    fail(c, "not x86-64: a big-endian ELF file");
-  if (c->size < sizeof(Elf64_Ehdr))
-    fail(c, "truncated: the ELF header needs %zu bytes, the file has %zu",
-         sizeof(Elf64_Ehdr), c->size);
-  memcpy(&c->eh, c->data, sizeof c->eh);
-  if (c->eh.e_machine != EM_X86_64)
-    fail(c, "not x86-64 (ELF machine %u)", c->eh.e_machine);
+  const char *ident = elf_getident(c->elf, NULL);
+  if (ident[EI_CLASS] != ELFCLASS64)
+    fail(c, "not " PREEMPT_ARCH_NAME ": a 32-bit ELF file");
+  /* The notes are read as they are in memory, in the machine's order. */
+  if (ident[EI_DATA] != ELFDATA2LSB)
+    fail(c, "not " PREEMPT_ARCH_NAME ": a big-endian ELF file");
+  if (!gelf_getehdr(c->elf, &c->eh))
+    fail(c, "ELF header: %s", elf_errmsg(-1));
+  if (c->eh.e_machine != PREEMPT_ARCH_ELF_MACHINE)
+    fail(c, "not " PREEMPT_ARCH_NAME " (ELF machine %u)", c->eh.e_machine);
   switch (c->eh.e_type) {
   case ET_REL:
     c->rel = true;
@@ -247,56 +339,18 @@ void read_headers(struct ctx *c) {
             "shared library)",
          c->eh.e_type);
   }
-
-  /* Section headers, with the extended numbering of huge objects. */
-  if (c->eh.e_shoff) {
-    if (c->eh.e_shentsize != sizeof(Elf64_Shdr))
-      fail(c, "malformed: section header size %u, expected %zu",
-           c->eh.e_shentsize, sizeof(Elf64_Shdr));
-    if (!in_file(c, c->eh.e_shoff, sizeof(Elf64_Shdr)))
-      fail(c, "truncated: the section header table (offset 0x%" PRIx64
-              ") is past the end of the file (0x%zx bytes)",
-           (uint64_t)c->eh.e_shoff, c->size);
-    Elf64_Shdr s0;
-    memcpy(&s0, c->data + c->eh.e_shoff, sizeof s0);
-    uint64_t n = c->eh.e_shnum ? c->eh.e_shnum : s0.sh_size;
-    if (n > (c->size - c->eh.e_shoff) / sizeof(Elf64_Shdr))
-      fail(c, "truncated: the section header table (%" PRIu64
-              " entries at offset 0x%" PRIx64
-              ") extends past the end of the file (0x%zx bytes)",
-           n, (uint64_t)c->eh.e_shoff, c->size);
-    c->nsh = n;
-    c->sh = xcalloc(c, n, sizeof(Elf64_Shdr));
-    memcpy(c->sh, c->data + c->eh.e_shoff, n * sizeof(Elf64_Shdr));
-    c->shstrndx =
-        c->eh.e_shstrndx == SHN_XINDEX ? s0.sh_link : c->eh.e_shstrndx;
-    if (c->shstrndx >= c->nsh)
-      c->shstrndx = 0;
-  }
+  read_sections(c);
   if (c->rel && c->nsh == 0)
     fail(c, "malformed: a relocatable object without section headers");
-
-  if (c->eh.e_phoff && c->eh.e_phnum) {
-    if (c->eh.e_phentsize != sizeof(Elf64_Phdr))
-      fail(c, "malformed: program header size %u, expected %zu",
-           c->eh.e_phentsize, sizeof(Elf64_Phdr));
-    uint64_t n = c->eh.e_phnum;
-    if (!in_file(c, c->eh.e_phoff, n * sizeof(Elf64_Phdr)))
-      fail(c, "truncated: the program headers (%" PRIu64
-              " at offset 0x%" PRIx64 ") extend past the end of the file",
-           n, (uint64_t)c->eh.e_phoff);
-    c->nph = n;
-    c->ph = xcalloc(c, n, sizeof(Elf64_Phdr));
-    memcpy(c->ph, c->data + c->eh.e_phoff, n * sizeof(Elf64_Phdr));
-    for (size_t i = 0; i < c->nph; i++)
-      if (c->ph[i].p_type == PT_INTERP && c->eh.e_type == ET_DYN)
-        c->pie = true;
-  }
+  read_segments(c);
   if (c->nsh == 0 && c->nph == 0)
     fail(c, "malformed: neither section nor program headers");
+  for (size_t i = 0; i < c->nph; i++)
+    if (c->ph[i].p_type == PT_INTERP && c->eh.e_type == ET_DYN)
+      c->pie = true;
 
   for (size_t i = 1; i < c->nsh; i++) {
-    const Elf64_Shdr *s = &c->sh[i];
+    const GElf_Shdr *s = &c->sh[i];
     if ((s->sh_flags & SHF_EXECINSTR) && s->sh_type != SHT_NOBITS)
       c->code_bytes += s->sh_size;
     if (!strcmp(sec_name(c, i), ".llvm_stackmaps")) {
@@ -311,17 +365,11 @@ void read_headers(struct ctx *c) {
 
   /* A static PIE has no interpreter; DF_1_PIE says what it is. */
   for (size_t i = 1; i < c->nsh && c->eh.e_type == ET_DYN && !c->pie; i++) {
-    const Elf64_Shdr *s = &c->sh[i];
-    if (s->sh_type != SHT_DYNAMIC || !in_file(c, s->sh_offset, s->sh_size))
-      continue;
-    for (uint64_t o = 0; o + sizeof(Elf64_Dyn) <= s->sh_size; o += sizeof(Elf64_Dyn)) {
-      Elf64_Dyn d;
-      memcpy(&d, c->data + s->sh_offset + o, sizeof d);
-      if (d.d_tag == DT_NULL)
-        break;
-      if (d.d_tag == DT_FLAGS_1 && (d.d_un.d_val & DF_1_PIE))
+    Elf_Data *d = c->sh[i].sh_type == SHT_DYNAMIC ? sec_get(c, i, false) : NULL;
+    GElf_Dyn dyn;
+    for (int j = 0; d && gelf_getdyn(d, j, &dyn) && dyn.d_tag != DT_NULL; j++)
+      if (dyn.d_tag == DT_FLAGS_1 && (dyn.d_un.d_val & DF_1_PIE))
         c->pie = true;
-    }
   }
 }
 
@@ -357,13 +405,11 @@ void read_symbols(struct ctx *c) {
       symtab = i;
   if (!symtab)
     return;
-  sec_data(c, symtab);
-  size_t n = c->sh[symtab].sh_size / sizeof(Elf64_Sym);
-  c->fsyms = xcalloc(c, n, sizeof *c->fsyms);
-  for (uint32_t i = 1; i < n; i++) {
-    Elf64_Sym s;
-    get_sym(c, symtab, i, &s);
-    unsigned type = ELF64_ST_TYPE(s.st_info);
+  Elf_Data *d = sec_must(c, symtab, false);
+  size_t cap = 0;
+  GElf_Sym s;
+  for (int i = 1; gelf_getsym(d, i, &s); i++) {
+    unsigned type = GELF_ST_TYPE(s.st_info);
     if (type != STT_FUNC && type != STT_GNU_IFUNC)
       continue;
     if (s.st_shndx == SHN_UNDEF || s.st_shndx >= SHN_LORESERVE)
@@ -371,11 +417,12 @@ void read_symbols(struct ctx *c) {
     const char *name = strtab_get(c, c->sh[symtab].sh_link, s.st_name);
     if (!name || !*name)
       continue;
+    grow(c, (void **)&c->fsyms, &cap, c->nfsyms, sizeof *c->fsyms);
     c->fsyms[c->nfsyms++] = (struct fsym){
         .value = s.st_value,
         .size = s.st_size,
         .shndx = c->rel ? s.st_shndx : 0,
-        .bind = ELF64_ST_BIND(s.st_info),
+        .bind = GELF_ST_BIND(s.st_info),
         .name = name,
     };
   }
@@ -433,37 +480,29 @@ static int rel_cmp(const void *a, const void *b) {
 }
 
 static void reltab_add_section(struct ctx *c, struct reltab *t, size_t rs) {
-  const Elf64_Shdr *s = &c->sh[rs];
-  size_t entsize = s->sh_type == SHT_RELA ? sizeof(Elf64_Rela) : sizeof(Elf64_Rel);
-  const uint8_t *d = sec_data(c, rs);
-  size_t n = s->sh_size / entsize;
-  if (n == 0)
-    return;
-  struct rel *v = realloc(t->v, (t->n + n) * sizeof *v);
-  if (!v)
-    fail(c, "out of memory");
-  t->v = v;
-  for (size_t i = 0; i < n; i++) {
-    struct rel r = {.symtab = s->sh_link};
-    if (s->sh_type == SHT_RELA) {
-      Elf64_Rela e;
-      memcpy(&e, d + i * entsize, sizeof e);
-      r.off = e.r_offset;
-      r.addend = e.r_addend;
-      r.type = ELF64_R_TYPE(e.r_info);
-      r.sym = ELF64_R_SYM(e.r_info);
-    } else {
-      Elf64_Rel e;
-      memcpy(&e, d + i * entsize, sizeof e);
-      r.off = e.r_offset;
-      r.type = ELF64_R_TYPE(e.r_info);
-      r.sym = ELF64_R_SYM(e.r_info);
-      /* Implicit addend: the 32-bit field being relocated. */
-      size_t target = s->sh_info;
-      if (c->rel && target < c->nsh && c->sh[target].sh_type != SHT_NOBITS &&
-          r.off <= c->sh[target].sh_size && c->sh[target].sh_size - r.off >= 4)
-        r.addend = (int32_t)rd32(sec_data(c, target) + r.off);
-    }
+  const GElf_Shdr *s = &c->sh[rs];
+  Elf_Data *d = sec_must(c, rs, false);
+  for (int i = 0;; i++) {
+    GElf_Rela e;
+    GElf_Rel e0;
+    if (s->sh_type == SHT_RELA ? !gelf_getrela(d, i, &e) : !gelf_getrel(d, i, &e0))
+      break;
+    if (s->sh_type == SHT_REL)
+      e = (GElf_Rela){.r_offset = e0.r_offset, .r_info = e0.r_info};
+    struct rel r = {
+        .off = e.r_offset,
+        .addend = e.r_addend,
+        .type = GELF_R_TYPE(e.r_info),
+        .sym = GELF_R_SYM(e.r_info),
+        .symtab = s->sh_link,
+    };
+    /* REL: the addend is the 32-bit field being relocated. */
+    size_t target = s->sh_info;
+    if (s->sh_type == SHT_REL && c->rel && target < c->nsh &&
+        c->sh[target].sh_type != SHT_NOBITS && r.off <= c->sh[target].sh_size &&
+        c->sh[target].sh_size - r.off >= 4)
+      r.addend = (int32_t)rd32(sec_data(c, target) + r.off);
+    grow(c, (void **)&t->v, &t->cap, t->n, sizeof *t->v);
     t->v[t->n++] = r;
   }
 }
@@ -512,36 +551,12 @@ const struct rel *reloc_at(const struct reltab *t, uint64_t off) {
   return lo < t->n && t->v[lo].off == off ? &t->v[lo] : NULL;
 }
 
-void load_file(struct ctx *c) {
-  FILE *f = fopen(c->path, "rb");
-  if (!f)
-    fail(c, "cannot open: %s", strerror(errno));
-  struct stat st;
-  if (fstat(fileno(f), &st) != 0) {
-    int err = errno;
-    fclose(f);
-    fail(c, "cannot stat: %s", strerror(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    fclose(f);
-    fail(c, "not a regular file");
-  }
-  c->size = (size_t)st.st_size;
-  c->data = malloc(c->size ? c->size : 1);
-  if (!c->data) {
-    fclose(f);
-    fail(c, "out of memory");
-  }
-  if (c->size && fread(c->data, 1, c->size, f) != c->size) {
-    fclose(f);
-    fail(c, "read error");
-  }
-  fclose(f);
-}
-
 void free_file(struct ctx *c) {
   lines_cleanup(c);
-  free(c->data);
+  if (c->elf)
+    elf_end(c->elf);
+  if (c->fd >= 0)
+    close(c->fd);
   free(c->sh);
   free(c->ph);
   free(c->fsyms);

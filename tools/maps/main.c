@@ -18,7 +18,7 @@ struct options opt;
 static int process(struct ctx *c, size_t *shown, bool *json_done) {
   if (setjmp(c->fail))
     return 1;
-  load_file(c);
+  open_file(c);
   read_headers(c);
   read_symbols(c);
   read_notes(c);
@@ -108,6 +108,7 @@ int main(int argc, char **argv) {
       break;
     }
     c->path = files[i];
+    c->fd = -1;
     if (!opt.json && nfiles > 1 && i > 0)
       fputc('\n', stdout);
     bool json_done = false;

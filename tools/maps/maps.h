@@ -1,5 +1,5 @@
 /* preempt-maps: what its parts share.  The parts, by job:
- *   elf.c     reading the ELF file: headers, sections, symbols, relocations
+ *   elf.c     the ELF file, through libelf: headers, symbols, relocations
  *   decode.c  its notes, through the runtime's own reader (runtime/mapfile.c)
  *   sites.c   call sites: containing function and callee
  *   lines.c   source lines and inlining, from DWARF through libdw
@@ -10,7 +10,7 @@
 
 #include "mapfile.h"
 
-#include <elf.h>
+#include <gelf.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,7 +45,7 @@ struct rel { /* one relocation */
 
 struct reltab {
   struct rel *v;
-  size_t n;
+  size_t n, cap;
   bool built;
 };
 
@@ -74,17 +74,18 @@ struct rec {
 
 struct ctx {
   const char *path;
-  uint8_t *data;
-  size_t size;
+  int fd;      /* -1 until opened */
+  Elf *elf;
+  size_t size; /* of the file */
   jmp_buf fail;
 
-  Elf64_Ehdr eh;
+  GElf_Ehdr eh;
   bool rel; /* ET_REL */
   bool pie; /* ET_DYN with an interpreter */
-  Elf64_Shdr *sh;
+  GElf_Shdr *sh; /* all nsh section headers, as libelf read them */
   size_t nsh;
   size_t shstrndx;
-  Elf64_Phdr *ph;
+  GElf_Phdr *ph;
   size_t nph;
 
   struct fsym *fsyms;
@@ -122,12 +123,13 @@ bool in_file(const struct ctx *c, uint64_t off, uint64_t len);
 uint32_t rd32(const uint8_t *p);
 const char *sec_name(const struct ctx *c, size_t i);
 const uint8_t *sec_data(struct ctx *c, size_t i);
-bool get_sym(struct ctx *c, size_t symtab, uint32_t idx, Elf64_Sym *out);
-const char *sym_name(struct ctx *c, size_t symtab, const Elf64_Sym *s);
+const uint8_t *file_bytes(struct ctx *c, uint64_t off, uint64_t len);
+bool get_sym(struct ctx *c, size_t symtab, uint32_t idx, GElf_Sym *out);
+const char *sym_name(struct ctx *c, size_t symtab, const GElf_Sym *s);
 const uint8_t *vaddr_bytes(struct ctx *c, uint64_t addr, uint64_t *avail,
                            uint64_t *start);
 bool vaddr_is_code(const struct ctx *c, uint64_t addr);
-void load_file(struct ctx *c);
+void open_file(struct ctx *c);
 void read_headers(struct ctx *c);
 void read_symbols(struct ctx *c);
 const struct fsym *find_func(const struct ctx *c, uint32_t shndx, uint64_t addr);

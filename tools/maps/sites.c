@@ -56,7 +56,7 @@ static void name_target(struct ctx *c, struct rec *r, uint64_t target) {
     if (avail >= i + 6 && b[i] == 0xff && b[i + 1] == 0x25) {
       uint64_t slot = target + i + 6 + (uint64_t)(int64_t)(int32_t)rd32(b + i + 2);
       const struct rel *rl = reloc_at(dyn_relocs(c), slot);
-      Elf64_Sym s;
+      GElf_Sym s;
       if (rl && rl->sym && get_sym(c, rl->symtab, rl->sym, &s)) {
         r->callee = pool_printf(c, "%s@plt", sym_name(c, rl->symtab, &s));
       } else if (rl && rl->type == R_X86_64_IRELATIVE) {
@@ -96,7 +96,7 @@ static void resolve_callee_linked(struct ctx *c, struct rec *r) {
   if (before >= 6 && end[-6] == 0xff && end[-5] == 0x15) {
     uint64_t slot = r->addr + (uint64_t)(int64_t)(int32_t)rd32(end - 4);
     const struct rel *rl = reloc_at(dyn_relocs(c), slot);
-    Elf64_Sym s;
+    GElf_Sym s;
     if (rl && rl->sym && get_sym(c, rl->symtab, rl->sym, &s)) {
       r->callee = pool_printf(c, "%s@got", sym_name(c, rl->symtab, &s));
       r->call = "got";
@@ -114,7 +114,7 @@ static void resolve_callee_linked(struct ctx *c, struct rec *r) {
 static void resolve_callee_rel(struct ctx *c, struct rec *r) {
   if (r->sec >= c->nsh || c->sh[r->sec].sh_type == SHT_NOBITS)
     return;
-  const Elf64_Shdr *s = &c->sh[r->sec];
+  const GElf_Shdr *s = &c->sh[r->sec];
   if (r->addr > s->sh_size || r->addr == 0)
     return;
   const uint8_t *text = sec_data(c, r->sec);
@@ -122,7 +122,7 @@ static void resolve_callee_rel(struct ctx *c, struct rec *r) {
   uint64_t before = r->addr;
   const struct rel *rl = before >= 4 ? reloc_at(relocs_for(c, r->sec), r->addr - 4) : NULL;
   if (rl) {
-    Elf64_Sym sym;
+    GElf_Sym sym;
     if (!get_sym(c, rl->symtab, rl->sym, &sym))
       return;
     bool via_got = rl->type == R_X86_64_GOTPCREL ||
@@ -135,7 +135,7 @@ static void resolve_callee_rel(struct ctx *c, struct rec *r) {
     }
     if (before >= 5 && end[-5] == 0xe8) {
       r->call = "direct";
-      if (ELF64_ST_TYPE(sym.st_info) == STT_SECTION) {
+      if (GELF_ST_TYPE(sym.st_info) == STT_SECTION) {
         /* call .text+X: find the function there. */
         uint64_t t = sym.st_value + (uint64_t)rl->addend + 4;
         const struct fsym *f = func_at(c, sym.st_shndx, t);
