@@ -17,7 +17,7 @@
 
 #include <string.h>
 
-const uint32_t preempt_class_size[PREEMPT_NUM_CLASSES] = {
+static const uint32_t class_size[PREEMPT_NUM_CLASSES] = {
     0,     8,     16,    24,    32,    48,    64,    80,    96,    112,
     128,   160,   192,   224,   256,   320,   384,   448,   512,   640,
     768,   896,   1024,  1280,  1536,  1792,  2048,  2560,  3072,  3584,
@@ -35,18 +35,18 @@ static struct preempt_span *central[NCLASSES][2];
 
 static void classes_init(void) {
   for (unsigned c = 1, s = 0; s <= 1024; s += 8) {
-    while (preempt_class_size[c] < s)
+    while (class_size[c] < s)
       c++;
     class_of_small[s / 8] = (uint8_t)c;
   }
   for (unsigned c = 1, s = 0; s <= PREEMPT_MAX_SMALL; s += 128) {
-    while (preempt_class_size[c] < s)
+    while (class_size[c] < s)
       c++;
     class_of_large[s / 128] = (uint8_t)c;
   }
   /* Enough pages for at least 8 objects with at most 1/8 wasted. */
   for (unsigned c = 1; c < NCLASSES; c++) {
-    size_t sz = preempt_class_size[c], n = 1;
+    size_t sz = class_size[c], n = 1;
     while (n < 16 && ((n * PREEMPT_PAGE_SIZE) / sz < 8 ||
                       (n * PREEMPT_PAGE_SIZE) % sz * 8 > n * PREEMPT_PAGE_SIZE))
       n++;
@@ -66,7 +66,7 @@ static struct preempt_span *small_span_new(unsigned c, bool noscan) {
   struct preempt_span *s = preempt_span_alloc(class_pages[c]);
   if (!s)
     return NULL;
-  uint32_t size = preempt_class_size[c];
+  uint32_t size = class_size[c];
   s->state = SPAN_SMALL;
   s->sizeclass = (uint8_t)c;
   s->noscan = noscan;

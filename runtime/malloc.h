@@ -6,7 +6,8 @@
 #include "common.h"
 #include "heap.h"
 
-extern const uint32_t preempt_class_size[PREEMPT_NUM_CLASSES] PREEMPT_HIDDEN;
+#define PREEMPT_NUM_CLASSES 48
+#define PREEMPT_MAX_SMALL 32768 /* larger objects get spans of their own */
 struct preempt_cache {
   struct preempt_span *span[PREEMPT_NUM_CLASSES][2]; /* [class][noscan] */
   uint64_t bits[PREEMPT_NUM_CLASSES][2]; /* free-slot bits at freeindex */

@@ -39,6 +39,7 @@ struct object {
   int ntext;
   size_t nrecords;
   bool live; /* seen in the latest dl_iterate_phdr pass */
+  bool told_duplicate; /* two of its notes claim one return address */
 };
 
 struct entry {
@@ -81,7 +82,7 @@ static size_t hash(uintptr_t ret, size_t size) {
   return (size_t)((ret * 0x9e3779b97f4a7c15ull) >> 17) & (size - 1);
 }
 
-static void table_insert(const struct object *o, uintptr_t ret,
+static void table_insert(struct object *o, uintptr_t ret,
                          const uint8_t *data, const uint8_t *end) {
   struct table *t = reg.building;
   size_t i = hash(ret, t->size);
@@ -91,10 +92,12 @@ static void table_insert(const struct object *o, uintptr_t ret,
     t->nentries++;
     t->e[i] = (struct entry){ret, data, end};
   } else if (t->e[i].data) {
-    preempt_warn("%s: two stack map records for the call returning to %p "
-                 "(a damaged map?); its frames will be scanned "
-                 "conservatively",
-                 o->name[0] ? o->name : "(main program)", (void *)ret);
+    if (!o->told_duplicate)
+      preempt_warn("%s: two stack map records for the call returning to %p "
+                   "(a damaged map?); that call's frames will be scanned "
+                   "conservatively",
+                   o->name[0] ? o->name : "(main program)", (void *)ret);
+    o->told_duplicate = true;
     t->e[i].data = t->e[i].end = NULL;
   }
 }
@@ -121,7 +124,7 @@ size_t preempt_registry_record_count(void) {
 /* The shared validator (mapfile.h) in the runtime's terms: return
  * addresses are self-relative and must end a call in the object's code. */
 struct note_walk {
-  const struct object *o;
+  struct object *o;
   bool insert;
   size_t count;
 };
@@ -155,7 +158,7 @@ static void note_visit(void *arg, const struct preempt_map_site *s) {
 
 /* Validates (insert false, with messages) or indexes (insert true) each of
  * our notes in o; notes that fail validation are never indexed. */
-static void each_note(const struct object *o, const ElfW(Phdr) * ph, int n,
+static void each_note(struct object *o, const ElfW(Phdr) * ph, int n,
                       bool insert, size_t *nrecords) {
   for (int i = 0; i < n; i++) {
     if (ph[i].p_type != PT_NOTE)

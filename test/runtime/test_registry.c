@@ -124,3 +124,16 @@ Test(registry, colliding_return_addresses_are_rejected) {
 Test(registry, stack_pointer_as_root_value_is_rejected) {
   check_rejected("rsp", "the stack pointer as a register value");
 }
+
+/* Two notes of one library (two translation units), each sound alone,
+ * claim one return address: the runtime trusts neither record, says so
+ * once, and scans that call's frames conservatively. */
+Test(registry, return_address_claimed_by_two_notes) {
+  damaged_mode = "notes";
+  char *err = capture_stderr(load_damaged);
+  cr_assert(strstr(err, "libpreempt_badmap_notes.so"), "message does not name the object: %s", err);
+  cr_assert(strstr(err, "two stack map records for the call returning to"),
+            "unexpected message: %s", err);
+  cr_assert_eq(strstr(strstr(err, "two stack map") + 1, "two stack map"), NULL,
+               "reported twice: %s", err);
+}
