@@ -296,6 +296,9 @@ void preempt_registry_sync(void) {
   pthread_mutex_unlock(&reg.lock);
 }
 
+void preempt_registry_fork_prepare(void) { pthread_mutex_lock(&reg.lock); }
+void preempt_registry_fork_done(void) { pthread_mutex_unlock(&reg.lock); }
+
 void preempt_registry_quiesce(void) {
   pthread_mutex_lock(&reg.lock);
   for (struct table *t = reg.retired, *next; t; t = next) {

@@ -18,6 +18,9 @@ const uint8_t *preempt_registry_lookup(uintptr_t ret, const uint8_t **end)
  * under the loader's lock. */
 void preempt_registry_visit_globals(struct preempt_visitor *v) PREEMPT_HIDDEN;
 size_t preempt_registry_record_count(void) PREEMPT_HIDDEN;
+/* Around fork(): no sync half done in the child. */
+void preempt_registry_fork_prepare(void) PREEMPT_HIDDEN;
+void preempt_registry_fork_done(void) PREEMPT_HIDDEN;
 /* Frees tables replaced by syncs; only while the world is stopped. */
 void preempt_registry_quiesce(void) PREEMPT_HIDDEN;
 /* The calling thread's thread-local blocks (roots like globals), re-read

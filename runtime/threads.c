@@ -230,12 +230,20 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
  * fork() copies only the calling thread: the child forgets the others (a
  * collection would wait for them forever).  The heap lock is held across
  * the fork so that no other thread is mid-allocation; taking it is a
- * safepoint, so a collection running meanwhile is not kept waiting. */
+ * safepoint, so a collection running meanwhile is not kept waiting.  The
+ * registry's and the stack list's locks too (in that order, the
+ * collector's), so that neither is half updated in the child. */
 static void before_fork(void) {
   preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+  preempt_registry_fork_prepare();
+  pthread_mutex_lock(&stacks_lock);
 }
 
-static void after_fork_parent(void) { preempt_unlock_heap(); }
+static void after_fork_parent(void) {
+  pthread_mutex_unlock(&stacks_lock);
+  preempt_registry_fork_done();
+  preempt_unlock_heap();
+}
 
 static void after_fork_child(void) {
   struct preempt_thread *self = preempt_self, **p = &threads;
@@ -254,6 +262,8 @@ static void after_fork_child(void) {
   }
   starting = NULL;
   preempt_finalizers_after_fork();
+  pthread_mutex_unlock(&stacks_lock);
+  preempt_registry_fork_done();
   preempt_unlock_heap();
 }
 
