@@ -2,8 +2,8 @@
 # Installs the Debian 12 packages preempt needs, if any are missing.
 set -euo pipefail
 pkgs=(clang-19 llvm-19 llvm-19-dev llvm-19-tools libclang-19-dev libclang-rt-19-dev
-      libcriterion-dev libffi-dev libgc-dev libelf-dev libdw-dev cmake ninja-build python3
-      pkg-config)
+      lld-19 libcriterion-dev libffi-dev libgc-dev libelf-dev libdw-dev
+      cmake ninja-build make python3 pkg-config valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
