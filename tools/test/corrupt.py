@@ -23,6 +23,20 @@ the offset in the error message.  Modes:
   no-reloc     (objects) the first function's relocation is gone
   machine      e_machine 183 (AArch64)
   class32      EI_CLASS 32-bit
+  big-endian   EI_DATA big-endian
+  ident-version  EI_VERSION 0
+  short        cut the file to 40 bytes, inside the ELF header
+  shnum        e_shnum 100 more: the section header table runs past the end
+  shnum-ext    e_shnum 0 and section 0's sh_size 100000 (extended numbering)
+  shentsize    e_shentsize 40
+  phnum        e_phnum 1000: the program headers run past the end
+  symtab-size  .symtab runs past the end of the file
+  strtab-size  .strtab runs past the end of the file
+  rela-size    .rela.note.preempt runs past the end of the file
+  other-note   (linked) .note.gnu.build-id runs past the end of the file
+  other-descsz (linked) .note.gnu.build-id's descsz runs past its section
+  segment-size (no section headers) the PT_NOTE segment holding the maps
+               runs past the end of the file
 """
 import struct
 import sys
@@ -72,9 +86,46 @@ def skip_loc(d, p):
     return p
 
 
+def header_mode(mode, d):
+    """Modes on the ELF header and program headers alone (the file may have
+    no section headers).  Returns the damaged file, or None."""
+    if mode == "big-endian":
+        d[5] = 2
+    elif mode == "ident-version":
+        d[6] = 0
+    elif mode == "short":
+        d = d[:40]
+    elif mode == "shnum":
+        struct.pack_into("<H", d, 0x3c, struct.unpack_from("<H", d, 0x3c)[0] + 100)
+    elif mode == "shnum-ext":
+        shoff, = struct.unpack_from("<Q", d, 0x28)
+        struct.pack_into("<H", d, 0x3c, 0)
+        struct.pack_into("<Q", d, shoff + 32, 100000)
+    elif mode == "shentsize":
+        struct.pack_into("<H", d, 0x3a, 40)
+    elif mode == "phnum":
+        struct.pack_into("<H", d, 0x38, 1000)
+    elif mode == "segment-size":
+        phoff, = struct.unpack_from("<Q", d, 0x20)
+        phnum, = struct.unpack_from("<H", d, 0x38)
+        for i in range(phnum):
+            ph = phoff + 56 * i
+            p_type, = struct.unpack_from("<I", d, ph)
+            off, = struct.unpack_from("<Q", d, ph + 8)
+            if p_type == 4 and b"preempt\0" in d[off:off + 0x200]:
+                struct.pack_into("<Q", d, ph + 32, len(d))   # p_filesz
+    else:
+        return None
+    return d
+
+
 def main():
     mode, src, dst = sys.argv[1:4]
     d = bytearray(open(src, "rb").read())
+    bad = header_mode(mode, d)
+    if bad is not None:
+        open(dst, "wb").write(bad)
+        return
     shoff, secs = sections(d)
     idx = [n for n, _ in secs].index(".note.preempt")
     note = secs[idx][1][4]                     # file offset of the note
@@ -148,6 +199,18 @@ def main():
             r_offset, = struct.unpack_from("<Q", d, e)
             if r_offset == 12 + 8 + 16:        # the first function's field
                 struct.pack_into("<Q", d, e, 0x7777)
+    elif mode in ("symtab-size", "strtab-size", "rela-size", "other-note"):
+        name = {"symtab-size": ".symtab", "strtab-size": ".strtab",
+                "rela-size": ".rela.note.preempt",
+                "other-note": ".note.gnu.build-id"}[mode]
+        i = [n for n, _ in secs].index(name)
+        struct.pack_into("<Q", d, shoff + 64 * i + 32, len(d))
+    elif mode == "other-descsz":
+        i = [n for n, _ in secs].index(".note.gnu.build-id")
+        struct.pack_into("<I", d, secs[i][1][4] + 4, 0x1000)
+        print("0x%x" % secs[i][1][4])
+        open(dst, "wb").write(d)
+        return
     elif mode == "machine":
         struct.pack_into("<H", d, 18, 183)
     elif mode == "class32":
