@@ -68,14 +68,6 @@ Test(edges, one_past_the_end_keeps_large_objects) {
   one_past_end(8192 * 5);
 }
 
-static long rss_kib(void) {
-  FILE *f = fopen("/proc/self/statm", "r");
-  long size, res;
-  cr_assert(f && fscanf(f, "%ld %ld", &size, &res) == 2);
-  fclose(f);
-  return res * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 static void assert_zero(const unsigned char *p, size_t n) {
   for (size_t i = 0; i < n; i += 64)
     cr_assert_eq(p[i] | p[i + 63 < n ? i + 63 : n - 1], 0,
@@ -142,15 +134,7 @@ static int in_child(void (*fn)(void)) {
     _exit(0);
   }
   close(fds[1]);
-  size_t n = 0;
-  ssize_t r;
-  while ((r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
-    n += (size_t)r;
-  out[n] = 0;
-  close(fds[0]);
-  int status;
-  cr_assert_eq(waitpid(pid, &status, 0), pid);
-  return status;
+  return child_output(pid, fds[0], out, sizeof out);
 }
 
 static void unmapped_range(void) {

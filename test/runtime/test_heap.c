@@ -139,14 +139,6 @@ Test(heap, oom_aborts_by_default, .signal = SIGABRT) {
 }
 
 /* Memory is returned to the system once the heap shrinks. */
-static long rss_kib(void) {
-  FILE *f = fopen("/proc/self/statm", "r");
-  long size, res;
-  cr_assert(f && fscanf(f, "%ld %ld", &size, &res) == 2);
-  fclose(f);
-  return res * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 /* Held through a global only, so that no copy lingers in the test's frame
  * (sanitizer builds scan that frame conservatively). */
 static void **big;

@@ -12,13 +12,6 @@
 
 static _Atomic int stop;
 
-static int chain_ok(struct tnode *h, int n, uint64_t base) {
-  for (int i = n - 1; i >= 0; i--, h = h->a)
-    if (!h || h->check != tcheck(h->id) || h->id != base + (uint64_t)i)
-      return 0;
-  return h == NULL;
-}
-
 static void join_blocking(pthread_t t) {
   preempt_enter_blocking();
   pthread_join(t, NULL);

@@ -45,15 +45,7 @@ static int run_self(const char *preempt, const char *filter) {
     _exit(127);
   }
   close(fds[1]);
-  size_t n = 0;
-  ssize_t r;
-  while ((r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
-    n += (size_t)r;
-  out[n] = 0;
-  close(fds[0]);
-  int status;
-  cr_assert_eq(waitpid(pid, &status, 0), pid);
-  return status;
+  return child_output(pid, fds[0], out, sizeof out);
 }
 
 static bool in_child(void) { return getenv("SETTINGS_CHILD") != NULL; }

@@ -7,11 +7,23 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
-static int chain_ok(struct tnode *h, int n, uint64_t base) {
-  for (int i = n - 1; i >= 0; i--, h = h->a)
-    if (!h || h->check != tcheck(h->id) || h->id != base + (uint64_t)i)
-      return 0;
-  return h == NULL;
+enum { STACK_SIZE = 256 * 1024 };
+
+static void *new_stack(void) {
+  void *p = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert(p != MAP_FAILED);
+  return p;
+}
+
+/* co_ctx runs fn on stack, returning to main_ctx when it ends. */
+static ucontext_t main_ctx, co_ctx;
+static void make_coroutine(void *stack, void (*fn)(void)) {
+  cr_assert_eq(getcontext(&co_ctx), 0);
+  co_ctx.uc_stack.ss_sp = stack;
+  co_ctx.uc_stack.ss_size = STACK_SIZE;
+  co_ctx.uc_link = &main_ctx;
+  makecontext(&co_ctx, fn, 0);
 }
 
 static volatile int handler_ok;
@@ -26,11 +38,7 @@ static void on_signal(int sig) {
 }
 
 Test(stacks, collect_on_a_sigaltstack) {
-  size_t size = 256 * 1024;
-  void *alt = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  cr_assert(alt != MAP_FAILED);
-  stack_t ss = {.ss_sp = alt, .ss_size = size};
+  stack_t ss = {.ss_sp = new_stack(), .ss_size = STACK_SIZE};
   cr_assert_eq(sigaltstack(&ss, NULL), 0);
   struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_ONSTACK};
   sigemptyset(&sa.sa_mask);
@@ -44,7 +52,6 @@ Test(stacks, collect_on_a_sigaltstack) {
   cr_assert(chain_ok(mine, 40, 100), "an object of the interrupted code was lost");
 }
 
-static ucontext_t main_ctx, co_ctx;
 static volatile int co_ok;
 
 static void coroutine(void) {
@@ -57,16 +64,9 @@ static void coroutine(void) {
 }
 
 Test(stacks, coroutines) {
-  size_t size = 256 * 1024;
-  void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  cr_assert(stack != MAP_FAILED);
-  preempt_add_stack(stack, size);
-  cr_assert_eq(getcontext(&co_ctx), 0);
-  co_ctx.uc_stack.ss_sp = stack;
-  co_ctx.uc_stack.ss_size = size;
-  co_ctx.uc_link = &main_ctx;
-  makecontext(&co_ctx, coroutine, 0);
+  void *stack = new_stack();
+  preempt_add_stack(stack, STACK_SIZE);
+  make_coroutine(stack, coroutine);
   struct tnode *mine = chain(40, 100);
   cr_assert_eq(swapcontext(&main_ctx, &co_ctx), 0); /* to its first switch */
   for (int i = 0; i < 3; i++) { /* the coroutine is suspended */
@@ -78,19 +78,12 @@ Test(stacks, coroutines) {
   cr_assert(co_ok, "an object of the suspended coroutine was lost");
   cr_assert(chain_ok(mine, 40, 100), "an object of the thread's own stack was lost");
   preempt_remove_stack(stack);
-  munmap(stack, size);
+  munmap(stack, STACK_SIZE);
 }
 
 static void unknown_stack(void) { preempt_gc(); }
 
 Test(stacks, an_unregistered_stack_is_named, .signal = SIGABRT) {
-  size_t size = 256 * 1024;
-  void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  getcontext(&co_ctx);
-  co_ctx.uc_stack.ss_sp = stack;
-  co_ctx.uc_stack.ss_size = size;
-  co_ctx.uc_link = &main_ctx;
-  makecontext(&co_ctx, unknown_stack, 0);
+  make_coroutine(new_stack(), unknown_stack);
   swapcontext(&main_ctx, &co_ctx);
 }

@@ -23,13 +23,6 @@ static void join_all(pthread_t *t, int n) {
 static _Atomic int failures;
 
 
-static int chain_ok(struct tnode *h, int n, uint64_t base) {
-  for (int i = n - 1; i >= 0; i--, h = h->a)
-    if (!h || h->check != tcheck(h->id) || h->id != base + (uint64_t)i)
-      return 0;
-  return h == NULL;
-}
-
 static void *worker(void *arg) {
   uint64_t me = (uint64_t)(uintptr_t)arg;
   struct tnode *mine = chain(100, me << 32);

@@ -6,8 +6,11 @@
 #include <criterion/criterion.h>
 #include <preempt.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* A pointer the collector cannot see.  Not inline: an integer computed from
  * a pointer in the caller is a root (tagged pointers), and the optimiser
@@ -90,6 +93,38 @@ static inline uint64_t gc_count(void) {
   struct preempt_stats s;
   preempt_read_stats(&s);
   return s.collections;
+}
+
+/* Whether h heads an intact chain(n, base). */
+__attribute__((unused)) static int chain_ok(struct tnode *h, int n, uint64_t base) {
+  for (int i = n - 1; i >= 0; i--, h = h->a)
+    if (!h || h->check != tcheck(h->id) || h->id != base + (uint64_t)i)
+      return 0;
+  return h == NULL;
+}
+
+/* Resident memory of this process. */
+__attribute__((unused)) static long rss_kib(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long size, res;
+  cr_assert(f && fscanf(f, "%ld %ld", &size, &res) == 2);
+  fclose(f);
+  return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Reads what child pid writes to fd into out (NUL-terminated), waits for
+ * it and returns its wait status. */
+__attribute__((unused)) static int child_output(pid_t pid, int fd, char *out,
+                                                size_t size) {
+  size_t n = 0;
+  ssize_t r;
+  while ((r = read(fd, out + n, size - 1 - n)) > 0)
+    n += (size_t)r;
+  out[n] = 0;
+  close(fd);
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  return status;
 }
 
 /* Re-execs are not needed: each Criterion test runs in its own process. */
