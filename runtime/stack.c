@@ -62,10 +62,16 @@ uintptr_t preempt_stack_mapped_lo(const struct preempt_thread *t) {
   return hi;
 }
 
+static void unknown_stack(const struct preempt_thread *t, uintptr_t sp) {
+  preempt_fatal("thread %ld is running on a stack the runtime does not know "
+                "(sp %p): register coroutine stacks with preempt_add_stack()",
+                t->tid, (void *)sp);
+}
+
 void preempt_stack_note_blocking(struct preempt_thread *t) {
   uintptr_t lo;
   if (!segment_of(t, t->saved_sp, &lo, &t->saved_hi))
-    t->saved_hi = t->saved_sp; /* an unknown stack: nothing to scan there */
+    unknown_stack(t, t->saved_sp);
   t->off_stack = t->saved_sp < t->stack_lo || t->saved_sp > t->stack_hi;
 }
 
@@ -214,9 +220,7 @@ void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
       .sink = sink,
   };
   if (!segment_of(t, w.sp, &w.seg_lo, &w.seg_hi))
-    preempt_fatal("thread %ld is running on a stack the runtime does not know "
-                  "(sp %p): register coroutine stacks with preempt_add_stack()",
-                  t->tid, (void *)w.sp);
+    unknown_stack(t, w.sp);
   t->scan_sp = w.sp;
   uintptr_t lowest = w.sp;
   _Unwind_Backtrace(frame_cb, &w);
