@@ -259,8 +259,8 @@ void open_file(struct ctx *c) {
   }
 }
 
-/* The section header table, which libelf ignores (0 sections) when it
- * does not fit in the file. */
+/* The section header table.  libelf reports no sections when the table
+ * does not fit in the file: then say how far it was meant to reach. */
 static void read_sections(struct ctx *c) {
   const GElf_Ehdr *eh = &c->eh;
   size_t n;
@@ -272,7 +272,7 @@ static void read_sections(struct ctx *c) {
   if (elf_getshdrnum(c->elf, &n) != 0)
     fail(c, "section headers: %s", elf_errmsg(-1));
   if (n == 0) {
-    /* Many sections: the count is in section 0's sh_size. */
+    /* With very many sections, the count is in section 0's sh_size. */
     Elf_Data *d0 = elf_getdata_rawchunk(c->elf, (int64_t)eh->e_shoff,
                                         sizeof(Elf64_Shdr), ELF_T_SHDR);
     if (!d0)

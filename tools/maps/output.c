@@ -172,7 +172,8 @@ void print_text(const struct ctx *c, FILE *out) {
           fprintf(out, " (inlined from %s)", str(c, r->inlined));
       }
       fputc('\n', out);
-      const struct preempt_loc *l = &c->locs[r->loc0];
+      /* No locations in the file at all: locs is NULL. */
+      const struct preempt_loc *l = c->locs ? &c->locs[r->loc0] : NULL;
       if (r->nvalues == 0 && r->nregions == 0)
         fprintf(out, "    no roots\n");
       for (uint32_t v = 0; v < r->nvalues; v++) {
@@ -350,7 +351,7 @@ void print_json(const struct ctx *c, FILE *out) {
         }
         fputc('}', out);
       }
-      const struct preempt_loc *l = &c->locs[r->loc0];
+      const struct preempt_loc *l = c->locs ? &c->locs[r->loc0] : NULL;
       fputs(",\"values\":[", out);
       for (uint32_t v = 0; v < r->nvalues; v++) {
         fputs(v ? "," : "", out);
