@@ -35,6 +35,17 @@ static bool is_indirect_call(const uint8_t *p, size_t len) {
   return i == len;
 }
 
+/* Any indirect call instruction (up to 15 bytes) ending at end. */
+static void indirect_call(struct ctx *c, struct rec *r, const uint8_t *end,
+                          uint64_t before) {
+  for (uint64_t len = 2; len <= 15 && len <= before; len++)
+    if (is_indirect_call(end - len, (size_t)len)) {
+      r->callee = pool_add(c, "(indirect)");
+      r->call = "indirect";
+      return;
+    }
+}
+
 /* Name of what a call to target reaches in a linked file. */
 static void name_target(struct ctx *c, struct rec *r, uint64_t target) {
   const struct fsym *f = func_at(c, 0, target);
@@ -103,12 +114,7 @@ static void resolve_callee_linked(struct ctx *c, struct rec *r) {
       return;
     }
   }
-  for (uint64_t len = 2; len <= 15 && len <= before; len++)
-    if (is_indirect_call(end - len, (size_t)len)) {
-      r->callee = pool_add(c, "(indirect)");
-      r->call = "indirect";
-      return;
-    }
+  indirect_call(c, r, end, before);
 }
 
 static void resolve_callee_rel(struct ctx *c, struct rec *r) {
@@ -157,12 +163,7 @@ static void resolve_callee_rel(struct ctx *c, struct rec *r) {
     r->call = "direct";
     return;
   }
-  for (uint64_t len = 2; len <= 15 && len <= before; len++)
-    if (is_indirect_call(end - len, (size_t)len)) {
-      r->callee = pool_add(c, "(indirect)");
-      r->call = "indirect";
-      return;
-    }
+  indirect_call(c, r, end, before);
 }
 
 void resolve_sites(struct ctx *c) {
