@@ -16,14 +16,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static void vmessage(struct ctx *c, const char *kind, const char *fmt,
+                     va_list ap) {
+  fflush(stdout);
+  fprintf(stderr, TOOL ": %s: %s", c->path, kind);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
 void fail(struct ctx *c, const char *fmt, ...) {
   va_list ap;
-  fflush(stdout);
-  fprintf(stderr, TOOL ": %s: ", c->path);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vmessage(c, "", fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
   longjmp(c->fail, 1);
 }
 
@@ -32,12 +37,9 @@ void warn(struct ctx *c, const char *fmt, ...) {
   c->warnings++;
   if (c->warnings > 20)
     return;
-  fflush(stdout);
-  fprintf(stderr, TOOL ": %s: warning: ", c->path);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vmessage(c, "warning: ", fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
   if (c->warnings == 20)
     fprintf(stderr, TOOL ": %s: further warnings suppressed\n", c->path);
 }
