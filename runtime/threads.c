@@ -166,10 +166,14 @@ struct start {
 };
 static struct start *starting; /* under the heap lock */
 
-static void starting_unlink(struct start *s) {
+/* The thread holds its argument now, or never started. */
+static void starting_drop(struct start *s, uintptr_t ip) {
+  preempt_lock_heap(ip);
   *s->prev = s->next;
   if (s->next)
     s->next->prev = s->prev;
+  preempt_unlock_heap();
+  preempt_sys_free(s, sizeof *s);
 }
 
 static void visit_starting(struct preempt_visitor *v) {
@@ -182,10 +186,7 @@ static void *start_attached(void *p) {
   preempt_thread_attach();
   void *(*fn)(void *) = s->fn;
   void *volatile arg = s->arg; /* in this frame, scanned conservatively */
-  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
-  starting_unlink(s);
-  preempt_unlock_heap();
-  preempt_sys_free(s, sizeof *s);
+  starting_drop(s, (uintptr_t)__builtin_return_address(0));
   return fn(arg);
 }
 
@@ -217,12 +218,8 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
   starting = s;
   preempt_unlock_heap();
   int r = real(th, attr, start_attached, s);
-  if (r) {
-    preempt_lock_heap((uintptr_t)__builtin_return_address(0));
-    starting_unlink(s);
-    preempt_unlock_heap();
-    preempt_sys_free(s, sizeof *s);
-  }
+  if (r)
+    starting_drop(s, (uintptr_t)__builtin_return_address(0));
   return r;
 }
 
