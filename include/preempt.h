@@ -43,6 +43,54 @@ static inline void preempt__keep_alive_cleanup(void *slot) {
 #define PREEMPT_KEEP_ALIVE __attribute__((cleanup(preempt__keep_alive_cleanup)))
 #endif
 
+/* ---- unsafe points --------------------------------------------------------
+ * To stop the world the runtime may interrupt a thread at any instruction of
+ * code built with the plugin.  Code that holds a heap pointer only in a form
+ * the collector cannot recognise (an integer with tag bits in it, xor'ed,
+ * shifted) must not be interrupted there: mark it.  A thread signalled
+ * inside such a range runs on and stops at the poll the plugin puts at the
+ * end of the range (and before each return of a PREEMPT_UNSAFE function).
+ * The plugin finds ptrtoint -> xor/shift/tag -> inttoptr sequences itself;
+ * these are for what it cannot see.  `preempt-maps --pc ADDR` says whether
+ * an instruction is an asynchronous safe point and, if not, why.
+ *
+ * PREEMPT_UNSAFE on a function: its whole body (prologue and epilogue
+ * included) is one unsafe range.  It is never inlined.
+ *     PREEMPT_UNSAFE uintptr_t hash_ptr(void *p) { ... }
+ *
+ * preempt_unsafe_begin(v) / preempt_unsafe_end(v): a range inside a function.
+ * v is the pointer (or integer) the range protects, an lvalue: begin keeps it
+ * alive up to the range, and code that computes from v after begin, or that
+ * end's v depends on, cannot be moved out of the range by the compiler.
+ *     preempt_unsafe_begin(p);
+ *     uintptr_t h = (uintptr_t)p ^ key;      ... no use of p below ...
+ *     q = (struct node *)(h ^ key);
+ *     preempt_unsafe_end(q);
+ * Every path from a begin must reach an end in the same function, and ranges
+ * do not nest (the plugin says so at compile time).  Calls inside a range
+ * still stop the thread cooperatively, and the collector then cannot see a
+ * pointer held only as a hidden integer either: keep the pointer itself
+ * alive across such calls.
+ *
+ * Without the plugin (another compiler, or clang without -fplugin) these
+ * compile to nothing but an empty asm that keeps v in a register: there are
+ * no tables and no polls, and the runtime treats such code as having none of
+ * the plugin's information, like any code built without it. */
+#if defined(__has_attribute)
+#if __has_attribute(preempt_unsafe) /* the plugin is loaded */
+#define PREEMPT_UNSAFE __attribute__((preempt_unsafe))
+#elif __has_attribute(annotate) /* clang: -fpass-plugin alone sees it too */
+#define PREEMPT_UNSAFE __attribute__((noinline, annotate("preempt_unsafe")))
+#endif
+#endif
+#ifndef PREEMPT_UNSAFE
+#define PREEMPT_UNSAFE __attribute__((noinline))
+#endif
+#define preempt_unsafe_begin(v)                                                \
+  __asm__ __volatile__("# preempt_unsafe_begin %0" : "+r"(v) : : "memory")
+#define preempt_unsafe_end(v)                                                  \
+  __asm__ __volatile__("# preempt_unsafe_end %0" : "+r"(v) : : "memory")
+
 /* ---- allocation ---------------------------------------------------------
  * Objects are zeroed, never move, and stay alive while a root (a live
  * local, also a union, double or vector holding a pointer's bits; a
