@@ -42,6 +42,9 @@ void registerPasses(PassBuilder &PB) {
   // computed on the code that will be compiled.
   PB.registerOptimizerLastEPCallback(
       [](ModulePassManager &MPM, OptimizationLevel Level) {
+        MPM.addPass(BlockingCallsPass()); // its calls get maps too
+        // Unsafe points first: its polls are calls that need maps.
+        MPM.addPass(UnsafePass(Level != OptimizationLevel::O0));
         MPM.addPass(SafepointsPass(Level != OptimizationLevel::O0));
       });
   PB.registerPipelineParsingCallback(
@@ -49,6 +52,14 @@ void registerPasses(PassBuilder &PB) {
          ArrayRef<PassBuilder::PipelineElement>) {
         if (Name == "preempt-safepoints") {
           MPM.addPass(SafepointsPass());
+          return true;
+        }
+        if (Name == "preempt-blocking") {
+          MPM.addPass(BlockingCallsPass());
+          return true;
+        }
+        if (Name == "preempt-unsafe") {
+          MPM.addPass(UnsafePass());
           return true;
         }
         return false;
