@@ -43,6 +43,8 @@ void registerPasses(PassBuilder &PB) {
   PB.registerOptimizerLastEPCallback(
       [](ModulePassManager &MPM, OptimizationLevel Level) {
         MPM.addPass(BlockingCallsPass()); // its calls get maps too
+        // Unsafe points first: its polls are calls that need maps.
+        MPM.addPass(UnsafePass(Level != OptimizationLevel::O0));
         MPM.addPass(SafepointsPass(Level != OptimizationLevel::O0));
       });
   PB.registerPipelineParsingCallback(
@@ -54,6 +56,10 @@ void registerPasses(PassBuilder &PB) {
         }
         if (Name == "preempt-blocking") {
           MPM.addPass(BlockingCallsPass());
+          return true;
+        }
+        if (Name == "preempt-unsafe") {
+          MPM.addPass(UnsafePass());
           return true;
         }
         return false;

@@ -16,6 +16,7 @@ class CallInst;
 class Function;
 class Module;
 class PassBuilder;
+class AsmPrinter;
 } // namespace llvm
 
 namespace preempt {
@@ -60,6 +61,31 @@ struct BlockingCallsPass : llvm::PassInfoMixin<BlockingCallsPass> {
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &);
   static bool isRequired() { return true; }
 };
+
+// Unsafe points (Unsafe.cpp): checks and canonicalises the
+// preempt_unsafe_begin/end markers of preempt.h, marks pointers held as
+// changed integers, polls at the end of each range, and gives every
+// function asynchronous unwind tables.  Runs before SafepointsPass, so that
+// its polls get stack maps.  UnsafeTable.cpp turns the markers into the
+// table (runtime/map_format.h) at code emission.
+inline constexpr const char *UserBeginAsm = "# preempt_unsafe_begin $0";
+inline constexpr const char *UserEndAsm = "# preempt_unsafe_end $0";
+// Canonical markers: "<marker> kind id arg $0"; arg is the source line for
+// a begin, 1 for an end that closes its range (0: the range goes on).
+inline constexpr const char *UnsafeBeginMarker = "# preempt.unsafe.begin";
+inline constexpr const char *UnsafeEndMarker = "# preempt.unsafe.end";
+inline constexpr const char *UnsafeFnAttr = "preempt-unsafe";
+inline constexpr const char *UnsafeAnnotation = "preempt_unsafe";
+inline constexpr const char *StopRequestedName = "preempt__stop_requested";
+inline constexpr const char *PollFunctionName = "preempt_safepoint";
+struct UnsafePass : llvm::PassInfoMixin<UnsafePass> {
+  explicit UnsafePass(bool Optimizing = true) : Optimizing(Optimizing) {}
+  bool Optimizing;
+  llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &);
+  static bool isRequired() { return true; }
+};
+// Called by the GC metadata printer when code emission starts.
+void addUnsafeTableWriter(llvm::AsmPrinter &AP);
 
 // Registers the pass pipeline hooks on PB once, however many times the
 // plugin is loaded (-fplugin and -fpass-plugin together).

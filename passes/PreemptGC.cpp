@@ -308,6 +308,9 @@ void MapWriter::emitLLVMStackMaps() {
 
 class PreemptPrinter : public GCMetadataPrinter {
 public:
+  void beginAssembly(Module &, GCModuleInfo &, AsmPrinter &AP) override {
+    addUnsafeTableWriter(AP); // unsafe-point tables (UnsafeTable.cpp)
+  }
   bool emitStackMaps(StackMaps &SM, AsmPrinter &AP) override {
     MapWriter W(SM, AP);
     W.emitNote();

@@ -76,4 +76,54 @@ struct preempt_map_func {
   uint32_t nrecords;
 };
 
+/* ---- unsafe points --------------------------------------------------------
+ * Code where the runtime must not stop a thread asynchronously (the signal
+ * it sends at any instruction to stop the world): ranges the program marked
+ * (preempt_unsafe_begin/end), functions marked PREEMPT_UNSAFE, and code the
+ * plugin found holding a heap pointer only as a changed integer (ptrtoint,
+ * xor/shift/tag, inttoptr).  The plugin computes the ranges on the final
+ * machine code (passes/UnsafeTable.cpp), one note per code section, linked
+ * to it and in its COMDAT group like the maps, in the same ".note.preempt"
+ * section name:
+ *
+ *   note header: namesz = 8, descsz, type = PREEMPT_NOTE_UNSAFE, "preempt\0"
+ *   desc:  struct preempt_unsafe_header
+ *          struct preempt_unsafe_range[nranges]
+ *
+ * Addresses are self-relative like the maps' (no relocation at run time).
+ * A range is [start, end): a thread whose next instruction is in it is not
+ * stopped there; it stops at the poll that follows the range.  Ranges may
+ * overlap (a marked range inside a marked function).
+ *
+ * A note is sound (runtime/mapfile.c, preempt_unsafe_walk) when: version
+ * and architecture match; flags and every reserved field are 0; the ranges
+ * fill the description exactly; each kind is known; start < end; and each
+ * range lies inside one segment of the object's code.  The runtime ignores a
+ * note that is not, with a message naming the object; its ranges are then
+ * not known (the code counts as safe everywhere).
+ */
+#define PREEMPT_NOTE_UNSAFE 0x50525531u /* "PRU1" */
+#define PREEMPT_UNSAFE_VERSION 1u
+
+enum preempt_unsafe_kind {
+  PREEMPT_UNSAFE_RANGE = 1,    /* preempt_unsafe_begin .. preempt_unsafe_end */
+  PREEMPT_UNSAFE_FUNCTION = 2, /* a function marked PREEMPT_UNSAFE */
+  PREEMPT_UNSAFE_AUTO = 3,     /* a pointer held as a changed integer */
+};
+
+struct preempt_unsafe_header {
+  uint8_t version;
+  uint8_t arch;
+  uint16_t flags;
+  uint32_t nranges;
+};
+
+struct preempt_unsafe_range {
+  int32_t start; /* first byte of the range - &start */
+  int32_t end;   /* one past its last byte - &end */
+  uint32_t line; /* source line of the range or function, 0 if unknown */
+  uint16_t kind; /* enum preempt_unsafe_kind */
+  uint16_t reserved;
+};
+
 #endif

@@ -43,8 +43,10 @@ int preempt_note_next(const uint8_t **p, const uint8_t *end, size_t align,
   n->desc = q + descoff;
   n->descsz = nh.descsz;
   n->bytes = (size_t)bytes;
-  n->maps = nh.namesz == PREEMPT_NOTE_NAMESZ && nh.type == PREEMPT_NOTE_MAPS &&
-            !memcmp(q + sizeof nh, PREEMPT_NOTE_NAME, PREEMPT_NOTE_NAMESZ);
+  bool ours = nh.namesz == PREEMPT_NOTE_NAMESZ &&
+              !memcmp(q + sizeof nh, PREEMPT_NOTE_NAME, PREEMPT_NOTE_NAMESZ);
+  n->maps = ours && nh.type == PREEMPT_NOTE_MAPS;
+  n->unsafe = ours && nh.type == PREEMPT_NOTE_UNSAFE;
   *p = q + bytes;
   return 1;
 }
@@ -399,4 +401,83 @@ bool preempt_map_walk(const uint8_t *desc, size_t descsz,
   if (spans && spans != local)
     env->release(spans, spans_size);
   return ok;
+}
+
+/* ---- unsafe points -------------------------------------------------------- */
+
+const char *preempt_unsafe_kind_name(unsigned kind) {
+  switch (kind) {
+  case PREEMPT_UNSAFE_RANGE:
+    return "range";
+  case PREEMPT_UNSAFE_FUNCTION:
+    return "function";
+  case PREEMPT_UNSAFE_AUTO:
+    return "automatic";
+  default:
+    return NULL;
+  }
+}
+
+bool preempt_unsafe_walk(const uint8_t *desc, size_t descsz,
+                         const struct preempt_unsafe_env *env,
+                         struct preempt_map_error *err) {
+  struct preempt_unsafe_header h;
+  if (descsz < sizeof h)
+    return fail_at(err, desc, desc, "truncated header (%zu bytes)", descsz);
+  memcpy(&h, desc, sizeof h);
+  if (h.version != PREEMPT_UNSAFE_VERSION)
+    return fail_at(err, desc, desc,
+                   "unsupported unsafe-point table version %u (this preempt "
+                   "reads version %u; rebuild with it)",
+                   h.version, PREEMPT_UNSAFE_VERSION);
+  if (h.arch != PREEMPT_ARCH_MAP_ID)
+    return fail_at(err, desc, desc + 1,
+                   "built for another architecture (arch %u, this is %u)",
+                   h.arch, PREEMPT_ARCH_MAP_ID);
+  if (h.flags != 0)
+    return fail_at(err, desc, desc + 2, "unknown flags 0x%x", h.flags);
+  if (h.nranges > descsz / sizeof(struct preempt_unsafe_range) ||
+      sizeof h + (uint64_t)h.nranges * sizeof(struct preempt_unsafe_range) !=
+          descsz)
+    return fail_at(err, desc, desc + 4,
+                   "%u ranges do not fill the note (%zu bytes of description)",
+                   h.nranges, descsz);
+  bool strict = !env->lenient;
+  for (uint32_t i = 0; i < h.nranges; i++) {
+    const uint8_t *rp = desc + sizeof h + (size_t)i * sizeof(struct preempt_unsafe_range);
+    struct preempt_unsafe_range r;
+    memcpy(&r, rp, sizeof r);
+    struct preempt_unsafe_site s = {.index = i, .line = r.line, .kind = r.kind};
+    uint32_t end_space;
+    const char *why =
+        env->addr(env->arg, rp + offsetof(struct preempt_unsafe_range, start),
+                  &s.space, &s.start);
+    if (!why)
+      why = env->addr(env->arg, rp + offsetof(struct preempt_unsafe_range, end),
+                      &end_space, &s.end);
+    if (why)
+      return fail_at(err, desc, rp, "range %u: %s", i, why);
+    if (strict) {
+      if (!preempt_unsafe_kind_name(r.kind))
+        return fail_at(err, desc, rp + offsetof(struct preempt_unsafe_range, kind),
+                       "range %u: unknown kind %u", i, r.kind);
+      if (r.reserved != 0)
+        return fail_at(err, desc,
+                       rp + offsetof(struct preempt_unsafe_range, reserved),
+                       "range %u: reserved field is 0x%x, not 0", i, r.reserved);
+      if (end_space != s.space)
+        return fail_at(err, desc, rp,
+                       "range %u: starts and ends in different sections", i);
+      if (s.start >= s.end)
+        return fail_at(err, desc, rp,
+                       "range %u: start 0x%llx is not below end 0x%llx", i,
+                       (unsigned long long)s.start, (unsigned long long)s.end);
+      if ((why = env->check_range(env->arg, s.space, s.start, s.end)))
+        return fail_at(err, desc, rp, "range %u: %s (0x%llx-0x%llx)", i, why,
+                       (unsigned long long)s.start, (unsigned long long)s.end);
+    }
+    if (env->visit)
+      env->visit(env->arg, &s);
+  }
+  return true;
 }

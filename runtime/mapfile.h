@@ -25,6 +25,7 @@ struct preempt_note {
   size_t descsz;
   size_t bytes;        /* header, name, description and padding */
   bool maps;           /* one of ours (PREEMPT_NOTE_MAPS) */
+  bool unsafe;         /* our unsafe-point table (PREEMPT_NOTE_UNSAFE) */
 };
 /* The next note in [*p, end), a note section or segment aligned to align
  * (4 or 8).  1: a note in *n and *p moved past it; 0: the end (trailing
@@ -96,5 +97,36 @@ struct preempt_map_error {
 bool preempt_map_walk(const uint8_t *desc, size_t descsz,
                       const struct preempt_map_env *env,
                       struct preempt_map_error *err) PREEMPT_MAPFILE_API;
+
+/* ---- unsafe points (PREEMPT_NOTE_UNSAFE) ------------------------------- */
+struct preempt_unsafe_site {
+  uint32_t index;        /* range in the note */
+  uint32_t space;        /* as for return addresses */
+  uint64_t start, end;   /* [start, end) */
+  uint32_t line;
+  uint16_t kind;         /* enum preempt_unsafe_kind */
+};
+struct preempt_unsafe_env {
+  /* The address a self-relative field at field stands for; NULL, or what
+   * is wrong. */
+  const char *(*addr)(void *arg, const uint8_t *field, uint32_t *space,
+                      uint64_t *addr);
+  /* NULL if [start, end) lies inside one segment of the object's code,
+   * else what is wrong. */
+  const char *(*check_range)(void *arg, uint32_t space, uint64_t start,
+                             uint64_t end);
+  /* Called for each range as it is decoded, or NULL. */
+  void (*visit)(void *arg, const struct preempt_unsafe_site *site);
+  void *arg;
+  bool lenient; /* decode only: no check of kinds, order or addresses */
+};
+/* Checks one unsafe-point note's description and walks its ranges.  true
+ * if it is sound; else *err says where and why, and visit may have seen
+ * part.  No allocation: safe to call anywhere the runtime reads maps. */
+bool preempt_unsafe_walk(const uint8_t *desc, size_t descsz,
+                         const struct preempt_unsafe_env *env,
+                         struct preempt_map_error *err) PREEMPT_MAPFILE_API;
+/* "range", "function", "automatic", or NULL for an unknown kind. */
+const char *preempt_unsafe_kind_name(unsigned kind) PREEMPT_MAPFILE_API;
 
 #endif

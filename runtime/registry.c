@@ -38,6 +38,7 @@ struct object {
   struct range text[MAX_SEGS];
   int ntext;
   size_t nrecords;
+  size_t nunsafe; /* ranges in its sound unsafe-point notes */
   bool live; /* seen in the latest dl_iterate_phdr pass */
   bool told_duplicate; /* two of its notes claim one return address */
 };
@@ -54,6 +55,24 @@ struct table {
   struct table *retired; /* next older table waiting to be freed */
   struct entry e[];
 };
+
+/* Where threads must not be stopped asynchronously, for the signal
+ * handler that stops them (preempt_registry_unsafe_at): every loaded
+ * object's unsafe ranges, then every object's code segments, each part
+ * sorted and merged into disjoint ranges.  Published and retired like the
+ * map table. */
+struct unsafe_table {
+  size_t nranges, ntext;
+  struct unsafe_table *retired;
+  struct range r[];
+};
+
+static struct {
+  struct range *v; /* being built, under reg.lock */
+  size_t n, cap;
+  _Atomic(struct unsafe_table *) table;
+  struct unsafe_table *retired; /* under reg.lock */
+} unsafe;
 
 static struct {
   struct object *objs; /* under lock */
@@ -156,6 +175,62 @@ static void note_visit(void *arg, const struct preempt_map_site *s) {
     table_insert(w->o, (uintptr_t)s->ret, s->rec, s->end);
 }
 
+/* Unsafe-point notes: self-relative ranges inside one code segment. */
+static const char *unsafe_addr(void *arg, const uint8_t *field,
+                               uint32_t *space, uint64_t *addr) {
+  (void)arg;
+  int32_t rel;
+  memcpy(&rel, field, sizeof rel);
+  *space = 0;
+  *addr = (uintptr_t)field + (uintptr_t)(intptr_t)rel;
+  return NULL;
+}
+
+static const char *unsafe_check(void *arg, uint32_t space, uint64_t start,
+                                uint64_t end) {
+  const struct object *o = arg;
+  (void)space;
+  for (int i = 0; i < o->ntext; i++)
+    if (start >= o->text[i].lo && end <= o->text[i].hi)
+      return NULL;
+  return "range outside the object's code";
+}
+
+static void unsafe_count(void *arg, const struct preempt_unsafe_site *s) {
+  (void)s;
+  ((struct object *)arg)->nunsafe++;
+}
+
+static void unsafe_insert(void *arg, const struct preempt_unsafe_site *s) {
+  (void)arg;
+  if (unsafe.n < unsafe.cap) /* sized by the validating pass */
+    unsafe.v[unsafe.n++] = (struct range){(uintptr_t)s->start, (uintptr_t)s->end};
+}
+
+/* Validates and counts (insert false, with messages) or collects (insert
+ * true) the ranges of one unsafe-point note of o. */
+static void each_unsafe_range(struct object *o, const struct preempt_note *note,
+                              bool insert) {
+  struct preempt_unsafe_env env = {
+      .addr = unsafe_addr,
+      .check_range = unsafe_check,
+      .arg = o,
+  };
+  struct preempt_map_error err;
+  if (!preempt_unsafe_walk(note->desc, note->descsz, &env, &err)) {
+    if (!insert)
+      preempt_warn("%s: malformed unsafe-point table at offset 0x%lx: %s; "
+                   "its ranges are ignored (threads may be stopped there)",
+                   o->name[0] ? o->name : "(main program)",
+                   (unsigned long)((uintptr_t)note->desc + err.offset - o->base),
+                   err.reason);
+    return;
+  }
+  env.visit = insert ? unsafe_insert : unsafe_count;
+  env.lenient = true;
+  preempt_unsafe_walk(note->desc, note->descsz, &env, &err);
+}
+
 /* Validates (insert false, with messages) or indexes (insert true) each of
  * our notes in o; notes that fail validation are never indexed. */
 static void each_note(struct object *o, const ElfW(Phdr) * ph, int n,
@@ -168,6 +243,10 @@ static void each_note(struct object *o, const ElfW(Phdr) * ph, int n,
     struct preempt_note note;
     const char *why;
     while (preempt_note_next(&p, end, ph[i].p_align, &note, &why) > 0) {
+      if (note.unsafe) {
+        each_unsafe_range(o, &note, insert);
+        continue;
+      }
       if (!note.maps)
         continue;
       struct note_walk w = {.o = o};
@@ -242,7 +321,8 @@ static int insert_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   (void)arg;
   for (size_t i = 0; i < reg.nobjs; i++)
     if (reg.objs[i].base == info->dlpi_addr &&
-        reg.objs[i].phdr == info->dlpi_phdr && reg.objs[i].nrecords) {
+        reg.objs[i].phdr == info->dlpi_phdr &&
+        (reg.objs[i].nrecords || reg.objs[i].nunsafe)) {
       size_t n = 0;
       each_note(&reg.objs[i], info->dlpi_phdr, info->dlpi_phnum, true, &n);
     }
@@ -257,6 +337,8 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   }
   return 1; /* the counters are the same in every entry */
 }
+
+static void unsafe_publish(size_t ntext);
 
 void preempt_registry_sync(void) {
   pthread_mutex_lock(&reg.lock);
@@ -285,7 +367,18 @@ void preempt_registry_sync(void) {
   if (!reg.building)
     preempt_fatal("out of memory for the stack map table");
   reg.building->size = size;
+  size_t nunsafe = 0, ntext = 0;
+  for (size_t i = 0; i < reg.nobjs; i++) {
+    nunsafe += reg.objs[i].nunsafe;
+    ntext += (size_t)reg.objs[i].ntext;
+  }
+  unsafe.cap = nunsafe;
+  unsafe.n = 0;
+  unsafe.v = nunsafe ? preempt_sys_alloc(nunsafe * sizeof *unsafe.v) : NULL;
+  if (nunsafe && !unsafe.v)
+    preempt_fatal("out of memory for the unsafe-point table");
   dl_iterate_phdr(insert_cb, NULL);
+  unsafe_publish(ntext);
   struct table *old = atomic_exchange(&reg.table, reg.building);
   if (old) {
     old->retired = reg.retired;
@@ -294,6 +387,117 @@ void preempt_registry_sync(void) {
   reg.building = NULL;
   atomic_fetch_add(&reg.generation, 1);
   pthread_mutex_unlock(&reg.lock);
+}
+
+/* Heap sort: no allocation, no libc callbacks. */
+static void range_sift(struct range *v, size_t i, size_t n) {
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n)
+      return;
+    if (c + 1 < n && v[c].lo < v[c + 1].lo)
+      c++;
+    if (v[i].lo >= v[c].lo)
+      return;
+    struct range t = v[i];
+    v[i] = v[c];
+    v[c] = t;
+    i = c;
+  }
+}
+
+/* Sorts v and merges overlapping or touching ranges; the new count. */
+static size_t ranges_normalise(struct range *v, size_t n) {
+  for (size_t i = n / 2; i-- > 0;)
+    range_sift(v, i, n);
+  for (size_t i = n; i-- > 1;) {
+    struct range t = v[0];
+    v[0] = v[i];
+    v[i] = t;
+    range_sift(v, 0, i);
+  }
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (m && v[i].lo <= v[m - 1].hi) {
+      if (v[i].hi > v[m - 1].hi)
+        v[m - 1].hi = v[i].hi;
+    } else {
+      v[m++] = v[i];
+    }
+  }
+  return m;
+}
+
+static size_t unsafe_table_bytes(const struct unsafe_table *t) {
+  return sizeof *t + (t->nranges + t->ntext) * sizeof(struct range);
+}
+
+/* Under reg.lock, after insert_cb filled unsafe.v: the table of the ranges
+ * collected and of the code of every object (the vDSO's included: it is
+ * code the runtime knows, though it holds no maps). */
+static int vdso_text_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  struct unsafe_table *t = arg;
+  if (!info->dlpi_name || strncmp(info->dlpi_name, "linux-vdso", 10))
+    return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+      uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+      t->r[t->nranges + t->ntext++] = (struct range){lo, lo + ph->p_memsz};
+      break; /* room was made for one */
+    }
+  }
+  return 1;
+}
+
+static void unsafe_publish(size_t ntext) {
+  size_t n = ranges_normalise(unsafe.v, unsafe.n);
+  struct unsafe_table *t = preempt_sys_alloc(
+      sizeof *t + (n + ntext + 1) * sizeof(struct range));
+  if (!t)
+    preempt_fatal("out of memory for the unsafe-point table");
+  t->nranges = n;
+  if (n)
+    memcpy(t->r, unsafe.v, n * sizeof *t->r);
+  for (size_t i = 0; i < reg.nobjs; i++)
+    for (int j = 0; j < reg.objs[i].ntext; j++)
+      t->r[n + t->ntext++] = reg.objs[i].text[j];
+  dl_iterate_phdr(vdso_text_cb, t);
+  t->ntext = ranges_normalise(t->r + n, t->ntext);
+  if (unsafe.v)
+    preempt_sys_free(unsafe.v, unsafe.cap * sizeof *unsafe.v);
+  unsafe.v = NULL;
+  unsafe.n = unsafe.cap = 0;
+  struct unsafe_table *old = atomic_exchange(&unsafe.table, t);
+  if (old) {
+    old->retired = unsafe.retired;
+    unsafe.retired = old;
+  }
+}
+
+/* Binary search in sorted, disjoint ranges. */
+static bool ranges_contain(const struct range *v, size_t n, uintptr_t a) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (a < v[mid].lo)
+      hi = mid;
+    else if (a >= v[mid].hi)
+      lo = mid + 1;
+    else
+      return true;
+  }
+  return false;
+}
+
+bool preempt_registry_unsafe_at(uintptr_t pc) {
+  struct unsafe_table *t =
+      atomic_load_explicit(&unsafe.table, memory_order_acquire);
+  if (!t)
+    return true; /* nothing known yet */
+  return ranges_contain(t->r, t->nranges, pc) ||
+         !ranges_contain(t->r + t->nranges, t->ntext, pc);
 }
 
 void preempt_registry_fork_prepare(void) { pthread_mutex_lock(&reg.lock); }
@@ -306,6 +510,11 @@ void preempt_registry_quiesce(void) {
     preempt_sys_free(t, sizeof *t + t->size * sizeof(struct entry));
   }
   reg.retired = NULL;
+  for (struct unsafe_table *t = unsafe.retired, *next; t; t = next) {
+    next = t->retired;
+    preempt_sys_free(t, unsafe_table_bytes(t));
+  }
+  unsafe.retired = NULL;
   pthread_mutex_unlock(&reg.lock);
 }
 
