@@ -24,15 +24,14 @@ struct walk {
   char why[256]; /* a formatted reason for the validator */
 };
 
-/* The first return address of a function entry: linked files hold it
- * self-relative, objects through a relocation of the field. */
-static const char *first_ret(void *arg, uint32_t f, const uint8_t *field,
-                             uint32_t *space, uint64_t *ret) {
-  struct walk *w = arg;
+/* The address a self-relative field stands for: linked files hold it
+ * in the field, objects in a relocation of the field.  what names it in
+ * messages. */
+static const char *self_rel(struct walk *w, const uint8_t *field,
+                            const char *what, uint32_t *space, uint64_t *ret) {
   struct ctx *c = w->c;
   int32_t rel = (int32_t)rd32(field);
   uint64_t pos = (uint64_t)(field - w->src->base); /* in the section/segment */
-  (void)f;
   if (!c->rel) {
     *space = 0;
     *ret = w->src->vaddr + pos + (uint64_t)(int64_t)rel;
@@ -40,15 +39,13 @@ static const char *first_ret(void *arg, uint32_t f, const uint8_t *field,
   }
   const struct rel *r = reloc_at(relocs_for(c, w->src->sec), pos);
   if (!r) {
-    snprintf(w->why, sizeof w->why,
-             "no relocation for its return address (at %s+0x%" PRIx64 ")",
-             sec_name(c, w->src->sec), pos);
+    snprintf(w->why, sizeof w->why, "no relocation for its %s (at %s+0x%" PRIx64 ")",
+             what, sec_name(c, w->src->sec), pos);
     return w->why;
   }
   if (r->type != R_X86_64_PC32 && r->type != R_X86_64_PLT32) {
     snprintf(w->why, sizeof w->why,
-             "unexpected relocation type %" PRIu32 " for its return address",
-             r->type);
+             "unexpected relocation type %" PRIu32 " for its %s", r->type, what);
     return w->why;
   }
   GElf_Sym s;
@@ -58,9 +55,8 @@ static const char *first_ret(void *arg, uint32_t f, const uint8_t *field,
     return w->why;
   }
   if (s.st_shndx == SHN_UNDEF || s.st_shndx >= c->nsh) {
-    snprintf(w->why, sizeof w->why,
-             "return address relative to undefined symbol %s",
-             sym_name(c, r->symtab, &s));
+    snprintf(w->why, sizeof w->why, "%s relative to undefined symbol %s",
+             what, sym_name(c, r->symtab, &s));
     return w->why;
   }
   *space = s.st_shndx;
@@ -68,6 +64,13 @@ static const char *first_ret(void *arg, uint32_t f, const uint8_t *field,
    * objects). */
   *ret = s.st_value + (uint64_t)r->addend;
   return NULL;
+}
+
+/* The first return address of a function entry. */
+static const char *first_ret(void *arg, uint32_t f, const uint8_t *field,
+                             uint32_t *space, uint64_t *ret) {
+  (void)f;
+  return self_rel(arg, field, "return address", space, ret);
 }
 
 /* The runtime's test, in file terms: the call ending at ret is code. */
@@ -157,6 +160,70 @@ static void add_note(struct ctx *c, const struct note_src *src,
   c->nfuncs += h.nfuncs;
 }
 
+/* ---- unsafe-point notes ---------------------------------------------------- */
+
+static const char *unsafe_addr(void *arg, const uint8_t *field,
+                               uint32_t *space, uint64_t *addr) {
+  return self_rel(arg, field, "range", space, addr);
+}
+
+/* The runtime's test, in file terms: [start, end) lies in one piece of
+ * code (a section of an object, a code section or segment of a linked
+ * file). */
+static const char *unsafe_check(void *arg, uint32_t space, uint64_t start,
+                                uint64_t end) {
+  struct walk *w = arg;
+  struct ctx *c = w->c;
+  if (c->rel)
+    return space < c->nsh && (c->sh[space].sh_flags & SHF_EXECINSTR) &&
+                   end <= c->sh[space].sh_size
+               ? NULL
+               : "range outside the object's code";
+  return vaddr_is_code(c, start) && vaddr_is_code(c, end - 1)
+             ? NULL
+             : "range outside the object's code";
+}
+
+static void unsafe_collect(void *arg, const struct preempt_unsafe_site *s) {
+  struct walk *w = arg;
+  struct ctx *c = w->c;
+  grow(c, (void **)&c->uranges, &c->capuranges, c->nuranges, sizeof *c->uranges);
+  c->uranges[c->nuranges++] = (struct urange){
+      .note = w->note,
+      .sec = s->space,
+      .start = s->start,
+      .end = s->end,
+      .line = s->line,
+      .kind = s->kind,
+      .fn = NONE,
+  };
+}
+
+static void add_unsafe_note(struct ctx *c, const struct note_src *src,
+                            const struct preempt_note *n) {
+  uint64_t note_off = src->fileoff + (uint64_t)(n->hdr - src->base);
+  uint64_t desc_off = src->fileoff + (uint64_t)(n->desc - src->base);
+  struct walk w = {.c = c, .src = src, .note = c->nunsafe_notes++};
+  struct preempt_unsafe_env env = {
+      .addr = unsafe_addr,
+      .check_range = unsafe_check,
+      .arg = &w,
+  };
+  struct preempt_map_error strict, err;
+  bool sound = preempt_unsafe_walk(n->desc, n->descsz, &env, &strict);
+  env.visit = unsafe_collect;
+  env.lenient = true;
+  if (!preempt_unsafe_walk(n->desc, n->descsz, &env, &err))
+    fail(c, "malformed unsafe-point note at offset 0x%" PRIx64 ": %s (at offset 0x%" PRIx64 ")",
+         note_off, err.reason, desc_off + err.offset);
+  if (!sound)
+    warn(c, "unsafe-point note at offset 0x%" PRIx64 ": %s (at offset 0x%" PRIx64
+            "); the runtime rejects this table and may stop threads inside "
+            "its ranges",
+         note_off, strict.reason, desc_off + strict.offset);
+  c->unsafe_note_bytes += n->bytes;
+}
+
 /* Walks the notes of one note section or segment. */
 static void scan_notes(struct ctx *c, const struct note_src *src, uint64_t size,
                        uint64_t align, bool must_parse) {
@@ -167,6 +234,8 @@ static void scan_notes(struct ctx *c, const struct note_src *src, uint64_t size,
   while ((got = preempt_note_next(&p, end, (size_t)align, &n, &why)) > 0)
     if (n.maps)
       add_note(c, src, &n);
+    else if (n.unsafe)
+      add_unsafe_note(c, src, &n);
   if (got < 0) {
     uint64_t off = src->fileoff + (uint64_t)(p - src->base);
     if (must_parse)

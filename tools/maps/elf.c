@@ -569,6 +569,7 @@ void free_file(struct ctx *c) {
   free(c->dynrels.v);
   free(c->notes);
   free(c->recs);
+  free(c->uranges);
   free(c->locs);
   free(c->pool);
 }

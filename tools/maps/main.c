@@ -2,6 +2,7 @@
  * ELF file in human terms, as JSON, or as a size summary.
  *
  *   preempt-maps [--summary] [--json] [--function NAME] [--no-lines] FILE...
+ *   preempt-maps --pc ADDR [--pc ADDR...] FILE
  *
  * Works on relocatable objects (return addresses come from the relocations
  * of .note.preempt), executables (PIE or not) and shared libraries.  The
@@ -22,11 +23,16 @@ static int process(struct ctx *c, size_t *shown, bool *json_done) {
   read_headers(c);
   read_symbols(c);
   read_notes(c);
-  if (c->nrecs == 0 && !opt.json) {
+  if (opt.npcs) {
+    resolve_unsafe(c);
+    return answer_pcs(c, stdout);
+  }
+  if (c->nrecs == 0 && c->nuranges == 0 && !opt.json) {
     printf("no preempt stack maps in %s\n", c->path);
     return 0;
   }
   resolve_sites(c);
+  resolve_unsafe(c);
   add_lines(c);
   for (size_t i = 0; i < c->nrecs; i++)
     *shown += c->recs[i].shown;
@@ -35,6 +41,7 @@ static int process(struct ctx *c, size_t *shown, bool *json_done) {
     *json_done = true;
   } else {
     print_text(c, stdout);
+    print_unsafe_text(c, stdout);
   }
   return 0;
 }
@@ -49,6 +56,8 @@ static void usage(FILE *out) {
           "  --json             machine-readable output\n"
           "  --function NAME    only the records of function NAME\n"
           "  --no-lines         do not look up source lines\n"
+          "  --pc ADDR          is the instruction at ADDR an asynchronous\n"
+          "                     safe point, and if not why (repeatable)\n"
           "  --help             this text\n");
 }
 
@@ -77,6 +86,21 @@ int main(int argc, char **argv) {
         return 2;
       }
       opt.function = argv[++i];
+    } else if (!strcmp(a, "--pc") || !strncmp(a, "--pc=", 5)) {
+      if (a[4] == '\0' && i + 1 >= argc) {
+        fprintf(stderr, TOOL ": %s needs an argument\n", a);
+        free(files);
+        free(opt.pcs);
+        return 2;
+      }
+      const char **grown = realloc(opt.pcs, (opt.npcs + 1) * sizeof *grown);
+      if (!grown) {
+        free(files);
+        free(opt.pcs);
+        return 1;
+      }
+      opt.pcs = grown;
+      opt.pcs[opt.npcs++] = a[4] == '=' ? a + 5 : argv[++i];
     } else if (!strncmp(a, "--function=", 11)) {
       opt.function = a + 11;
     } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -89,6 +113,12 @@ int main(int argc, char **argv) {
       free(files);
       return 2;
     }
+  }
+  if (opt.npcs && (nfiles != 1 || opt.json)) {
+    fprintf(stderr, TOOL ": --pc takes one file and no --json\n");
+    free(files);
+    free(opt.pcs);
+    return 2;
   }
   if (nfiles == 0) {
     usage(stderr);
@@ -139,6 +169,7 @@ int main(int argc, char **argv) {
     status = 1;
   }
   free(files);
+  free(opt.pcs);
   if (fflush(stdout) != 0 || ferror(stdout))
     status = 1;
   return status;

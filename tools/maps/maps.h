@@ -22,6 +22,8 @@
 struct options {
   bool summary_only, json, no_lines;
   const char *function; /* --function */
+  const char **pcs;     /* --pc ADDR..., or NULL */
+  size_t npcs;
 };
 extern struct options opt;
 
@@ -72,6 +74,16 @@ struct rec {
   bool shown;           /* passes --function */
 };
 
+struct urange { /* an unsafe range (PREEMPT_NOTE_UNSAFE) */
+  uint32_t note;  /* index among the file's unsafe notes */
+  uint32_t sec;   /* .o: section of the range */
+  uint64_t start, end; /* .o: offsets in sec; linked: virtual addresses */
+  uint32_t line;
+  uint16_t kind;  /* enum preempt_unsafe_kind */
+  size_t fn;      /* function containing start (pool), or NONE */
+  uint64_t fnoff;
+};
+
 struct ctx {
   const char *path;
   int fd;      /* -1 until opened */
@@ -101,6 +113,11 @@ struct ctx {
   size_t nlocs, caplocs;
   char *pool;
   size_t poollen, poolcap;
+
+  struct urange *uranges;
+  size_t nuranges, capuranges;
+  uint32_t nunsafe_notes;
+  uint64_t unsafe_note_bytes;
 
   uint64_t note_bytes, code_bytes, llvm_stackmaps_bytes;
   bool has_llvm_stackmaps;
@@ -141,6 +158,11 @@ void free_file(struct ctx *c);
 
 /* decode.c */
 void read_notes(struct ctx *c);
+/* unsafe.c: the unsafe-point tables, and --pc */
+void resolve_unsafe(struct ctx *c);
+void print_unsafe_text(const struct ctx *c, FILE *out);
+void print_unsafe_json(const struct ctx *c, FILE *out);
+int answer_pcs(struct ctx *c, FILE *out);
 /* sites.c */
 void resolve_sites(struct ctx *c);
 /* lines.c */

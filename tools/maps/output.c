@@ -376,6 +376,7 @@ void print_json(const struct ctx *c, FILE *out) {
       fputs("]}", out);
     }
     fputs("]", out);
+    print_unsafe_json(c, out);
   }
   uint64_t n = c->nrecs;
   fprintf(out, ",\n\"summary\":{\"notes\":%zu,\"functions\":%" PRIu64
