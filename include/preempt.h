@@ -206,6 +206,64 @@ PREEMPT_API void preempt_exit_blocking(void);
 PREEMPT_API void preempt_add_stack(void *lo, size_t size);
 PREEMPT_API void preempt_remove_stack(void *lo);
 
+/* ---- stopping the world --------------------------------------------------
+ * For tools that walk the heap, or anything that needs every other thread
+ * still.  preempt_stop_the_world returns once every other attached thread
+ * is stopped (threads started with pthread_create are attached from their
+ * first instruction); preempt_start_the_world, from the same thread,
+ * lets them go on.  Callable from any thread, attached or not.  Stops (and
+ * collections) from several threads are serialised: a second caller waits
+ * until the world runs again.  Stops do not nest: stopping twice, or
+ * starting a world this thread did not stop, is a fatal error naming the
+ * reason.  reason names the stop in statistics and messages.
+ *
+ * Threads are stopped by a signal (SIGURG by default) at whatever
+ * instruction they are running, even in a loop with no call, or at their
+ * next safepoint.  Threads blocked in a system call restart it after the
+ * stop (SA_RESTART); calls SA_RESTART does not restart (sleeps, poll,
+ * select, semaphores, socket calls with a timeout...) made from code built
+ * with the plugin never see EINTR from a stop: the plugin turns them into
+ * blocking regions, which are never signalled.
+ *
+ * While the world is stopped the stopping thread must not:
+ *   - allocate on the collected heap or call preempt_gc (fatal error);
+ *   - take a lock a stopped thread may hold: malloc/free, stdio (printf,
+ *     fprintf), the dynamic linker (dlopen, dlsym, dl_iterate_phdr), or any
+ *     lock of the program's own.  These deadlock only sometimes: when a
+ *     stopped thread happened to be inside.  write(2) and snprintf into a
+ *     buffer are safe.
+ * PREEMPT=stwcheck=1 reports a stop that lasts longer than
+ * PREEMPT=stwtimeout=N seconds (default 5), naming the stopping thread,
+ * the reason and where that thread is (inside malloc, say). */
+PREEMPT_API void preempt_stop_the_world(const char *reason);
+PREEMPT_API void preempt_start_the_world(void);
+/* preempt_stop_the_world(reason); fn(arg); preempt_start_the_world(). */
+PREEMPT_API void preempt_with_world_stopped(const char *reason,
+                                            void (*fn)(void *), void *arg);
+/* The stop signal, instead of PREEMPT=signal=...: SIGURG (default),
+ * SIGUSR1, SIGUSR2, SIGPWR, SIGVTALRM, SIGPROF or a real-time signal.
+ * Only before the first thread is stopped (-1 and EBUSY after; -1 and
+ * EINVAL for another signal).  A handler the program installs for the
+ * same signal, before or after, still gets every signal that is not a
+ * stop request.  PREEMPT=asyncpreempt=0 turns signals off: threads then
+ * stop only at allocations, preempt_safepoint() and blocking regions. */
+PREEMPT_API int preempt_set_stop_signal(int sig);
+
+/* Time to stop (from the request until every thread had stopped), signals
+ * sent, threads that needed more than one signal, and time spent stopped,
+ * per reason ("gc" for collections).  Fills up to max entries; returns the
+ * number of reasons seen.  PREEMPT=trace=stw prints them at exit. */
+struct preempt_stw_stats {
+  char reason[48];
+  uint64_t stops;
+  uint64_t ttsp_p50_ns, ttsp_p99_ns, ttsp_max_ns; /* within 12.5% */
+  uint64_t signals;
+  uint64_t threads_resignalled;
+  uint64_t stopped_ns;
+};
+PREEMPT_API size_t preempt_read_stw_stats(struct preempt_stw_stats *out,
+                                          size_t max);
+
 /* ---- statistics ------------------------------------------------------- */
 struct preempt_stats {
   uint64_t collections;

@@ -25,6 +25,17 @@ uintptr_t preempt_arch_stack_pointer(void) __attribute__((visibility("hidden")))
  * the call, and returns.  Everything the callers hold while the caller goes
  * on into other code is then above sp or in regs: saving them in any C
  * function instead would save that function's own use of the registers. */
+
+/* An interrupted context (the ucontext_t a signal handler receives):
+ * where it stopped, its stack pointer, and every register that may hold a
+ * pointer (general-purpose and vector, whole), each passed to fn. */
+uintptr_t preempt_arch_context_pc(const void *uc)
+    __attribute__((visibility("hidden")));
+uintptr_t preempt_arch_context_sp(const void *uc)
+    __attribute__((visibility("hidden")));
+void preempt_arch_context_values(const void *uc,
+                                 void (*fn)(void *arg, uintptr_t value),
+                                 void *arg) __attribute__((visibility("hidden")));
 #endif
 
 #endif

@@ -102,7 +102,7 @@ void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
     table_put((struct fin){(uintptr_t)obj, fn, arg});
   else
     table_del((uintptr_t)obj);
-  pthread_mutex_unlock(&preempt_heap_lock);
+  preempt_unlock_heap();
   if (fn)
     ensure_thread();
 }
@@ -110,10 +110,12 @@ void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
 /* Starts the finalizer thread unless it runs (or, after a fork, ran only
  * in the parent). */
 static void ensure_thread(void) {
+  preempt_nopreempt_begin();
   pthread_mutex_lock(&qlock);
   bool start = !thread_started;
   thread_started = true;
   pthread_mutex_unlock(&qlock);
+  preempt_nopreempt_end();
   if (start)
     start_thread();
 }
@@ -153,6 +155,7 @@ void preempt_finalizers_visit_queue(struct preempt_visitor *v) {
 
 /* World stopped, marking done: queue finalizers of unreachable objects. */
 void preempt_finalizers_queue_unreachable(struct preempt_visitor *v) {
+  preempt_nopreempt_begin();
   pthread_mutex_lock(&qlock);
   for (size_t i = 0; i < table_size; i++) {
     struct fin f = table[i];
@@ -172,14 +175,17 @@ void preempt_finalizers_queue_unreachable(struct preempt_visitor *v) {
     queued_total++;
   }
   pthread_mutex_unlock(&qlock);
+  preempt_nopreempt_end();
 }
 
 void preempt_finalizers_wake(void) {
+  preempt_nopreempt_begin();
   pthread_mutex_lock(&qlock);
   bool work = queue_head < queue_len;
   if (work)
     pthread_cond_signal(&qcond);
   pthread_mutex_unlock(&qlock);
+  preempt_nopreempt_end();
   if (work)
     ensure_thread();
 }
@@ -193,22 +199,28 @@ static void *finalizer_main(void *arg) {
      * only, with stale copies of objects it already finalized. */
     preempt_self->idle = true;
     preempt_enter_blocking();
-    pthread_mutex_lock(&qlock);
+    preempt_nopreempt_begin();
+  pthread_mutex_lock(&qlock);
     while (queue_head == queue_len)
       pthread_cond_wait(&qcond, &qlock);
     pthread_mutex_unlock(&qlock);
+  preempt_nopreempt_end();
     preempt_exit_blocking();
     preempt_self->idle = false;
     /* The entry stays in the queue (a root) while its finalizer runs. */
-    pthread_mutex_lock(&qlock);
+    preempt_nopreempt_begin();
+  pthread_mutex_lock(&qlock);
     struct fin f = queue[queue_head];
     pthread_mutex_unlock(&qlock);
+  preempt_nopreempt_end();
     f.fn((void *)f.obj, f.arg);
-    pthread_mutex_lock(&qlock);
+    preempt_nopreempt_begin();
+  pthread_mutex_lock(&qlock);
     queue_head++;
     done_total++;
     pthread_cond_broadcast(&done_cond);
     pthread_mutex_unlock(&qlock);
+  preempt_nopreempt_end();
     atomic_fetch_add(&preempt_stats_finalizers_run, 1);
   }
   return NULL;
@@ -217,17 +229,21 @@ static void *finalizer_main(void *arg) {
 void preempt_run_finalizers(void) {
   if (on_finalizer_thread)
     return; /* from a finalizer: waiting for ourselves would never end */
+  preempt_nopreempt_begin();
   pthread_mutex_lock(&qlock);
   bool work = done_total < queued_total;
   pthread_mutex_unlock(&qlock);
+  preempt_nopreempt_end();
   if (work)
     ensure_thread(); /* in a forked child, the first call restarts it */
   preempt_enter_blocking();
+  preempt_nopreempt_begin();
   pthread_mutex_lock(&qlock);
   uint64_t target = queued_total;
   while (done_total < target)
     pthread_cond_wait(&done_cond, &qlock);
   pthread_mutex_unlock(&qlock);
+  preempt_nopreempt_end();
   preempt_exit_blocking();
 }
 

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "finalizer.h"
 #include "gc.h"
+#include "signals.h"
 #include "heap.h"
 #include "malloc.h"
 #include "mark.h"
@@ -32,6 +33,7 @@ static void init_once_fn(void) {
   preempt_heap_init();
   preempt_malloc_init();
   preempt_threads_init();
+  preempt_signal_init();
   preempt_registry_sync();
   preempt_next_gc = preempt_opts.min_heap;
 }
@@ -78,7 +80,7 @@ void preempt_collect_locked(uintptr_t start_ip) {
   uint64_t t0 = now_ns();
   size_t in_use = atomic_load(&preempt_heap_live); /* the heap's size now */
   struct preempt_thread *self = preempt_self;
-  preempt_stop_world();
+  preempt_stop_world("gc", true);
   /* Nobody walks a stack now: tables replaced by syncs can go. */
   preempt_registry_quiesce();
   preempt_stw_publish(self, start_ip);
@@ -135,7 +137,7 @@ __attribute__((noinline)) void preempt_gc(void) {
   preempt_thread_current();
   preempt_lock_heap(ip);
   preempt_collect_locked(ip);
-  pthread_mutex_unlock(&preempt_heap_lock);
+  preempt_unlock_heap();
 }
 
 int preempt_set_gc_percent(int percent) {
@@ -152,7 +154,7 @@ __attribute__((noinline)) void preempt_set_heap_limit(size_t bytes) {
   preempt_lock_heap((uintptr_t)__builtin_return_address(0));
   preempt_opts.heap_limit = bytes;
   size_t reserved = preempt_heap_reserved();
-  pthread_mutex_unlock(&preempt_heap_lock);
+  preempt_unlock_heap();
   if (bytes > reserved)
     preempt_warn("preempt_set_heap_limit: %zu MiB is more than the %zu MiB of "
                  "address space reserved at start-up; PREEMPT=limit=... "
@@ -164,7 +166,7 @@ __attribute__((noinline)) int preempt_is_heap_object(const void *p) {
   preempt_thread_current();
   preempt_lock_heap((uintptr_t)__builtin_return_address(0));
   int r = preempt_object_base((uintptr_t)p) != 0;
-  pthread_mutex_unlock(&preempt_heap_lock);
+  preempt_unlock_heap();
   return r;
 }
 
@@ -177,7 +179,7 @@ __attribute__((noinline)) void preempt_read_stats(struct preempt_stats *out) {
   out->next_gc_bytes = preempt_next_gc;
   out->finalizers_run = atomic_load(&preempt_stats_finalizers_run);
   out->stack_records = preempt_registry_record_count();
-  pthread_mutex_unlock(&preempt_heap_lock);
+  preempt_unlock_heap();
 }
 
 struct type_tally {
@@ -205,7 +207,7 @@ __attribute__((noinline)) void preempt_heap_report(int fd) {
   preempt_lock_heap(ip);
   preempt_collect_locked(ip);
   preempt_heap_each_span(tally_span, t);
-  pthread_mutex_unlock(&preempt_heap_lock);
+  preempt_unlock_heap();
   dprintf(fd, "%-40s %12s %14s\n", "type", "objects", "bytes");
   for (int i = 0; i < preempt_type_count(); i++)
     if (t->count[i])

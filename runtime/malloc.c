@@ -267,7 +267,7 @@ static void *alloc_large(size_t size, bool noscan, int type) {
 __attribute__((noinline, cold)) static void *
 alloc_slow(size_t size, size_t pad, bool noscan, int type, uintptr_t ip) {
   struct preempt_thread *t = preempt_thread_current();
-  if (atomic_load(&preempt_gc_waiting))
+  if (atomic_load(&preempt__stop_requested))
     preempt_park(ip);
   if (size > ((size_t)1 << 40))
     return oom(size);
@@ -313,8 +313,14 @@ alloc(size_t size, size_t pad, bool noscan, int type, uintptr_t ip) {
   if (likely(t && n - 1 < PREEMPT_MAX_SMALL)) {
     unsigned c = size_class(n);
     uint64_t *bits = &t->cache.bits[c][noscan];
-    if (likely(*bits))
-      return take_slot(t->cache.span[c][noscan], bits, type);
+    /* A collection flushes the cache: no stop in the middle of a take. */
+    preempt_nopreempt_enter(t);
+    if (likely(*bits)) {
+      void *p = take_slot(t->cache.span[c][noscan], bits, type);
+      preempt_nopreempt_exit(t);
+      return p;
+    }
+    preempt_nopreempt_exit(t);
   }
   return alloc_slow(size, pad, noscan, type, ip);
 }

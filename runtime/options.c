@@ -9,10 +9,19 @@
  *   retain=S    keep room for the heap's recent peak, halving every S
  *               seconds (default 10; 0: size the heap from live data only)
  *   verbose=1   one line per collection on stderr (2: every stack frame)
+ *   asyncpreempt=0  stop threads only at safepoints, never by signal
+ *   signal=SIG  the stop signal: SIGURG (default), SIGUSR1, SIGUSR2,
+ *               SIGPWR, SIGVTALRM, SIGPROF, SIGRTMIN+N, or its number
+ *   stwcheck=1  report misuse of a stopped world (a stop held longer than
+ *               stwtimeout=N seconds, default 5, names its holder)
+ *   trace=stw   stop-the-world statistics on stderr at exit
  * S takes a k, m or g suffix.  Anything malformed (unknown key, missing,
  * negative or non-numeric value, bad suffix, overflow) is fatal at
  * start-up, with a message naming the key and what it accepts. */
 #include "options.h"
+#include "signals.h"
+
+#include <signal.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,7 +32,44 @@ struct preempt_options preempt_opts = {
     .min_heap = (size_t)4 << 20,
     .heap_limit = (size_t)64 << 30,
     .retain_s = 10,
+    .async_preempt = true,
+    .stop_signal = SIGURG,
+    .stw_timeout_s = 5,
 };
+
+static bool parse_int_exact(const char *s, size_t len, uint64_t max, int *out);
+
+/* SIGURG, URG, SIGRTMIN+2, 23: the signals preempt_signal_allowed takes. */
+static bool parse_signal(const char *s, size_t len, int *out) {
+  static const struct {
+    const char *name;
+    int sig;
+  } names[] = {{"URG", SIGURG},       {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+               {"PWR", SIGPWR},       {"VTALRM", SIGVTALRM},
+               {"PROF", SIGPROF}};
+  if (len > 3 && !memcmp(s, "SIG", 3)) {
+    s += 3;
+    len -= 3;
+  }
+  int sig = -1;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (len == strlen(names[i].name) && !memcmp(s, names[i].name, len))
+      sig = names[i].sig;
+  if (sig < 0 && len >= 5 && !memcmp(s, "RTMIN", 5)) {
+    int n = 0;
+    if (len == 5)
+      sig = SIGRTMIN;
+    else if (s[5] == '+' && parse_int_exact(s + 6, len - 6, 64, &n))
+      sig = SIGRTMIN + n;
+  }
+  int n;
+  if (sig < 0 && parse_int_exact(s, len, 64, &n))
+    sig = n;
+  if (sig < 0 || !preempt_signal_allowed(sig))
+    return false;
+  *out = sig;
+  return true;
+}
 
 /* Decimal digits, no sign, no space: strtoull would take "-5" as a huge
  * number.  false on overflow beyond max. */
@@ -152,9 +198,29 @@ void preempt_options_init(void) {
         preempt_opts.oom_null = false;
       else
         BAD("null or abort");
+    } else if (KEY("asyncpreempt") || KEY("stwcheck")) {
+      if (!parse_int_exact(val, vlen, 1, &b))
+        BAD("0 or 1");
+      if (KEY("asyncpreempt"))
+        preempt_opts.async_preempt = b;
+      else
+        preempt_opts.stw_check = b;
+    } else if (KEY("stwtimeout")) {
+      if (!parse_int_exact(val, vlen, 86400, &b) || b == 0)
+        BAD("whole seconds from 1 to 86400");
+      preempt_opts.stw_timeout_s = b;
+    } else if (KEY("signal")) {
+      if (!parse_signal(val, vlen, &preempt_opts.stop_signal))
+        BAD("SIGURG, SIGUSR1, SIGUSR2, SIGPWR, SIGVTALRM, SIGPROF, "
+            "SIGRTMIN+N or the number of one of them");
+    } else if (KEY("trace")) {
+      if (!is(val, vlen, "stw"))
+        BAD("stw");
+      preempt_opts.trace_stw = true;
     } else {
       preempt_fatal("PREEMPT: unknown setting '%.*s' (known: gc, minheap, "
-                    "limit, retain, poison, verify, oom, verbose)",
+                    "limit, retain, poison, verify, oom, verbose, "
+                    "asyncpreempt, signal, stwcheck, stwtimeout, trace)",
                     (int)klen, p);
     }
 #undef BAD

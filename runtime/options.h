@@ -13,6 +13,11 @@ struct preempt_options {
   bool oom_null;        /* out of memory: return NULL instead of aborting */
   int verbose;          /* 1: one line per collection on stderr */
   double retain_s;      /* half-life of the retained heap size, seconds */
+  bool async_preempt;   /* stop threads by signal (else cooperatively) */
+  int stop_signal;      /* the signal that stops them */
+  bool stw_check;       /* catch misuse of a stopped world */
+  int stw_timeout_s;    /* stw_check: report a stop longer than this */
+  bool trace_stw;       /* print stop-the-world statistics at exit */
 };
 extern struct preempt_options preempt_opts PREEMPT_HIDDEN;
 #define PREEMPT_POISON_BYTE 0xdb

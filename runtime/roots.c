@@ -25,7 +25,7 @@ void preempt_add_roots(const void *start, size_t size) {
     preempt_array_grow((void **)&ranges, &cap, nranges, sizeof *ranges, 64,
                        "registered roots");
   ranges[nranges++] = (struct root_range){start, size};
-  pthread_mutex_unlock(&preempt_heap_lock);
+  preempt_unlock_heap();
 }
 
 void preempt_remove_roots(const void *start) {
@@ -37,7 +37,7 @@ void preempt_remove_roots(const void *start) {
       ranges[i] = ranges[--nranges];
       found = true;
     }
-  pthread_mutex_unlock(&preempt_heap_lock);
+  preempt_unlock_heap();
   if (!found) /* a typo or a double removal: the range may still be live */
     preempt_warn("preempt_remove_roots(%p): no root range starts there "
                  "(preempt_add_roots was not called with that start, or the "

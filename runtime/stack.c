@@ -81,7 +81,9 @@ void preempt_stack_note_blocking(struct preempt_thread *t) {
  * the next callback (the caller's stack pointer), so a frame scanned as
  * memory is left pending until then. */
 struct walk {
-  uintptr_t start_ip;
+  uintptr_t start_ip;   /* first frame to scan: the one returning here */
+  bool interrupted;     /* ...or the frame a signal interrupted at start_ip */
+  uintptr_t int_sp;     /* its stack pointer */
   bool started;
   uintptr_t sp;         /* the current frame's stack pointer */
   uintptr_t pending_lo; /* frame memory to scan up to the next sp, or 0 */
@@ -187,10 +189,20 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
   }
   w->sp = sp;
   if (!w->started) {
-    /* Runtime frames below the user's call into the runtime. */
-    if (ip != w->start_ip || before_insn)
+    /* Runtime frames below the user's call into the runtime, or the signal
+     * handler's frames below the interrupted one. */
+    if (ip != w->start_ip || before_insn != w->interrupted ||
+        (w->interrupted && sp != w->int_sp))
       return _URC_NO_REASON;
     w->started = true;
+    if (w->interrupted) {
+      /* Stopped at any instruction: no map holds here.  Its registers
+       * were pushed from the signal context; its frame, and the red zone
+       * below it a leaf may use, are scanned whole. */
+      uintptr_t lo = sp - PREEMPT_ARCH_RED_ZONE;
+      w->pending_lo = lo > w->seg_lo && lo < sp ? lo : w->seg_lo;
+      return _URC_NO_REASON;
+    }
   }
   const uint8_t *end = NULL;
   const uint8_t *rec = before_insn ? NULL : preempt_registry_lookup(ip, &end);
@@ -211,14 +223,39 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
   return _URC_NO_REASON;
 }
 
+static void walk_stack(struct walk *w);
+
+
 void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
                             struct preempt_vec *sink) {
   struct walk w = {
       .start_ip = start_ip,
-      .sp = preempt_arch_stack_pointer(),
       .t = t,
       .sink = sink,
   };
+  walk_stack(&w);
+}
+
+static void push_value(void *arg, uintptr_t v) { push(arg, v); }
+
+void preempt_scan_interrupted(struct preempt_thread *t, const void *uc,
+                              struct preempt_vec *sink) {
+  struct walk w = {
+      .start_ip = preempt_arch_context_pc(uc),
+      .interrupted = true,
+      .int_sp = preempt_arch_context_sp(uc),
+      .t = t,
+      .sink = sink,
+  };
+  preempt_arch_context_values(uc, push_value, &w);
+  walk_stack(&w);
+}
+
+/* From here outwards: frames below are the runtime's own. */
+__attribute__((noinline)) static void walk_stack(struct walk *w_) {
+  struct walk w = *w_;
+  struct preempt_thread *t = w.t;
+  w.sp = preempt_arch_stack_pointer();
   if (!segment_of(t, w.sp, &w.seg_lo, &w.seg_hi))
     unknown_stack(t, w.sp);
   t->scan_sp = w.sp;
@@ -226,9 +263,11 @@ void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
   _Unwind_Backtrace(frame_cb, &w);
   if (!w.started) {
     static _Atomic bool warned;
-    if (!atomic_exchange(&warned, true))
+    if (!w.interrupted && !atomic_exchange(&warned, true))
       preempt_warn("stack walk did not find the caller's frame; scanning "
                    "the whole stack conservatively");
+    /* An interrupted frame the unwinder could not reach (code without
+     * unwind information under a signal frame): all of it, conservatively. */
     w.pending_lo = lowest;
   }
   /* The outermost frame, and whatever the unwinder could not reach. */

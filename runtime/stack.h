@@ -12,6 +12,12 @@ struct preempt_thread;
  * frames with a map, conservative for the others. */
 void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
                             struct preempt_vec *sink) PREEMPT_HIDDEN;
+/* The same from a signal handler on the calling thread, for the context
+ * uc it interrupted: every register of uc and the interrupted frame
+ * (with the red zone below it) conservatively, the frames above it as
+ * preempt_scan_own_stack does. */
+void preempt_scan_interrupted(struct preempt_thread *t, const void *uc,
+                              struct preempt_vec *sink) PREEMPT_HIDDEN;
 /* Where the own stack is mapped from (the main thread's grows on demand). */
 uintptr_t preempt_stack_mapped_lo(const struct preempt_thread *t) PREEMPT_HIDDEN;
 /* After saved_sp is set: which stack it is on (saved_hi, off_stack). */

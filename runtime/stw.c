@@ -1,35 +1,77 @@
-/* Stopping the world: requesting a stop, parking, blocking regions, and
- * publishing a thread's roots.
+/* Stopping the world: stop requests, parking, blocking regions, publishing
+ * a thread's roots, and the public stop-the-world API.
  *
- * States (struct preempt_thread.state): RUNNING (user code; must stop for a
- * collection), BLOCKING (in a foreign call; its stack above saved_sp is
- * frozen and scanned conservatively), PARKED (stopped, roots published).
+ * States (struct preempt_thread.state): RUNNING (user code; must stop),
+ * BLOCKING (in a foreign or blocking call; its stack above saved_sp is
+ * frozen and scanned conservatively), PARKED (stopped, roots published or
+ * being published).
  *
- * Stopping is cooperative: the collector raises preempt_gc_waiting and
- * waits until no thread is RUNNING; a running thread notices at its next
- * allocation slow path, preempt_safepoint(), heap lock or exit_blocking.  A
- * thread leaving PARKED or BLOCKING stores RUNNING and then re-reads the
- * flag (both sequentially consistent), so either the collector sees it
- * running or it sees the collector and stays stopped.
+ * The stopper raises preempt__stop_requested and sends the stop signal to
+ * every RUNNING thread (signals.c); the handler stops the thread where it
+ * was interrupted (an async safe point) unless it is in a runtime critical
+ * section (no_preempt: deferred to the section's end, which raises the
+ * signal again on itself), in an unsafe range (the range's end polls), or
+ * in the dynamic linker (signalled again later).  A thread also stops on
+ * its own at its next allocation slow path, preempt_safepoint(), heap lock
+ * or exit_blocking, which is all there is with PREEMPT=asyncpreempt=0.
  *
- * Every way of stopping goes through publish(): a thread scans its own
- * stack while still RUNNING, so the collector, which waits for it to leave
- * RUNNING, never frees or rebuilds what a scan is reading. */
+ * A thread leaving PARKED or BLOCKING stores RUNNING and then re-reads the
+ * request (both sequentially consistent), so either the stopper sees it
+ * running or it sees the request and stays stopped.  Entering BLOCKING,
+ * a thread waits for a stop signal already on its way (sig_pending), so
+ * that the signal never lands in the blocking call (no EINTR the runtime
+ * caused); the stopper sets sig_pending before it reads the state, and
+ * withdraws it if the thread is not running.
+ *
+ * Every way of stopping goes through publish: a thread scans its own
+ * stack, and the collector waits until it has, so nothing frees or
+ * rebuilds what a scan is reading. */
 #define _GNU_SOURCE
+#include "gc.h"
+#include "options.h"
 #include "registry.h"
+#include "signals.h"
 #include "stack.h"
 #include "stw.h"
 #include "threads.h"
 
+#include <errno.h>
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+bool preempt_registry_unsafe_at(uintptr_t pc) PREEMPT_HIDDEN;
+
 pthread_mutex_t preempt_heap_lock = PTHREAD_MUTEX_INITIALIZER;
-_Atomic int preempt_gc_waiting;
+_Atomic int preempt__stop_requested;
 static _Atomic unsigned world_epoch; /* futex word: bumped on restart */
+static _Atomic long heap_owner;      /* kernel tid holding the heap lock */
+/* Bumped whenever a thread stops; a stopper waiting for that sleeps on it
+ * (its CPU is then free for the threads it waits for). */
+static _Atomic unsigned stop_progress;
+static _Atomic int stopper_sleeping;
+
+/* The stop in force. */
+static struct {
+  _Atomic long holder; /* tid of the stopping thread, 0 when running */
+  const char *reason;
+  bool api;            /* by preempt_stop_the_world, not a collection */
+  uint64_t since;      /* when every thread was stopped */
+  _Atomic bool begun;  /* a thread has been stopped once */
+} world;
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static long current_tid(void) {
+  struct preempt_thread *t = preempt_self;
+  return t ? t->tid : (long)syscall(SYS_gettid);
+}
 
 static void futex_wait(_Atomic unsigned *addr, unsigned val) {
   syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
@@ -39,6 +81,21 @@ static void futex_wake_all(_Atomic unsigned *addr) {
   syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
+static void futex_wait_ns(_Atomic unsigned *addr, unsigned val, uint64_t ns) {
+  struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+/* The calling thread has left RUNNING. */
+static void stopped(struct preempt_thread *t, int state) {
+  atomic_store(&t->state, state);
+  atomic_fetch_add(&stop_progress, 1);
+  if (atomic_load(&stopper_sleeping))
+    futex_wake_all(&stop_progress);
+}
+
+bool preempt_stw_stops_begun(void) { return atomic_load(&world.begun); }
+
 void preempt_stw_publish(struct preempt_thread *t, uintptr_t start_ip) {
   preempt_registry_sync();
   preempt_thread_tls_refresh(t);
@@ -46,17 +103,17 @@ void preempt_stw_publish(struct preempt_thread *t, uintptr_t start_ip) {
   preempt_scan_own_stack(t, start_ip, &t->roots);
 }
 
-/* Leave a stopped state unless a collection is (still) running. */
+/* Leave a stopped state unless a stop is (still) requested. */
 static void resume(struct preempt_thread *t, int stopped_state) {
   for (;;) {
     unsigned epoch = atomic_load(&world_epoch);
-    if (!atomic_load(&preempt_gc_waiting)) {
+    if (!atomic_load(&preempt__stop_requested)) {
       atomic_store(&t->state, THREAD_RUNNING);
-      if (!atomic_load(&preempt_gc_waiting)) {
+      if (!atomic_load(&preempt__stop_requested)) {
         t->roots.len = 0;
         return;
       }
-      atomic_store(&t->state, stopped_state);
+      stopped(t, stopped_state);
     }
     futex_wait(&world_epoch, epoch);
   }
@@ -64,49 +121,82 @@ static void resume(struct preempt_thread *t, int stopped_state) {
 
 void preempt_park(uintptr_t start_ip) {
   struct preempt_thread *t = preempt_self;
-  if (!t || !atomic_load(&preempt_gc_waiting))
+  if (!t || !atomic_load(&preempt__stop_requested))
     return;
+  preempt_nopreempt_enter(t);
   preempt_stw_publish(t, start_ip);
-  atomic_store(&t->state, THREAD_PARKED);
-  futex_wake_all(&world_epoch); /* the collector may be waiting */
+  stopped(t, THREAD_PARKED);
   resume(t, THREAD_PARKED);
+  preempt_nopreempt_exit(t);
 }
 
 __attribute__((noinline)) void preempt_safepoint(void) {
-  if (atomic_load_explicit(&preempt_gc_waiting, memory_order_relaxed))
+  if (atomic_load_explicit(&preempt__stop_requested, memory_order_relaxed))
     preempt_park((uintptr_t)__builtin_return_address(0));
+}
+
+/* ---- the heap lock --------------------------------------------------------- */
+
+__attribute__((noreturn)) static void heap_while_stopped(void) {
+  preempt_fatal("this thread stopped the world (\"%s\") and then called "
+                "into the runtime for the heap (an allocation, preempt_gc, "
+                "a finalizer or root change): call "
+                "preempt_start_the_world() first",
+                world.reason ? world.reason : "?");
 }
 
 /* Taking the heap lock is a safepoint: if another thread holds it (perhaps
  * to collect), publish our roots first so that it need not wait for us. */
 void preempt_lock_heap(uintptr_t ip) {
-  if (pthread_mutex_trylock(&preempt_heap_lock) == 0)
-    return;
   struct preempt_thread *t = preempt_self;
-  if (!t || atomic_load(&t->state) != THREAD_RUNNING) {
-    pthread_mutex_lock(&preempt_heap_lock); /* not holding collections up */
-    return;
+  preempt_nopreempt_enter(t);
+  if (pthread_mutex_trylock(&preempt_heap_lock) != 0) {
+    if (atomic_load(&heap_owner) == current_tid())
+      heap_while_stopped();
+    if (!t || atomic_load(&t->state) != THREAD_RUNNING) {
+      pthread_mutex_lock(&preempt_heap_lock); /* not holding a stop up */
+    } else {
+      preempt_stw_publish(t, ip);
+      stopped(t, THREAD_PARKED);
+      pthread_mutex_lock(&preempt_heap_lock);
+      atomic_store(&t->state, THREAD_RUNNING);
+      t->roots.len = 0;
+    }
   }
-  preempt_stw_publish(t, ip);
-  atomic_store(&t->state, THREAD_PARKED);
-  futex_wake_all(&world_epoch);
-  pthread_mutex_lock(&preempt_heap_lock);
-  atomic_store(&t->state, THREAD_RUNNING);
-  t->roots.len = 0;
+  atomic_store(&heap_owner, current_tid());
 }
 
-void preempt_unlock_heap(void) { pthread_mutex_unlock(&preempt_heap_lock); }
+void preempt_unlock_heap(void) {
+  atomic_store(&heap_owner, 0);
+  pthread_mutex_unlock(&preempt_heap_lock);
+  preempt_nopreempt_end();
+}
+
+/* The end of a runtime critical section found a stop waiting for it: take
+ * the signal again, now that it can stop the thread here. */
+void preempt_nopreempt_deferred(struct preempt_thread *t) {
+  if (t->no_preempt != PREEMPT_DEFERRED)
+    return; /* still inside an outer section */
+  t->no_preempt = 0;
+  preempt_signal_self();
+}
+
+/* ---- blocking regions ------------------------------------------------------ */
 
 /* Called with the registers and stack pointer of preempt_enter_blocking's
  * caller: what its frames hold while it blocks. */
 __attribute__((used, visibility("hidden"))) void
 preempt_stw_enter_blocking(const uintptr_t *regs, uintptr_t sp) {
+  int saved_errno = errno;
   struct preempt_thread *t = preempt_thread_current();
   memcpy(t->saved_regs, regs, sizeof t->saved_regs);
   t->saved_sp = sp;
   preempt_stack_note_blocking(t);
-  atomic_store(&t->state, THREAD_BLOCKING);
-  futex_wake_all(&world_epoch);
+  stopped(t, THREAD_BLOCKING);
+  /* A stop signal on its way lands here rather than in the call. */
+  for (unsigned i = 0; atomic_load(&t->sig_pending) && i < 1000000; i++)
+    sched_yield();
+  errno = saved_errno;
 }
 
 __attribute__((naked)) void preempt_enter_blocking(void) {
@@ -114,44 +204,202 @@ __attribute__((naked)) void preempt_enter_blocking(void) {
 }
 
 void preempt_exit_blocking(void) {
+  int saved_errno = errno; /* of the call just made */
   struct preempt_thread *t = preempt_self;
   if (t)
     resume(t, THREAD_BLOCKING);
+  errno = saved_errno;
 }
 
-/* Until stopping by signal lands, a thread that blocks outside
- * preempt_enter_blocking() holds collections up; say so rather than hang
- * silently. */
+/* ---- stopping by signal ----------------------------------------------------- */
+
+void preempt_stw_on_signal(struct preempt_thread *t, void *uc) {
+  if (!atomic_load(&preempt__stop_requested) ||
+      atomic_load(&t->state) != THREAD_RUNNING) {
+    atomic_store(&t->sig_pending, 0);
+    return;
+  }
+  if (t->no_preempt) { /* stops at the section's end */
+    t->no_preempt |= PREEMPT_DEFERRED;
+    atomic_store(&t->sig_pending, 0);
+    return;
+  }
+  uintptr_t pc = preempt_arch_context_pc(uc);
+  if (preempt_signal_in_loader_text(pc) || preempt_registry_unsafe_at(pc)) {
+    atomic_store(&t->sig_pending, 0); /* the range's poll or a new signal */
+    return;
+  }
+  /* Stopped from here on: the stopper may go on while we publish. */
+  atomic_store(&t->publishing, 1);
+  stopped(t, THREAD_PARKED);
+  atomic_store(&t->sig_pending, 0);
+  preempt_registry_sync();
+  preempt_thread_tls_refresh(t);
+  t->roots.len = 0;
+  preempt_scan_interrupted(t, uc, &t->roots);
+  atomic_store(&t->publishing, 0);
+  resume(t, THREAD_PARKED);
+}
+
+/* Ask t to stop by signal, unless one is on its way or it is not running.
+ * sig_pending is set before the state is read (see the top). */
+static void request(struct preempt_thread *t) {
+  if (!preempt_signal_number())
+    return;
+  if (atomic_exchange(&t->sig_pending, 1))
+    return; /* coalesced with the one in flight */
+  if (atomic_load(&t->state) != THREAD_RUNNING) {
+    atomic_store(&t->sig_pending, 0);
+    return;
+  }
+  if (!preempt_signal_send(t)) {
+    atomic_store(&t->sig_pending, 0);
+    return;
+  }
+  t->signals_this_stop++;
+}
+
+static void request_each(struct preempt_thread *t, void *self) {
+  if (t == self)
+    return;
+  t->signals_this_stop = 0;
+  request(t);
+}
+
 static void report_straggler(const struct preempt_thread *t, unsigned secs) {
-  preempt_warn("collection waiting %u s for thread %lu, which has not reached "
-               "a safepoint: wrap blocking calls (pthread_join, read, sleep...) "
-               "in preempt_enter_blocking()/preempt_exit_blocking()",
-               secs, (unsigned long)t->tid);
+  if (preempt_signal_number())
+    preempt_warn("stopping the world (\"%s\"): thread %ld has not stopped "
+                 "after %u s: it ignores the stop signal %d (blocked with a "
+                 "raw system call?), or stays in the dynamic linker, an "
+                 "unsafe range or a runtime call that does not return",
+                 world.reason, t->tid, secs, preempt_signal_number());
+  else
+    preempt_warn("stopping the world (\"%s\"): waiting %u s for thread %ld, "
+                 "which has not reached a safepoint (PREEMPT=asyncpreempt=0): "
+                 "wrap blocking calls (pthread_join, read, sleep...) in "
+                 "preempt_enter_blocking()/preempt_exit_blocking()",
+                 world.reason, secs, t->tid);
 }
 
 static void wait_stopped(struct preempt_thread *t, void *self) {
   if (t == self)
     return;
-  unsigned spins = 0, waited_ms = 0;
-  while (atomic_load(&t->state) == THREAD_RUNNING) {
-    if (spins++ < 100) {
-      sched_yield();
-      continue;
+  for (unsigned spins = 0; spins < 256; spins++) { /* on the other CPU */
+    if (atomic_load(&t->state) != THREAD_RUNNING)
+      return;
+    PREEMPT_ARCH_PAUSE();
+  }
+  uint64_t start = now_ns(), next = start + 20000, backoff = 20000;
+  unsigned reported = 0;
+  for (;;) {
+    unsigned progress = atomic_load(&stop_progress);
+    if (atomic_load(&t->state) != THREAD_RUNNING)
+      return;
+    uint64_t now = now_ns();
+    /* Signalled again unless a critical section will stop it at its end. */
+    if (now >= next &&
+        !(__atomic_load_n(&t->no_preempt, __ATOMIC_RELAXED) & PREEMPT_DEFERRED)) {
+      request(t);
+      backoff = backoff < 10000000 ? backoff * 2 : backoff;
+      next = now + backoff;
     }
-    struct timespec ts = {0, 100000};
-    nanosleep(&ts, NULL);
-    if (++waited_ms % 50000 == 0) /* every 5 s */
-      report_straggler(t, waited_ms / 10000);
+    if (now - start >= (uint64_t)(reported + 1) * 5000000000u)
+      report_straggler(t, 5 * ++reported);
+    atomic_store(&stopper_sleeping, 1);
+    if (atomic_load(&t->state) == THREAD_RUNNING)
+      futex_wait_ns(&stop_progress, progress, next > now ? next - now : 1000);
+    atomic_store(&stopper_sleeping, 0);
   }
 }
 
-void preempt_stop_world(void) {
-  atomic_store(&preempt_gc_waiting, 1);
-  preempt_threads_each(wait_stopped, preempt_self);
+static void wait_published(struct preempt_thread *t, void *self) {
+  if (t == self)
+    return;
+  while (atomic_load(&t->publishing))
+    sched_yield();
+}
+
+struct tally {
+  unsigned signals, resignalled;
+};
+
+static void tally_each(struct preempt_thread *t, void *arg) {
+  struct tally *s = arg;
+  s->signals += t->signals_this_stop;
+  s->resignalled += t->signals_this_stop > 1;
+}
+
+void preempt_stop_world(const char *reason, bool roots) {
+  uint64_t t0 = now_ns();
+  struct preempt_thread *self = preempt_self;
+  atomic_store(&world.holder, current_tid());
+  world.reason = reason;
+  atomic_store(&world.begun, true);
+  atomic_store(&preempt__stop_requested, 1);
+  preempt_threads_each(request_each, self);
+  preempt_threads_each(wait_stopped, self);
+  uint64_t t1 = now_ns();
+  struct tally s = {0, 0};
+  preempt_threads_each(tally_each, &s);
+  if (roots)
+    preempt_threads_each(wait_published, self);
+  world.since = t1;
+  preempt_stw_stats_stop(reason, t1 - t0, s.signals, s.resignalled);
 }
 
 void preempt_start_world(void) {
-  atomic_store(&preempt_gc_waiting, 0);
+  preempt_stw_stats_start(now_ns() - world.since);
+  atomic_store(&world.holder, 0);
+  atomic_store(&preempt__stop_requested, 0);
   atomic_fetch_add(&world_epoch, 1);
   futex_wake_all(&world_epoch);
+}
+
+/* ---- the public API ----------------------------------------------------------- */
+
+void preempt_stop_the_world(const char *reason) {
+  preempt_init();
+  if (!reason)
+    reason = "preempt_stop_the_world";
+  if (atomic_load(&world.holder) == current_tid())
+    preempt_fatal("preempt_stop_the_world(\"%s\"): this thread has already "
+                  "stopped the world (\"%s\"); stops do not nest: call "
+                  "preempt_start_the_world() first",
+                  reason, world.reason);
+  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+  world.api = true;
+  preempt_stop_world(reason, false);
+  if (preempt_opts.stw_check)
+    preempt_stwcheck_arm(current_tid(), reason);
+}
+
+void preempt_start_the_world(void) {
+  long holder = atomic_load(&world.holder);
+  if (!world.api || holder != current_tid()) {
+    if (world.api)
+      preempt_fatal("preempt_start_the_world(): the world was stopped by "
+                    "thread %ld (\"%s\"), not by this one: the thread that "
+                    "stops it starts it",
+                    holder, world.reason);
+    preempt_fatal("preempt_start_the_world(): the world is not stopped "
+                  "(no preempt_stop_the_world() before it)");
+  }
+  world.api = false;
+  if (preempt_opts.stw_check)
+    preempt_stwcheck_disarm();
+  preempt_start_world();
+  preempt_unlock_heap();
+}
+
+void preempt_with_world_stopped(const char *reason, void (*fn)(void *),
+                                void *arg) {
+  preempt_stop_the_world(reason);
+  fn(arg);
+  preempt_start_the_world();
+}
+
+/* Until the unsafe-point tables land in the registry. */
+__attribute__((weak)) bool preempt_registry_unsafe_at(uintptr_t pc) {
+  (void)pc;
+  return false;
 }

@@ -1,5 +1,6 @@
-/* Stopping the world (stw.c): parking, blocking regions, the heap lock
- * as a safepoint, publishing a thread's roots. */
+/* Stopping the world (stw.c): stop requests by signal or at safepoints,
+ * parking, blocking regions, the heap lock as a safepoint, publishing a
+ * thread's roots, and the public stop-the-world API. */
 #ifndef PREEMPT_STW_H
 #define PREEMPT_STW_H
 
@@ -10,19 +11,41 @@
 struct preempt_thread;
 
 extern pthread_mutex_t preempt_heap_lock PREEMPT_HIDDEN;
-extern _Atomic int preempt_gc_waiting PREEMPT_HIDDEN; /* stop requested */
+/* A stop is requested: every thread must stop.  Exported (the plugin's
+ * polls at the end of unsafe ranges read it). */
+extern _Atomic int preempt__stop_requested PREEMPT_API;
 /* Takes the heap lock; publishes the caller's roots first if it must wait
- * (ip: return address into the caller's code). */
+ * (ip: return address into the caller's code).  Holding it is a runtime
+ * critical section: no signal stops the thread meanwhile. */
 void preempt_lock_heap(uintptr_t ip) PREEMPT_HIDDEN;
 void preempt_unlock_heap(void) PREEMPT_HIDDEN;
-/* Stop/start every other attached thread.  Caller holds the heap lock. */
-void preempt_stop_world(void) PREEMPT_HIDDEN;
+/* Stop/start every other attached thread.  Caller holds the heap lock.
+ * With roots, also wait until each stopped thread has published its
+ * roots (a collection needs them; a stop for a tool may not). */
+void preempt_stop_world(const char *reason, bool roots) PREEMPT_HIDDEN;
 void preempt_start_world(void) PREEMPT_HIDDEN;
+/* Has any thread ever been stopped?  (The stop signal is fixed then.) */
+bool preempt_stw_stops_begun(void) PREEMPT_HIDDEN;
 /* A running thread answers a stop request: publish roots, wait. */
 void preempt_park(uintptr_t start_ip) PREEMPT_HIDDEN;
 /* The calling thread's roots into t->roots, from the frame returning to
  * start_ip outwards. */
 void preempt_stw_publish(struct preempt_thread *t, uintptr_t start_ip)
     PREEMPT_HIDDEN;
+/* The stop signal arrived on thread t, interrupted at context uc. */
+void preempt_stw_on_signal(struct preempt_thread *t, void *uc) PREEMPT_HIDDEN;
+
+/* stw_stats.c: time-to-stop and stopped time per reason. */
+void preempt_stw_stats_stop(const char *reason, uint64_t ttsp_ns,
+                            unsigned signals, unsigned resignalled)
+    PREEMPT_HIDDEN;
+void preempt_stw_stats_start(uint64_t stopped_ns) PREEMPT_HIDDEN;
+
+/* stwcheck.c: PREEMPT=stwcheck=1 watches stops made with the API. */
+void preempt_stwcheck_arm(long holder, const char *reason) PREEMPT_HIDDEN;
+void preempt_stwcheck_disarm(void) PREEMPT_HIDDEN;
+/* In the signal handler: if the watchdog asked this thread where it is,
+ * print its stack. */
+void preempt_stwcheck_on_signal(void) PREEMPT_HIDDEN;
 
 #endif

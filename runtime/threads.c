@@ -15,6 +15,7 @@
 #include "threads.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -73,10 +74,10 @@ __attribute__((noinline)) void preempt_thread_attach(void) {
   /* Count as blocking until registered: a collection may be running. */
   atomic_store(&t->state, THREAD_BLOCKING);
   t->saved_sp = t->saved_hi = t->stack_hi; /* nothing of ours on it yet */
-  pthread_mutex_lock(&preempt_heap_lock);
+  preempt_lock_heap(0);
   t->next = threads;
   threads = t;
-  pthread_mutex_unlock(&preempt_heap_lock);
+  preempt_unlock_heap();
   preempt_self = t;
   preempt_thread_tls_refresh(t);
   pthread_setspecific(exit_key, t);
@@ -95,14 +96,14 @@ void preempt_thread_detach(void) {
     return;
   /* Blocking, so that a collection running now need not wait for us. */
   preempt_enter_blocking();
-  pthread_mutex_lock(&preempt_heap_lock);
+  preempt_lock_heap(0);
   preempt_cache_flush(&t->cache);
   for (struct preempt_thread **p = &threads; *p; p = &(*p)->next)
     if (*p == t) {
       *p = t->next;
       break;
     }
-  pthread_mutex_unlock(&preempt_heap_lock);
+  preempt_unlock_heap();
   pthread_setspecific(exit_key, NULL);
   preempt_self = NULL;
   thread_free(t);
@@ -153,27 +154,30 @@ void preempt_threads_visit(struct preempt_visitor *v) {
   pthread_mutex_unlock(&stacks_lock);
 }
 
-/* ---- threads started with a heap object as argument ------------------- *
- * pthread_create is wrapped: when its argument points into the heap, the
- * object is a root until the new thread has attached and holds it itself
- * (before, it is in no stack the collector knows).  Other threads start
- * unchanged and attach at their first runtime call. */
+/* ---- threads started by pthread_create ------------------------------- *
+ * pthread_create is wrapped, for every caller (code built with the plugin
+ * or not, libraries' thread pools): the new thread attaches before its
+ * start routine's first instruction, so it is stopped and scanned like any
+ * other from then on.  When its argument points into the heap, the object
+ * is a root until the thread holds it (before, it is in no stack the
+ * collector knows). */
 
 struct start {
   void *(*fn)(void *);
   void *arg;
+  bool listed; /* on the starting list: arg is a heap object */
   struct start *next, **prev;
 };
 static struct start *starting; /* under the heap lock */
 
-/* The thread holds its argument now, or never started. */
-static void starting_drop(struct start *s, uintptr_t ip) {
+static void starting_unlist(struct start *s, uintptr_t ip) {
+  if (!s->listed)
+    return;
   preempt_lock_heap(ip);
   *s->prev = s->next;
   if (s->next)
     s->next->prev = s->prev;
   preempt_unlock_heap();
-  preempt_sys_free(s, sizeof *s);
 }
 
 static void visit_starting(struct preempt_visitor *v) {
@@ -186,16 +190,15 @@ static void *start_attached(void *p) {
   preempt_thread_attach();
   void *(*fn)(void *) = s->fn;
   void *volatile arg = s->arg; /* in this frame, scanned conservatively */
-  starting_drop(s, (uintptr_t)__builtin_return_address(0));
+  starting_unlist(s, (uintptr_t)__builtin_return_address(0));
+  preempt_sys_free(s, sizeof *s);
   return fn(arg);
 }
 
 typedef int pthread_create_fn(pthread_t *, const pthread_attr_t *,
                               void *(*)(void *), void *);
 
-__attribute__((visibility("default"))) int
-pthread_create(pthread_t *th, const pthread_attr_t *attr,
-               void *(*fn)(void *), void *arg) {
+static pthread_create_fn *real_create(void) {
   static pthread_create_fn *real;
   if (!real) {
     real = (pthread_create_fn *)dlsym(RTLD_NEXT, "pthread_create");
@@ -203,23 +206,38 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
       preempt_fatal("cannot find the C library's pthread_create: %s",
                     dlerror());
   }
-  if (!preempt_in_heap((uintptr_t)arg))
-    return real(th, attr, fn, arg);
+  return real;
+}
+
+int preempt_thread_create_unattached(pthread_t *th, void *(*fn)(void *),
+                                     void *arg) {
+  return real_create()(th, NULL, fn, arg);
+}
+
+__attribute__((visibility("default"))) int
+pthread_create(pthread_t *th, const pthread_attr_t *attr,
+               void *(*fn)(void *), void *arg) {
+  pthread_create_fn *real = real_create();
   struct start *s = preempt_sys_alloc(sizeof *s);
   if (!s)
-    return real(th, attr, fn, arg);
+    return EAGAIN;
   s->fn = fn;
   s->arg = arg;
-  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
-  s->next = starting;
-  s->prev = &starting;
-  if (starting)
-    starting->prev = &s->next;
-  starting = s;
-  preempt_unlock_heap();
+  s->listed = preempt_in_heap((uintptr_t)arg);
+  if (s->listed) {
+    preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+    s->next = starting;
+    s->prev = &starting;
+    if (starting)
+      starting->prev = &s->next;
+    starting = s;
+    preempt_unlock_heap();
+  }
   int r = real(th, attr, start_attached, s);
-  if (r)
-    starting_drop(s, (uintptr_t)__builtin_return_address(0));
+  if (r) {
+    starting_unlist(s, (uintptr_t)__builtin_return_address(0));
+    preempt_sys_free(s, sizeof *s);
+  }
   return r;
 }
 
@@ -278,16 +296,21 @@ void preempt_add_stack(void *lo, size_t size) {
                  size);
     return;
   }
+  struct preempt_thread *t = preempt_self;
+  preempt_nopreempt_enter(t);
   pthread_mutex_lock(&stacks_lock);
   if (nstacks == stacks_cap)
     preempt_array_grow((void **)&stacks, &stacks_cap, nstacks, sizeof *stacks,
                        64, "registered stacks");
   stacks[nstacks++] = (struct stack_range){(uintptr_t)lo, (uintptr_t)lo + size};
   pthread_mutex_unlock(&stacks_lock);
+  preempt_nopreempt_exit(t);
 }
 
 void preempt_remove_stack(void *lo) {
   bool found = false;
+  struct preempt_thread *t = preempt_self;
+  preempt_nopreempt_enter(t);
   pthread_mutex_lock(&stacks_lock);
   for (size_t i = 0; i < nstacks && !found; i++)
     if (stacks[i].lo == (uintptr_t)lo) {
@@ -295,12 +318,15 @@ void preempt_remove_stack(void *lo) {
       found = true;
     }
   pthread_mutex_unlock(&stacks_lock);
+  preempt_nopreempt_exit(t);
   if (!found)
     preempt_warn("preempt_remove_stack(%p): no stack registered there", lo);
 }
 
 bool preempt_registered_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
   bool found = false;
+  struct preempt_thread *t = preempt_self;
+  preempt_nopreempt_enter(t);
   pthread_mutex_lock(&stacks_lock);
   for (size_t i = 0; i < nstacks && !found; i++)
     if (sp >= stacks[i].lo && sp <= stacks[i].hi) {
@@ -309,6 +335,7 @@ bool preempt_registered_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
       found = true;
     }
   pthread_mutex_unlock(&stacks_lock);
+  preempt_nopreempt_exit(t);
   return found;
 }
 

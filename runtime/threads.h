@@ -32,14 +32,50 @@ struct preempt_thread {
   struct preempt_cache cache;
   struct preempt_thread *next;
   bool idle; /* BLOCKING with only runtime frames: nothing to scan */
+  /* Stopping by signal (stw.c, signals.c). */
+  int no_preempt;          /* depth of runtime critical sections, plus
+                              PREEMPT_DEFERRED when a stop waits for it */
+  _Atomic int sig_pending; /* a stop signal sent, its handler not yet run */
+  _Atomic int publishing;  /* stopped by signal, roots not yet published */
+  int in_loader;           /* in dl_iterate_phdr or dlclose (loader.c) */
+  bool in_dlclose;
+  unsigned signals_this_stop;
 };
+#define PREEMPT_DEFERRED 0x10000
+
 /* initial-exec: one instruction to reach, also in libpreempt.so. */
 extern __thread struct preempt_thread *preempt_self PREEMPT_HIDDEN
     __attribute__((tls_model("initial-exec")));
 struct preempt_thread *preempt_thread_current(void) PREEMPT_HIDDEN;
+
+/* Runtime critical sections: code that holds a runtime lock or changes
+ * the thread's allocation state must not be stopped by a signal.  A stop
+ * that arrives meanwhile is deferred to the section's end. */
+static inline void preempt_nopreempt_enter(struct preempt_thread *t) {
+  if (t)
+    PREEMPT_ARCH_SIGSAFE_INC(&t->no_preempt);
+}
+void preempt_nopreempt_deferred(struct preempt_thread *t) PREEMPT_HIDDEN;
+static inline void preempt_nopreempt_exit(struct preempt_thread *t) {
+  if (t && unlikely(PREEMPT_ARCH_SIGSAFE_DEC_NONZERO(&t->no_preempt)))
+    preempt_nopreempt_deferred(t);
+}
+/* Around a runtime lock, for the calling thread (which may attach while
+ * holding it: leaving a section it never entered does nothing). */
+static inline void preempt_nopreempt_begin(void) {
+  preempt_nopreempt_enter(preempt_self);
+}
+static inline void preempt_nopreempt_end(void) {
+  struct preempt_thread *t = preempt_self;
+  if (t && (t->no_preempt & (PREEMPT_DEFERRED - 1)))
+    preempt_nopreempt_exit(t);
+}
 void preempt_threads_each(void (*fn)(struct preempt_thread *, void *),
                           void *arg) PREEMPT_HIDDEN;
 void preempt_threads_init(void) PREEMPT_HIDDEN;
+/* A thread of the runtime's own that is never attached (nor stopped). */
+int preempt_thread_create_unattached(pthread_t *th, void *(*fn)(void *),
+                                     void *arg) PREEMPT_HIDDEN;
 /* The registered (coroutine) stack containing sp. */
 bool preempt_registered_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
     PREEMPT_HIDDEN;

@@ -1,6 +1,7 @@
 /* The type registry: names given to objects by preempt_new(T) and
  * preempt_alloc_typed, for heap reports.  Ids are small (uint16_t per
  * slot); the table only grows. */
+#include "threads.h"
 #include "types.h"
 
 #include <pthread.h>
@@ -17,6 +18,7 @@ __attribute__((noinline)) int preempt_type_id_slow(const char *name) {
   for (int i = 1; i < n; i++)
     if (preempt_type_names[i] == name || !strcmp(preempt_type_names[i], name))
       return i;
+  preempt_nopreempt_begin();
   pthread_mutex_lock(&types_lock);
   n = atomic_load(&ntypes);
   int id = 0;
@@ -32,6 +34,7 @@ __attribute__((noinline)) int preempt_type_id_slow(const char *name) {
     id = n;
   }
   pthread_mutex_unlock(&types_lock);
+  preempt_nopreempt_end();
   return id; /* 0 once the table is full: reported as untyped */
 }
 

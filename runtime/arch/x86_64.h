@@ -33,4 +33,28 @@
           "add $56, %rsp\n\t"                                               \
           "ret")
 
+
+/* In a spin-wait loop: let the sibling hyperthread run. */
+#define PREEMPT_ARCH_PAUSE() __builtin_ia32_pause()
+
+/* Bytes below the stack pointer a leaf function may use without moving it
+ * (System V red zone): an interrupted frame's data may live there. */
+#define PREEMPT_ARCH_RED_ZONE 128
+
+/* A counter updated by one instruction, so that a signal handler on the
+ * same thread sees it either before or after, never half done (no lock
+ * prefix: other threads never touch it).  DEC returns true when the
+ * result is non-zero. */
+#define PREEMPT_ARCH_SIGSAFE_INC(p)                                         \
+  __asm__ __volatile__("addl $1, %0" : "+m"(*(p)) : : "cc", "memory")
+#define PREEMPT_ARCH_SIGSAFE_DEC_NONZERO(p)                                 \
+  (__extension__({                                                          \
+    _Bool nz_;                                                              \
+    __asm__ __volatile__("subl $1, %0"                                      \
+                         : "+m"(*(p)), "=@ccnz"(nz_)                        \
+                         :                                                  \
+                         : "memory");                                       \
+    nz_;                                                                    \
+  }))
+
 #endif

@@ -1,0 +1,319 @@
+/* The stop signal: the runtime's handler installed beside the program's.
+ *
+ * One signal (SIGURG by default, as Go; PREEMPT=signal=...) carries stop
+ * requests.  The runtime's handler stays installed: sigaction() and
+ * signal() are wrapped, so a handler the program installs for the same
+ * signal, before or after the runtime, is recorded and called by ours for
+ * every signal that is not a stop request.  A stop request is recognised
+ * by its siginfo (sent with rt_tgsigqueueinfo, SI_QUEUE from this process
+ * with a private cookie), so a SIGURG from the kernel (out-of-band socket
+ * data) or another process still reaches the program.  Limit: signals
+ * below SIGRTMIN are not queued, so one the kernel raises while a stop
+ * request is pending on the same thread merges with it.
+ *
+ * The signal must never be blocked, or the thread could not be stopped:
+ * sigprocmask() and pthread_sigmask() leave it out of the masks they set.
+ * The handler runs on the interrupted stack (no SA_ONSTACK), so a thread
+ * interrupted on its alternate signal stack keeps both stacks walkable. */
+#define _GNU_SOURCE
+#include "gc.h"
+#include "options.h"
+#include "signals.h"
+#include "stw.h"
+#include "threads.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+typedef int sigaction_fn(int, const struct sigaction *, struct sigaction *);
+typedef int sigmask_fn(int, const sigset_t *, sigset_t *);
+typedef __sighandler_t signal_fn(int, __sighandler_t);
+
+static sigaction_fn *real_sigaction;
+static sigmask_fn *real_pthread_sigmask, *real_sigprocmask;
+static signal_fn *real_signal;
+
+static int stop_sig;              /* 0: not installed (cooperative stops) */
+static pid_t self_pid;            /* refreshed in a forked child */
+static const int cookie_obj;      /* its address marks our requests */
+#define COOKIE ((void *)&cookie_obj)
+
+/* The program's own action for stop_sig.  Written by the sigaction
+ * wrapper with the signal blocked on the writing thread; read by handlers
+ * on any thread, which retry while the sequence number is odd or moves. */
+static struct sigaction user_action;
+static _Atomic unsigned user_seq;
+static pthread_mutex_t user_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uintptr_t loader_lo, loader_hi; /* ld.so's code */
+
+static void *next_symbol(const char *name) {
+  void *p = dlsym(RTLD_NEXT, name);
+  if (!p)
+    preempt_fatal("cannot find the C library's %s: %s", name, dlerror());
+  return p;
+}
+
+static void resolve_once(void) {
+  real_sigaction = (sigaction_fn *)next_symbol("sigaction");
+  real_pthread_sigmask = (sigmask_fn *)next_symbol("pthread_sigmask");
+  real_sigprocmask = (sigmask_fn *)next_symbol("sigprocmask");
+  real_signal = (signal_fn *)next_symbol("signal");
+}
+
+static void resolve(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, resolve_once);
+}
+
+int preempt_signal_number(void) { return stop_sig; }
+
+/* Signals that carry no meaning the C library or a fault relies on. */
+bool preempt_signal_allowed(int sig) {
+  return sig == SIGURG || sig == SIGUSR1 || sig == SIGUSR2 || sig == SIGPWR ||
+         sig == SIGVTALRM || sig == SIGPROF ||
+         (sig >= SIGRTMIN && sig <= SIGRTMAX);
+}
+
+int preempt_signal_real_mask(int how, const void *set, void *old) {
+  resolve();
+  return real_pthread_sigmask(how, set, old);
+}
+
+/* ---- the program's handler ---------------------------------------------- */
+
+static void read_user_action(struct sigaction *out) {
+  for (;;) {
+    unsigned s = atomic_load(&user_seq);
+    if (s & 1)
+      continue;
+    memcpy(out, &user_action, sizeof *out);
+    if (atomic_load(&user_seq) == s)
+      return;
+  }
+}
+
+static bool default_ignores(int sig) {
+  return sig == SIGURG || sig == SIGCHLD || sig == SIGWINCH || sig == SIGCONT;
+}
+
+/* What the program would have done with a signal that is not ours. */
+static void forward(int sig, siginfo_t *info, void *uc) {
+  struct sigaction a;
+  read_user_action(&a);
+  if (a.sa_handler == SIG_IGN)
+    return;
+  if (a.sa_handler == SIG_DFL) {
+    if (default_ignores(sig))
+      return;
+    /* Its default action (terminate): restore it and let it happen. */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    real_sigaction(sig, &dfl, NULL);
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, sig);
+    syscall(SYS_tgkill, self_pid, (pid_t)syscall(SYS_gettid), sig);
+    real_pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+    return;
+  }
+  sigset_t old;
+  real_pthread_sigmask(SIG_BLOCK, &a.sa_mask, &old);
+  if (a.sa_flags & SA_SIGINFO)
+    a.sa_sigaction(sig, info, uc);
+  else
+    a.sa_handler(sig);
+  real_pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (a.sa_flags & SA_RESETHAND) {
+    atomic_fetch_add(&user_seq, 1);
+    user_action.sa_handler = SIG_DFL;
+    user_action.sa_flags &= ~SA_SIGINFO;
+    atomic_fetch_add(&user_seq, 1);
+  }
+}
+
+static void handler(int sig, siginfo_t *info, void *uc) {
+  int saved_errno = errno;
+  bool ours = info && info->si_code == SI_QUEUE && info->si_pid == self_pid &&
+              info->si_value.sival_ptr == COOKIE;
+  struct preempt_thread *t = preempt_self;
+  if (ours && preempt_opts.stw_check)
+    preempt_stwcheck_on_signal();
+  if (t)
+    preempt_stw_on_signal(t, uc);
+  if (!ours)
+    forward(sig, info, uc);
+  errno = saved_errno;
+}
+
+/* ---- installing ---------------------------------------------------------- */
+
+static int find_loader(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  if (info->dlpi_addr != *(uintptr_t *)arg)
+    return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+      loader_lo = info->dlpi_addr + ph->p_vaddr;
+      loader_hi = loader_lo + ph->p_memsz;
+    }
+  }
+  return 1;
+}
+
+bool preempt_signal_in_loader_text(uintptr_t pc) {
+  return pc >= loader_lo && pc < loader_hi;
+}
+
+static void after_fork_child(void) { self_pid = getpid(); }
+
+static void install(int sig) {
+  struct sigaction old, ours = {.sa_sigaction = handler,
+                                .sa_flags = SA_SIGINFO | SA_RESTART};
+  sigemptyset(&ours.sa_mask);
+  if (real_sigaction(sig, &ours, &old))
+    preempt_fatal("cannot install the stop signal's handler (signal %d): %s",
+                  sig, strerror(errno));
+  pthread_mutex_lock(&user_lock);
+  atomic_fetch_add(&user_seq, 1);
+  user_action = old; /* a handler the program installed earlier */
+  atomic_fetch_add(&user_seq, 1);
+  pthread_mutex_unlock(&user_lock);
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, sig);
+  real_pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+  stop_sig = sig;
+}
+
+/* Gives the signal back to the program's handler. */
+static void uninstall(void) {
+  int sig = stop_sig;
+  stop_sig = 0;
+  struct sigaction a;
+  read_user_action(&a);
+  real_sigaction(sig, &a, NULL);
+}
+
+void preempt_signal_init(void) {
+  resolve();
+  self_pid = getpid();
+  pthread_atfork(NULL, NULL, after_fork_child);
+  uintptr_t base = (uintptr_t)getauxval(AT_BASE);
+  if (base)
+    dl_iterate_phdr(find_loader, &base);
+  if (preempt_opts.async_preempt)
+    install(preempt_opts.stop_signal);
+}
+
+int preempt_set_stop_signal(int sig) {
+  preempt_init();
+  if (!preempt_signal_allowed(sig)) {
+    preempt_warn("preempt_set_stop_signal(%d): not a signal the runtime can "
+                 "use (SIGURG, SIGUSR1, SIGUSR2, SIGPWR, SIGVTALRM, SIGPROF or "
+                 "SIGRTMIN..SIGRTMAX)", sig);
+    errno = EINVAL;
+    return -1;
+  }
+  if (!preempt_opts.async_preempt || sig == stop_sig)
+    return 0;
+  if (preempt_stw_stops_begun()) {
+    preempt_warn("preempt_set_stop_signal(%d): threads have already been "
+                 "stopped with signal %d; it stays",
+                 sig, stop_sig);
+    errno = EBUSY;
+    return -1;
+  }
+  uninstall();
+  install(sig);
+  preempt_opts.stop_signal = sig;
+  return 0;
+}
+
+bool preempt_signal_send(struct preempt_thread *t) {
+  return preempt_signal_send_tid(t->tid);
+}
+
+bool preempt_signal_send_tid(long tid) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  si.si_signo = stop_sig;
+  si.si_code = SI_QUEUE;
+  si.si_pid = self_pid;
+  si.si_uid = getuid();
+  si.si_value.sival_ptr = COOKIE;
+  return syscall(SYS_rt_tgsigqueueinfo, self_pid, (pid_t)tid, stop_sig,
+                 &si) == 0;
+}
+
+void preempt_signal_self(void) {
+  struct preempt_thread *t = preempt_self;
+  if (t && stop_sig)
+    preempt_signal_send(t);
+}
+
+/* ---- the calls that would take the signal away ------------------------- */
+
+__attribute__((visibility("default"))) int
+sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+  resolve();
+  if (!stop_sig || sig != stop_sig)
+    return real_sigaction(sig, act, old);
+  sigset_t s, prev;
+  sigemptyset(&s);
+  sigaddset(&s, sig);
+  real_pthread_sigmask(SIG_BLOCK, &s, &prev);
+  pthread_mutex_lock(&user_lock);
+  if (old)
+    *old = user_action;
+  if (act) {
+    atomic_fetch_add(&user_seq, 1);
+    user_action = *act;
+    atomic_fetch_add(&user_seq, 1);
+  }
+  pthread_mutex_unlock(&user_lock);
+  real_pthread_sigmask(SIG_SETMASK, &prev, NULL);
+  return 0;
+}
+
+__attribute__((visibility("default"))) __sighandler_t
+signal(int sig, __sighandler_t h) {
+  resolve();
+  if (!stop_sig || sig != stop_sig)
+    return real_signal(sig, h);
+  /* glibc's signal() has BSD semantics: restartable, not reset. */
+  struct sigaction a = {.sa_handler = h, .sa_flags = SA_RESTART}, old;
+  sigemptyset(&a.sa_mask);
+  if (sigaction(sig, &a, &old))
+    return SIG_ERR;
+  return old.sa_handler;
+}
+
+static int masked(sigmask_fn *real, int how, const sigset_t *set,
+                  sigset_t *old) {
+  if (set && stop_sig && how != SIG_UNBLOCK && sigismember(set, stop_sig)) {
+    sigset_t s = *set;
+    sigdelset(&s, stop_sig);
+    return real(how, &s, old);
+  }
+  return real(how, set, old);
+}
+
+__attribute__((visibility("default"))) int
+pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+  resolve();
+  return masked(real_pthread_sigmask, how, set, old);
+}
+
+__attribute__((visibility("default"))) int
+sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+  resolve();
+  return masked(real_sigprocmask, how, set, old);
+}

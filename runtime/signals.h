@@ -1,0 +1,28 @@
+/* The stop signal (signals.c): installing the handler next to the
+ * program's own, sending it, and the calls that would otherwise take it
+ * away (sigaction, signal, sigprocmask, pthread_sigmask). */
+#ifndef PREEMPT_SIGNAL_H
+#define PREEMPT_SIGNAL_H
+
+#include "common.h"
+
+struct preempt_thread;
+
+/* Installs the handler (once; asyncpreempt=0: never). */
+void preempt_signal_init(void) PREEMPT_HIDDEN;
+/* The stop signal's number, 0 when stopping is cooperative. */
+int preempt_signal_number(void) PREEMPT_HIDDEN;
+/* May the runtime use sig to stop threads? */
+bool preempt_signal_allowed(int sig) PREEMPT_HIDDEN;
+/* Sends the stop signal to t.  false if the thread no longer exists. */
+bool preempt_signal_send(struct preempt_thread *t) PREEMPT_HIDDEN;
+bool preempt_signal_send_tid(long tid) PREEMPT_HIDDEN;
+/* Raises it on the calling thread (a deferred stop, now possible). */
+void preempt_signal_self(void) PREEMPT_HIDDEN;
+/* The real pthread_sigmask, for the runtime's own threads. */
+int preempt_signal_real_mask(int how, const void *set, void *old) PREEMPT_HIDDEN;
+/* The dynamic linker's code, where a thread is never stopped (it may hold
+ * the loader's lock, which scanning globals takes). */
+bool preempt_signal_in_loader_text(uintptr_t pc) PREEMPT_HIDDEN;
+
+#endif
