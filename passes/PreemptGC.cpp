@@ -206,7 +206,13 @@ void MapWriter::emitNoteFor(ArrayRef<Run> Runs, const MCSectionELF &Code) {
   for (const Run &R : Runs)
     Records += R.Count;
   const MCSymbolELF *Group = Code.isComdat() ? Code.getGroup() : nullptr;
+  // The section is keyed by the linked symbol's name: a return label has
+  // none in object output (every note would share one section, and
+  // --gc-sections could no longer drop a function's maps with it), the
+  // function's symbol has one.
   const auto *Linked = cast<MCSymbolELF>(returnLabel(CSInfos[Runs[0].First]));
+  if (Runs[0].Fn->isInSection() && &Runs[0].Fn->getSection() == &Code)
+    Linked = cast<MCSymbolELF>(Runs[0].Fn);
   OS.switchSection(Ctx.getELFSection(
       ".note.preempt", ELF::SHT_NOTE,
       ELF::SHF_ALLOC | ELF::SHF_LINK_ORDER | (Group ? ELF::SHF_GROUP : 0), 0,

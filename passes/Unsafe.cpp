@@ -136,6 +136,7 @@ private:
   bool Optimizing;
   unsigned &NextId;
   SmallVector<Instruction *, 4> PollAfter;
+  SmallPtrSet<Instruction *, 32> InExplicit; // inside a marked range
   bool Failed = false;
 
   void error(const Instruction &At, const Twine &Msg) {
@@ -187,6 +188,7 @@ bool FunctionUnsafe::explicitRanges() {
           Stopped = true;
           break;
         }
+        InExplicit.insert(&*It);
         if (&*It == B) { // around a loop: the same range again
           Stopped = true;
           break;
@@ -375,8 +377,14 @@ bool FunctionUnsafe::automaticRanges() {
   SmallVector<Chain, 4> Chains;
   findChains(Chains);
   Type *Ptr = PointerType::get(Ctx, 0);
+  bool Added = false;
   for (Chain &C : Chains) {
+    // Inside a marked range already: no second range, no second poll.
+    if (all_of(C.Sources, [&](Instruction *I) { return InExplicit.count(I); }) &&
+        all_of(C.Sinks, [&](Instruction *I) { return InExplicit.count(I); }))
+      continue;
     unsigned Id = ++NextId;
+    Added = true;
     unsigned Line = lineOf(*C.Sources.front());
     if (const Instruction *Call = callInRange(C))
       errs() << where(*C.Sources.front()) << "warning: preempt: in function '"
@@ -411,7 +419,7 @@ bool FunctionUnsafe::automaticRanges() {
         PollAfter.push_back(End);
     }
   }
-  return !Chains.empty();
+  return Added;
 }
 
 // if (preempt__stop_requested) preempt_safepoint();  out of line.
@@ -439,7 +447,8 @@ bool FunctionUnsafe::run() {
   bool Ranges = explicitRanges();
   if (Failed)
     return false;
-  Ranges |= automaticRanges();
+  if (!Whole) // the whole function is one range already
+    Ranges |= automaticRanges();
   if (!Whole && !Ranges)
     return false;
   for (Instruction *After : PollAfter)

@@ -136,7 +136,7 @@ void UnsafeTableWriter::addRuns(MachineFunction &MF,
     if (First && Last) {
       MCSymbol *S = First->getPreInstrSymbol();
       if (!S) {
-        S = Ctx.createTempSymbol("preempt_unsafe");
+        S = Ctx.createNamedTempSymbol("preempt_unsafe"); // named: it keys the note section
         First->setPreInstrSymbol(MF, S);
       }
       MCSymbol *E = Last->getPostInstrSymbol();

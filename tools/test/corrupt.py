@@ -37,6 +37,12 @@ the offset in the error message.  Modes:
   other-descsz (linked) .note.gnu.build-id's descsz runs past its section
   segment-size (no section headers) the PT_NOTE segment holding the maps
                runs past the end of the file
+The unsafe-point table (the first PREEMPT_NOTE_UNSAFE note; the offset
+printed is that note's):
+  unsafe-kind     the first range has kind 9
+  unsafe-count    the header counts one range more than the note holds
+  unsafe-reversed (linked) the first range ends where it starts
+  unsafe-outside  (linked) the first range moved 16 MiB past the code
 """
 import struct
 import sys
@@ -119,6 +125,36 @@ def header_mode(mode, d):
     return d
 
 
+def unsafe_mode(mode, d, secs):
+    """Damages the first unsafe-point note; returns its file offset."""
+    sec = [s for n, s in secs if n == ".note.preempt"][0]
+    p, end = sec[4], sec[4] + sec[5]
+    while p + 12 <= end:
+        namesz, descsz, ntype = struct.unpack_from("<III", d, p)
+        desc = p + 12 + ((namesz + 3) & ~3)
+        if ntype == 0x50525531:
+            break
+        p = desc + ((descsz + 3) & ~3)
+    else:
+        sys.exit("no unsafe-point note")
+    r = desc + 8                                # the first range
+    if mode == "unsafe-kind":
+        struct.pack_into("<H", d, r + 12, 9)
+    elif mode == "unsafe-count":
+        n, = struct.unpack_from("<I", d, desc + 4)
+        struct.pack_into("<I", d, desc + 4, n + 1)
+    elif mode == "unsafe-reversed":
+        start, = struct.unpack_from("<i", d, r)
+        struct.pack_into("<i", d, r + 4, start - 4)   # end field is 4 further
+    elif mode == "unsafe-outside":
+        for f in (r, r + 4):
+            v, = struct.unpack_from("<i", d, f)
+            struct.pack_into("<i", d, f, v + (16 << 20))
+    else:
+        sys.exit("unknown mode " + mode)
+    return p
+
+
 def main():
     mode, src, dst = sys.argv[1:4]
     d = bytearray(open(src, "rb").read())
@@ -127,6 +163,11 @@ def main():
         open(dst, "wb").write(bad)
         return
     shoff, secs = sections(d)
+    if mode.startswith("unsafe-"):
+        note = unsafe_mode(mode, d, secs)
+        open(dst, "wb").write(d)
+        print("0x%x" % note)
+        return
     idx = [n for n, _ in secs].index(".note.preempt")
     note = secs[idx][1][4]                     # file offset of the note
     desc = note + 12 + 8                       # after header and "preempt\0"

@@ -36,6 +36,8 @@ config.substitutions.append(("%expect_exit", "%s %s" % (
 config.substitutions.append(("%valgrind", valgrind))
 config.substitutions.append(("%python", python))
 config.substitutions.append(("%maps", maps))
+config.substitutions.append(("%libdir", os.path.join(config.preempt_build, "lib")))
+config.substitutions.append(("%include", config.preempt_include))
 config.substitutions.append(("%cc", "clang-19 -fplugin=%s -I%s" % (
     config.preempt_plugin, config.preempt_include)))
 config.environment["PATH"] = os.pathsep.join(
