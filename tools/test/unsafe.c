@@ -133,9 +133,9 @@ int main(void) {
 // RUN: %cc -x c++ -O1 -fno-inline -DUNIT=2 -c %S/Inputs/unsafe_comdat.cc -o %t.c2.o
 // RUN: %maps %t.c1.o | FileCheck-19 --check-prefix=COMDATOBJ %s
 // RUN: clang-19 %t.c1.o %t.c2.o -o %t.comdat -L%libdir -lpreempt -Wl,-rpath,%libdir
-// RUN: %t.comdat | FileCheck-19 --check-prefix=COMDATRUN %s
+// RUN: %t.comdat | FileCheck-19 --check-prefix=COMDATOUT %s
 // RUN: %maps %t.comdat | FileCheck-19 --check-prefix=COMDAT %s
 // COMDATOBJ: .text._Z22preempt_test_roundtripPvmm+0x{{[0-9a-f]+}}-0x{{[0-9a-f]+}} _Z22preempt_test_roundtripPvmm+
-// COMDATRUN: 1
+// COMDATOUT: 1
 // COMDAT: unsafe ranges (no asynchronous stop): 1 in 1 note,
 // COMDAT: function _Z22preempt_test_roundtripPvmm
