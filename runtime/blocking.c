@@ -1,0 +1,130 @@
+/* Blocking C library calls as blocking transitions (blocking.h).
+ *
+ * The runtime stops a running thread with a signal installed with
+ * SA_RESTART, but the calls of blocking.def are not restarted: a thread
+ * sleeping, polling or waiting on a semaphore when the signal comes would
+ * return EINTR that its code never expected.  The plugin sends direct
+ * calls of instrumented code to these wrappers instead, and a thread in
+ * the runtime's BLOCKING state is never signalled.
+ *
+ * A wrapper stores the pointer arguments in a volatile array of its own
+ * frame (the kernel reads or writes them during the call, and the caller
+ * may keep them nowhere else), then enters a blocking region: the stack
+ * pointer and callee-saved registers are published, everything above
+ * that stack pointer (the array, the caller's frames) is scanned
+ * conservatively, and the stopper counts the thread as stopped.  After the
+ * call it leaves the region, waiting there while the world is stopped,
+ * and gives the call's errno back.
+ *
+ * The call is made as is, without a transition, by a thread the runtime
+ * does not know (never stopped), inside a blocking region already (an
+ * inner transition would end the outer region early), and when the name
+ * binds to code built with the plugin: a program's own function called
+ * like libc's may use the heap, which a blocking thread must not.  Which
+ * object a name binds to is looked up once per wrapper. */
+#define _GNU_SOURCE
+#include "blocking.h"
+#include "mapfile.h"
+#include "threads.h"
+
+#include <errno.h>
+#include <link.h>
+
+/* Declared by libaio.h; weak so that programs without libaio link.  Only
+ * a call the program made to io_getevents reaches its wrapper. */
+extern int io_getevents(io_context_t ctx, long min_nr, long nr,
+                        struct io_event *events, struct timespec *timeout)
+    __attribute__((weak));
+/* Declared by glibc's headers only with _FORTIFY_SOURCE. */
+extern int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout,
+                      size_t fdslen);
+extern int __ppoll_chk(struct pollfd *fds, nfds_t nfds,
+                       const struct timespec *timeout, const sigset_t *mask,
+                       size_t fdslen);
+extern ssize_t __recv_chk(int fd, void *buf, size_t size, size_t buflen,
+                          int flags);
+extern ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t size,
+                              size_t buflen, int flags, __SOCKADDR_ARG addr,
+                              socklen_t *restrict len);
+
+/* What a wrapper's name binds to (looked up at its first transition). */
+enum target { TARGET_UNKNOWN, TARGET_FOREIGN, TARGET_INSTRUMENTED };
+
+struct owner {
+  uintptr_t addr;
+  bool instrumented;
+};
+
+/* Does the object holding o->addr carry stack maps (a preempt note)? */
+static int owner_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  struct owner *o = arg;
+  bool inside = false;
+  for (int i = 0; i < info->dlpi_phnum && !inside; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    inside = ph->p_type == PT_LOAD &&
+             o->addr - (info->dlpi_addr + ph->p_vaddr) < ph->p_memsz;
+  }
+  if (!inside)
+    return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_NOTE)
+      continue;
+    const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+    const uint8_t *end = p + ph->p_memsz;
+    struct preempt_note note;
+    const char *why;
+    while (preempt_note_next(&p, end, ph->p_align, &note, &why) > 0)
+      if (note.maps) {
+        o->instrumented = true;
+        return 1;
+      }
+  }
+  return 1;
+}
+
+/* Enters a blocking region for a call of fn, unless the call must be made
+ * as is (see the top of the file); true if it did. */
+static bool enter(_Atomic unsigned char *target, uintptr_t fn) {
+  struct preempt_thread *t = preempt_self;
+  if (!t || atomic_load_explicit(&t->state, memory_order_relaxed) ==
+                THREAD_BLOCKING)
+    return false;
+  unsigned char k = atomic_load_explicit(target, memory_order_relaxed);
+  if (k == TARGET_INSTRUMENTED)
+    return false;
+  preempt_enter_blocking();
+  if (unlikely(k == TARGET_UNKNOWN)) {
+    /* dl_iterate_phdr takes the loader's lock, which a collection takes
+     * to scan globals: ask while blocking, so as not to hold one up. */
+    struct owner o = {.addr = fn};
+    dl_iterate_phdr(owner_cb, &o);
+    k = o.instrumented ? TARGET_INSTRUMENTED : TARGET_FOREIGN;
+    atomic_store_explicit(target, k, memory_order_relaxed);
+    if (k == TARGET_INSTRUMENTED) {
+      preempt_exit_blocking();
+      return false;
+    }
+  }
+  return true;
+}
+
+#define PREEMPT__UNPAREN(...) __VA_ARGS__
+#define PREEMPT_BLOCKING_CALL(ret, name, params, args, keep, sig)              \
+  _Static_assert(__builtin_types_compatible_p(__typeof__(name), ret params),   \
+                 "blocking.def: the prototype of " #name " is not libc's");    \
+  ret preempt_blocking_##name params {                                         \
+    static _Atomic unsigned char target;                                       \
+    const void *volatile held[] = {NULL, PREEMPT__UNPAREN keep};               \
+    if (!enter(&target, (uintptr_t)name))                                      \
+      return name args;                                                        \
+    ret result = name args;                                                    \
+    int saved_errno = errno;                                                   \
+    preempt_exit_blocking();                                                   \
+    errno = saved_errno;                                                       \
+    __asm__ __volatile__("" : : "m"(held)); /* held until here */              \
+    return result;                                                             \
+  }
+#include "blocking.def"
+#undef PREEMPT_BLOCKING_CALL

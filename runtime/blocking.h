@@ -1,0 +1,38 @@
+/* Blocking C library calls as blocking transitions (blocking.c): one
+ * wrapper per call of blocking.def, named preempt_blocking_<name>, with
+ * libc's prototype.  The plugin redirects direct calls of instrumented
+ * code to them (passes/Blocking.cpp), so a thread waiting there is never
+ * sent the stop signal, whose handler would cut the wait short with EINTR,
+ * and never holds a stop up.  Exported: instrumented code in any object
+ * calls them. */
+#ifndef PREEMPT_BLOCKING_H
+#define PREEMPT_BLOCKING_H
+
+#ifndef _GNU_SOURCE
+#error "blocking.h needs _GNU_SOURCE (ppoll, accept4, recvmmsg...)"
+#endif
+
+#include "common.h"
+
+#include <poll.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/msg.h>
+#include <sys/select.h>
+#include <sys/sem.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* libaio's types, for io_getevents (its header is not needed to build). */
+typedef struct io_context *io_context_t;
+struct io_event;
+
+#define PREEMPT_BLOCKING_LIBC(major, minor) __GLIBC_PREREQ(major, minor)
+#define PREEMPT_BLOCKING_CALL(ret, name, params, args, keep, sig)              \
+  PREEMPT_API ret preempt_blocking_##name params;
+#include "blocking.def"
+#undef PREEMPT_BLOCKING_CALL
+
+#endif
