@@ -106,13 +106,25 @@ bool hides(const Instruction &I) {
   }
 }
 
-// Integer operations through which a pointer's bits flow.
+// Integer operations through which a pointer's bits flow, recoverably.
+// Multiplication, division, remainder and truncation make a number (the
+// integer a C program keeps in a void *, (void *)(intptr_t)(id * id)):
+// nothing to recover a pointer from.
 bool carriesBits(const Instruction &I) {
   if (!I.getType()->isIntegerTy())
     return false;
+  switch (I.getOpcode()) {
+  case Instruction::Mul:
+  case Instruction::UDiv:
+  case Instruction::SDiv:
+  case Instruction::URem:
+  case Instruction::SRem:
+    return false;
+  default:
+    break;
+  }
   return isa<BinaryOperator>(I) || isa<PHINode>(I) || isa<SelectInst>(I) ||
-         isa<FreezeInst>(I) || isa<ZExtInst>(I) || isa<SExtInst>(I) ||
-         isa<TruncInst>(I);
+         isa<FreezeInst>(I) || isa<ZExtInst>(I) || isa<SExtInst>(I);
 }
 
 // A ptrtoint -> ... -> inttoptr chain: its conversions and the integers in
@@ -422,16 +434,31 @@ bool FunctionUnsafe::automaticRanges() {
   return Added;
 }
 
-// if (preempt__stop_requested) preempt_safepoint();  out of line.
+// if (preempt__stop_requested) preempt_safepoint();  out of line.  Both
+// are weak references, so that code built with the plugin links without
+// the runtime: the flag is then read from a zero of our own.
 void FunctionUnsafe::insertPoll(Instruction *Before) {
   Module &M = *F.getParent();
   Type *I32 = Type::getInt32Ty(Ctx);
   auto *Flag = cast<GlobalVariable>(
       M.getOrInsertGlobal(StopRequestedName, I32));
+  if (Flag->isDeclaration())
+    Flag->setLinkage(GlobalValue::ExternalWeakLinkage);
+  GlobalVariable *Zero = M.getGlobalVariable("preempt.poll.zero", true);
+  if (!Zero)
+    Zero = new GlobalVariable(M, I32, /*isConstant=*/true,
+                              GlobalValue::PrivateLinkage,
+                              ConstantInt::get(I32, 0), "preempt.poll.zero");
   FunctionCallee Safepoint =
       M.getOrInsertFunction(PollFunctionName, Type::getVoidTy(Ctx));
+  if (auto *Fn = dyn_cast<Function>(Safepoint.getCallee());
+      Fn && Fn->isDeclaration())
+    Fn->setLinkage(GlobalValue::ExternalWeakLinkage);
   IRBuilder<> B(Before);
-  LoadInst *L = B.CreateAlignedLoad(I32, Flag, Align(4), "preempt.stop");
+  Value *Addr = B.CreateSelect(
+      B.CreateICmpEQ(Flag, ConstantPointerNull::get(Flag->getType())), Zero,
+      Flag);
+  LoadInst *L = B.CreateAlignedLoad(I32, Addr, Align(4), "preempt.stop");
   L->setAtomic(AtomicOrdering::Monotonic);
   Value *Cond = B.CreateICmpNE(L, ConstantInt::get(I32, 0));
   Instruction *Then = SplitBlockAndInsertIfThen(

@@ -2,7 +2,10 @@
 ; ranges around pointers held as changed integers (and none around offsets
 ; and alignment), a poll after every range and before each return of a
 ; preempt-unsafe function, async unwind tables, and the warning for a
-; hidden pointer across a call.
+; hidden pointer across a call.  The flag and preempt_safepoint are weak:
+; code built with the plugin links without the runtime.
+; CHECK: @preempt__stop_requested = extern_weak global i32
+; CHECK: @preempt.poll.zero = private constant i32 0
 ; RUN: %opt -load-pass-plugin=%passes -passes=preempt-unsafe -S %s 2>%t.err | FileCheck %s
 ; RUN: FileCheck %s --check-prefix=WARN < %t.err
 
@@ -14,7 +17,9 @@ declare void @use(ptr)
 ; CHECK-LABEL: define ptr @explicit(ptr %p, i64 %k)
 ; CHECK: call ptr asm sideeffect "# preempt.unsafe.begin 1 0 0 $0", "=r,0,~{memory}"(ptr %p)
 ; CHECK: call ptr asm sideeffect "# preempt.unsafe.end 1 0 1 $0", "=r,0,~{memory}"
-; CHECK-NEXT: %preempt.stop = load atomic i32, ptr @preempt__stop_requested monotonic, align 4
+; CHECK-NEXT: icmp eq ptr @preempt__stop_requested, null
+; CHECK-NEXT: [[ADDR:%.*]] = select i1 {{%.*}}, ptr @preempt.poll.zero, ptr @preempt__stop_requested
+; CHECK-NEXT: %preempt.stop = load atomic i32, ptr [[ADDR]] monotonic, align 4
 ; CHECK-NEXT: icmp ne i32 %preempt.stop, 0
 ; CHECK-NEXT: br i1 {{.*}}, !prof
 ; CHECK: call void @preempt_safepoint()
@@ -33,7 +38,7 @@ define ptr @explicit(ptr %p, i64 %k) {
 ; CHECK-NEXT: ptrtoint ptr %p to i64
 ; CHECK: %q = inttoptr i64
 ; CHECK-NEXT: call void asm sideeffect "# preempt.unsafe.end 3 [[ID]] 1 $0", "r"(ptr %q)
-; CHECK-NEXT: load atomic i32, ptr @preempt__stop_requested
+; CHECK-NEXT: icmp eq ptr @preempt__stop_requested, null
 define ptr @tagged(ptr %p) {
   %i = ptrtoint ptr %p to i64
   %t = or i64 %i, 1152921504606846976
@@ -81,7 +86,7 @@ define ptr @across_call(ptr %p, i64 %k) {
 
 ; A preempt-unsafe function polls before each return.
 ; CHECK: define i64 @whole(ptr %p) #[[ATTRS:[0-9]+]]
-; CHECK: load atomic i32, ptr @preempt__stop_requested
+; CHECK: load atomic i32
 ; CHECK: call void @preempt_safepoint()
 ; CHECK: ret i64
 define i64 @whole(ptr %p) "preempt-unsafe" {
@@ -90,4 +95,5 @@ define i64 @whole(ptr %p) "preempt-unsafe" {
   ret i64 %h
 }
 
+; CHECK: declare extern_weak void @preempt_safepoint()
 ; CHECK: attributes #[[ATTRS]] = { {{.*}}uwtable{{.*}}"preempt-unsafe"
