@@ -1,0 +1,3 @@
+module preempt/bench/stw
+
+go 1.19

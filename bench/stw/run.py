@@ -1,0 +1,453 @@
+#!/usr/bin/env python3
+"""stop-the-world driver: how long does stopping threads that spin in
+call-free loops take, in preempt, Boehm GC and Go, against the machine's
+floor (one signal to a spinning thread and its reply)?
+
+Usage:
+    run.py [--build DIR] [--threads 1,2,4] [--rounds 2000] [--passes 4]
+           [--systems floor,preempt,boehm,go] [--nice N] [--go-procs P]
+           [--markdown] [--no-build]
+
+Systems (sources in bench/stw/, measuring loop in harness.c):
+    floor    floor.c: tgkill(SIGURG) to one spinner, spin until the
+             handler's reply (1 spinner only)
+    preempt  preempt_stw.c, clang -O2 -fplugin=BUILD/lib/preempt.so,
+             libpreempt.a: preempt_stop_the_world / preempt_start_the_world
+    boehm    boehm_stw.c, libgc (libgc-dev): GC_stop_world_external /
+             GC_start_world_external, spinners from GC_pthread_create
+    go       go/main.go (golang-go): runtime.ReadMemStats with spinning
+             goroutines; GOMAXPROCS = Go's default unless --go-procs
+
+A system whose tools are missing is skipped with a note.  Each (system,
+spinners) cell runs --passes times with --rounds/--passes rounds each; the
+passes are interleaved and their order rotates, so that a busy moment of a
+shared machine does not fall on one system only, and the samples of all
+passes are pooled.  Before each stop every spinner's progress counter must
+have moved (so only running threads are stopped), and after each stop
+(preempt, Boehm) the counters must stand still for --hold-us: a spinner
+that advanced is an error (exit status 1), as is a run that crashed or a
+stop that did not finish within --timeout seconds (reported as "did not
+stop").  Timing never fails the run: the targets are printed, not
+asserted.
+
+Targets (p99): with 1 spinner preempt <= 1.2 x floor; with n spinners
+preempt <= n x 1.2 x floor; preempt below the better of Go and Boehm at
+every spinner count.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
+from report import join_cflags, ratio, table  # noqa: E402
+
+ALL_SYSTEMS = ["floor", "preempt", "boehm", "go"]
+HARNESS = [os.path.join(HERE, "harness.c")]
+RUN_TIMEOUT = 900  # a backstop: each round has its own alarm
+SAMPLES_RE = re.compile(r"^SAMPLES_NS((?: \d+)*)$", re.M)
+STW_RE = re.compile(r"^STW (.*)$", re.M)
+
+
+def die(msg):
+    print("run.py: error: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
+def run_build(cmd, env=None, cwd=None):
+    print("  $ " + shlex.join(cmd), flush=True)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          env=env, cwd=cwd)
+    if proc.returncode != 0:
+        out = proc.stdout.decode(errors="replace")
+        crash = proc.returncode < 0 or "PLEASE submit a bug report" in out
+        die("%s (exit status %d):\n%s" % (
+            "COMPILER CRASH" if crash else "build failed",
+            proc.returncode, out))
+
+
+def find_gc_h():
+    """gc/gc.h, which declares the API (Debian's gc.h only includes it)."""
+    for p in ("/usr/include/gc/gc.h", "/usr/include/gc.h"):
+        if os.path.exists(p):
+            return p
+    return None
+
+
+def build(args, system):
+    """Builds one system; returns (command prefix, None) or (None, why it
+    is skipped)."""
+    exe = os.path.join(args.build_dir, "stw-" + system)
+    cflags = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-I", HERE] + \
+        args.cflags
+    if system == "go":
+        go = shutil.which("go")
+        if not go:
+            return None, "'go' not found (apt-get install -y golang-go)"
+        env = dict(os.environ)
+        env.setdefault("GOCACHE", os.path.join(args.build_dir, "gocache"))
+        env.setdefault("GOPATH", os.path.join(args.build_dir, "gopath"))
+        env["GO111MODULE"] = "on"
+        env["GOFLAGS"] = "-buildvcs=false"
+        if not args.no_build:
+            run_build([go, "build", "-o", exe, "."], env,
+                      cwd=os.path.join(HERE, "go"))
+        return [exe] + (["-procs", str(args.go_procs)]
+                        if args.go_procs else []), None
+    if not shutil.which(args.cc):
+        return None, "C compiler '%s' not found (install clang-19 or " \
+            "pass --cc)" % args.cc
+    if system == "floor":
+        cmd = [args.cc] + cflags + [os.path.join(HERE, "floor.c")] + \
+            HARNESS + ["-pthread", "-o", exe]
+    elif system == "preempt":
+        header = os.path.join(args.include, "preempt.h")
+        for f, what in ((args.plugin, "plugin"), (args.lib_static, "runtime")):
+            if not os.path.exists(f):
+                return None, "%s %s is missing (build it: ninja -C %s)" % (
+                    what, f, args.build)
+        with open(header) as f:
+            if "preempt_stop_the_world" not in f.read():
+                return None, "%s declares no preempt_stop_the_world " \
+                    "(the runtime has no public stop-the-world yet)" % header
+        cmd = [args.cc] + cflags + ["-fplugin=" + args.plugin, "-I",
+                                    args.include,
+                                    os.path.join(HERE, "preempt_stw.c")] + \
+            HARNESS + [args.lib_static, "-pthread", "-o", exe]
+    elif system == "boehm":
+        gc_h = find_gc_h()
+        if not gc_h:
+            return None, "gc.h not found (apt-get install -y libgc-dev)"
+        with open(gc_h) as f:
+            if "GC_stop_world_external" not in f.read():
+                return None, "%s has no GC_stop_world_external (libgc " \
+                    "8.0 or later has it)" % gc_h
+        cmd = [args.cc] + cflags + [os.path.join(HERE, "boehm_stw.c")] + \
+            HARNESS + ["-Wl,-Bstatic", "-lgc", "-Wl,-Bdynamic", "-pthread",
+                       "-o", exe]
+    else:
+        die("unknown system %r" % system)
+    if not args.no_build:
+        run_build(cmd)
+    return [exe], None
+
+
+def run_cell(args, prefix, system, n, rounds):
+    """Runs one (system, spinners) program; returns a dict with status
+    'ok' (and samples), 'did not stop', 'ADVANCED WHILE STOPPED' or
+    'FAILED', and the program's message."""
+    cmd = prefix + ["-n", str(n), "-r", str(rounds), "-w", str(args.warmup),
+                    "-t", str(args.timeout)]
+    if system != "go":
+        cmd += ["-H", str(args.hold_us)]
+
+    def lower_priority():
+        if args.nice:
+            os.setpriority(os.PRIO_PROCESS, 0, args.nice)
+
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=RUN_TIMEOUT,
+                              preexec_fn=lower_priority)
+    except subprocess.TimeoutExpired:
+        return {"status": "did not stop",
+                "msg": "%s: no answer in %d s, killed" % (shlex.join(cmd),
+                                                         RUN_TIMEOUT)}
+    out = proc.stdout.decode(errors="replace")
+    err = proc.stderr.decode(errors="replace").strip()
+    if proc.returncode == 3:
+        return {"status": "did not stop", "msg": err}
+    if proc.returncode != 0:
+        status = "ADVANCED WHILE STOPPED" if "ADVANCED" in err else "FAILED"
+        how = "exit status %d" % proc.returncode if proc.returncode > 0 \
+            else "signal %d" % -proc.returncode
+        return {"status": status, "msg": "%s: %s\n%s" % (
+            shlex.join(cmd), how, err[-3000:])}
+    m = SAMPLES_RE.search(out)
+    if not m:
+        return {"status": "FAILED", "msg": "%s: no SAMPLES_NS line in its "
+                "output" % shlex.join(cmd)}
+    res = {"status": "ok", "samples": [int(x) for x in m.group(1).split()],
+           "msg": err}
+    s = STW_RE.search(out)
+    if s:
+        res.update(kv.split("=", 1) for kv in s.group(1).split()
+                   if "=" in kv)
+    return res
+
+
+def percentile(sorted_xs, p):
+    """Nearest rank, as harness.c."""
+    k = min(max(int(p / 100.0 * len(sorted_xs) + 0.999999), 1),
+            len(sorted_xs))
+    return sorted_xs[k - 1]
+
+
+def summarize(samples):
+    xs = sorted(samples)
+    return {"p50": percentile(xs, 50) / 1000.0,
+            "p99": percentile(xs, 99) / 1000.0,
+            "max": xs[-1] / 1000.0, "rounds": len(xs)}
+
+
+def fmt(x, spec, none="-"):
+    return none if x is None else format(x, spec)
+
+
+def machine_line():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"^model name\s*:\s*(.*)$", f.read(), re.M)
+            if m:
+                model = m.group(1).strip()
+    except OSError:
+        pass
+    return "%s, %d CPUs, Linux %s" % (model, os.cpu_count() or 0,
+                                      platform.release())
+
+
+def tool_versions(systems):
+    parts = []
+    if "go" in systems and shutil.which("go"):
+        v = subprocess.run(["go", "version"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL).stdout.decode().split()
+        if len(v) >= 3:
+            parts.append(v[2])
+    if "boehm" in systems and shutil.which("dpkg-query"):
+        v = subprocess.run(["dpkg-query", "-W", "-f", "${Version}",
+                            "libgc-dev"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL).stdout.decode()
+        if v:
+            parts.append("libgc " + v)
+    return ", ".join(parts)
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="time to stop threads spinning in call-free loops: "
+                    "preempt vs Boehm GC vs Go vs the machine's floor",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--build", default=os.path.join(REPO, "build"),
+                    help="the project's build directory (default build/ in "
+                         "the repository): its lib/preempt.so and "
+                         "lib/libpreempt.a are used")
+    ap.add_argument("--build-dir",
+                    help="where executables go (default BUILD/bench/stw)")
+    ap.add_argument("--threads", default="1,2,4",
+                    help="comma-separated spinner counts (default 1,2,4)")
+    ap.add_argument("--rounds", type=int, default=2000,
+                    help="timed stops per system and spinner count, over "
+                         "all passes (default 2000)")
+    ap.add_argument("--passes", type=int, default=4,
+                    help="interleaved runs per cell (default 4)")
+    ap.add_argument("--warmup", type=int, default=20,
+                    help="dropped rounds at the start of each run "
+                         "(default 20)")
+    ap.add_argument("--hold-us", type=int, default=50,
+                    help="how long the counters must stand still after a "
+                         "stop (default 50)")
+    ap.add_argument("--timeout", type=int, default=10,
+                    help="seconds a round may take before 'did not stop' "
+                         "(default 10)")
+    ap.add_argument("--systems", default=",".join(ALL_SYSTEMS),
+                    help="comma-separated, from %s" % ",".join(ALL_SYSTEMS))
+    ap.add_argument("--nice", type=int, default=0,
+                    help="run the programs at this nice value (negative "
+                         "needs root; -20 keeps other load on a shared "
+                         "machine from descheduling the spinners)")
+    ap.add_argument("--go-procs", type=int, default=0,
+                    help="GOMAXPROCS for Go (default: Go's own, the number "
+                         "of CPUs, or $GOMAXPROCS)")
+    ap.add_argument("--cc", default="clang-19", help="C compiler (clang-19)")
+    ap.add_argument("--cflags", default="",
+                    help="extra C flags for the C programs")
+    ap.add_argument("--markdown", action="store_true",
+                    help="print the tables in Markdown")
+    ap.add_argument("--no-build", action="store_true",
+                    help="reuse the executables in --build-dir")
+    args = ap.parse_args(join_cflags(sys.argv[1:]))
+
+    try:
+        counts = [int(t) for t in args.threads.split(",") if t]
+    except ValueError:
+        die("--threads takes comma-separated integers")
+    if not counts or any(t < 0 or t > 64 for t in counts):
+        die("spinner counts must be between 0 and 64")
+    if args.passes < 1 or args.rounds < args.passes:
+        die("--passes must be at least 1 and at most --rounds")
+    if args.timeout < 1 or args.warmup < 0 or args.hold_us < 0:
+        die("--timeout must be positive, --warmup and --hold-us not negative")
+    systems = [s for s in args.systems.split(",") if s]
+    for s in systems:
+        if s not in ALL_SYSTEMS:
+            die("unknown system %r (known: %s)" % (s, ", ".join(ALL_SYSTEMS)))
+    args.cflags = shlex.split(args.cflags)
+    args.build = os.path.abspath(args.build)
+    args.build_dir = os.path.abspath(args.build_dir or os.path.join(
+        args.build, "bench", "stw"))
+    args.plugin = os.path.join(args.build, "lib", "preempt.so")
+    args.lib_static = os.path.join(args.build, "lib", "libpreempt.a")
+    args.include = os.path.join(REPO, "include")
+    os.makedirs(args.build_dir, exist_ok=True)
+
+    print("building into %s" % args.build_dir)
+    prefixes, notes = {}, []
+    for s in systems:
+        prefix, why = build(args, s)
+        if prefix is None:
+            notes.append("%s: skipped: %s" % (s, why))
+            print("  " + notes[-1], flush=True)
+        elif not os.access(prefix[0], os.X_OK):
+            die("%s is missing (run without --no-build)" % prefix[0])
+        else:
+            prefixes[s] = prefix
+    built_from = None
+    if "preempt" in prefixes:
+        stamp = lambda f: datetime.datetime.fromtimestamp(
+            os.path.getmtime(f)).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        built_from = "preempt: runtime %s (modified %s), plugin %s " \
+            "(modified %s)" % (args.lib_static, stamp(args.lib_static),
+                               args.plugin, stamp(args.plugin))
+
+    # Cells: the floor once (1 spinner), every other system per count.
+    cells = [(s, 1) for s in prefixes if s == "floor"] + \
+        [(s, n) for n in counts for s in prefixes if s != "floor"]
+    per_pass = [args.rounds // args.passes + (1 if i < args.rounds %
+                                               args.passes else 0)
+                for i in range(args.passes)]
+    started = datetime.datetime.now().astimezone()
+    load_before = os.getloadavg()
+    results = {c: {"samples": [], "status": "ok", "msgs": [], "passes": []}
+               for c in cells}
+    errors = []
+    for p in range(args.passes):
+        k = p % len(cells) if cells else 0
+        for cell in cells[k:] + cells[:k]:
+            r = results[cell]
+            if r["status"] != "ok":
+                continue  # it failed once: do not wait for it again
+            res = run_cell(args, prefixes[cell[0]], cell[0], cell[1],
+                           per_pass[p])
+            line = "  pass %d %-8s %d spinner(s): " % (p + 1, cell[0],
+                                                      cell[1])
+            if res["status"] == "ok":
+                r["samples"] += res["samples"]
+                one = summarize(res["samples"])
+                r["passes"].append(one)
+                if "gomaxprocs" in res:
+                    r["gomaxprocs"] = res["gomaxprocs"]
+                line += "p50 %7.1f us  p99 %8.1f us  max %8.1f us" % (
+                    one["p50"], one["p99"], one["max"])
+            else:
+                r["status"] = res["status"]
+                line += res["status"]
+                errors.append("%s, %d spinner(s): %s: %s" % (
+                    cell[0], cell[1], res["status"], res["msg"]))
+            print(line, flush=True)
+    load_after = os.getloadavg()
+
+    # ---- tables
+    summary = {c: summarize(r["samples"]) for c, r in results.items()
+               if r["status"] == "ok" and r["samples"]}
+    floor = summary.get(("floor", 1))
+
+    def better_other(n):
+        """(name, summary) of Go and Boehm with the lower p99."""
+        cands = [(s, summary[(s, n)]) for s in ("go", "boehm")
+                 if (s, n) in summary]
+        return min(cands, key=lambda c: c[1]["p99"]) if cands else (None,
+                                                                    None)
+
+    rows = []
+    for cell in cells:
+        s, n = cell
+        r = results[cell]
+        label = s
+        if s == "go" and "gomaxprocs" in r:
+            label = "go (GOMAXPROCS %s)" % r["gomaxprocs"]
+        if cell not in summary:
+            rows.append([label, str(n), r["status"] if r["status"] != "ok"
+                         else "no samples"] + [""] * 6)
+            continue
+        a = summary[cell]
+        _, b = better_other(n)
+        rows.append([
+            label, str(n), str(a["rounds"]),
+            "%.1f" % a["p50"], "%.1f" % a["p99"], "%.1f" % a["max"],
+            fmt(ratio(a["p50"], floor and floor["p50"]), ".2f"),
+            fmt(ratio(a["p99"], floor and floor["p99"]), ".2f"),
+            fmt(ratio(a["p99"], b and b["p99"]), ".2f")
+            if s == "preempt" else "",
+        ])
+    print()
+    print("stop-the-world with spinners in call-free loops, %s, %d "
+          "pass%s, nice %d" % (started.strftime("%Y-%m-%d %H:%M %Z"),
+                               args.passes, "es" if args.passes > 1 else "",
+                               args.nice))
+    print(machine_line())
+    versions = tool_versions(prefixes)
+    if versions:
+        print(versions)
+    if built_from:
+        print(built_from)
+    print("load average before %.2f, after %.2f (1 min)" % (
+        load_before[0], load_after[0]))
+    for note in notes:
+        print(note)
+    print()
+    print(table(rows, ["system", "spinners", "rounds", "p50 us", "p99 us",
+                       "max us", "p50/floor", "p99/floor",
+                       "p99/best(go,boehm)"], args.markdown))
+
+    if floor and len(results[("floor", 1)]["passes"]) > 1:
+        print()
+        print("floor per pass, p50/p99 us: " + ", ".join(
+            "%.1f/%.1f" % (x["p50"], x["p99"])
+            for x in results[("floor", 1)]["passes"]))
+
+    if "preempt" in prefixes:
+        trows = []
+        for n in counts:
+            a = summary.get(("preempt", n))
+            name, b = better_other(n)
+            limit = max(n, 1) * 1.2 * floor["p99"] if floor else None
+            trows.append([
+                str(n),
+                fmt(a and a["p99"], ".1f", results[("preempt", n)]["status"]),
+                fmt(limit, ".1f"),
+                "-" if not (a and limit) else
+                "met" if a["p99"] <= limit else "MISSED",
+                "%s %.1f" % (name, b["p99"]) if b else "-",
+                fmt(ratio(a and a["p99"], b and b["p99"]), ".2f"),
+                "-" if not (a and b) else
+                "met" if a["p99"] < b["p99"] else "MISSED",
+            ])
+        print()
+        print("targets (p99): preempt <= n x 1.2 x floor, and below the "
+              "better of Go and Boehm")
+        print()
+        print(table(trows, ["spinners", "preempt p99 us",
+                            "n x 1.2 x floor us", "floor target",
+                            "best of go/boehm us", "preempt/best",
+                            "go/boehm target"], args.markdown))
+
+    if errors:
+        print()
+        for e in errors:
+            print("ERROR: " + e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
