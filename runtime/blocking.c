@@ -47,6 +47,8 @@ extern ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t size,
                               size_t buflen, int flags, __SOCKADDR_ARG addr,
                               socklen_t *restrict len);
 
+const char preempt_blocking_anchor = 0;
+
 /* What a wrapper's name binds to (looked up at its first transition). */
 enum target { TARGET_UNKNOWN, TARGET_FOREIGN, TARGET_INSTRUMENTED };
 

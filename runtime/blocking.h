@@ -29,6 +29,12 @@
 typedef struct io_context *io_context_t;
 struct io_event;
 
+/* Instrumented code references the wrappers weakly (so that it links
+ * without the runtime), and a weak reference does not pull blocking.o out
+ * of libpreempt.a: a strong reference to this, from an object every
+ * program using the runtime links, does. */
+extern const char preempt_blocking_anchor PREEMPT_HIDDEN;
+
 #define PREEMPT_BLOCKING_LIBC(major, minor) __GLIBC_PREREQ(major, minor)
 #define PREEMPT_BLOCKING_CALL(ret, name, params, args, keep, sig)              \
   PREEMPT_API ret preempt_blocking_##name params;
