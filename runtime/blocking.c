@@ -19,16 +19,23 @@
  * The call is made as is, without a transition, by a thread the runtime
  * does not know (never stopped), inside a blocking region already (an
  * inner transition would end the outer region early), and when the name
- * binds to code built with the plugin: a program's own function called
- * like libc's may use the heap, which a blocking thread must not.  Which
- * object a name binds to is looked up once per wrapper. */
+ * binds to a function built with the plugin that has calls (a program's
+ * own function named like libc's, which may use the heap; a blocking
+ * thread must not).  A sanitizer's interceptor of the same name lives in
+ * an instrumented executable but has no maps of its own: it gets the
+ * transition.  What a name binds to is looked up once per wrapper, from
+ * the dynamic symbol table: an executable's own function that is not
+ * exported (static linking without -rdynamic) cannot be told apart and
+ * gets the transition. */
 #define _GNU_SOURCE
 #include "blocking.h"
 #include "mapfile.h"
 #include "threads.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
+#include <string.h>
 
 /* Declared by libaio.h; weak so that programs without libaio link.  Only
  * a call the program made to io_getevents reaches its wrapper. */
@@ -53,11 +60,12 @@ const char preempt_blocking_anchor = 0;
 enum target { TARGET_UNKNOWN, TARGET_FOREIGN, TARGET_INSTRUMENTED };
 
 struct owner {
-  uintptr_t addr;
+  uintptr_t lo, hi; /* the function's code */
   bool instrumented;
 };
 
-/* Does the object holding o->addr carry stack maps (a preempt note)? */
+/* Does one of the object's maps have a call inside [o->lo, o->hi)?  Its
+ * first return address, just past the call, is in (lo, hi]. */
 static int owner_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   (void)size;
   struct owner *o = arg;
@@ -65,11 +73,11 @@ static int owner_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   for (int i = 0; i < info->dlpi_phnum && !inside; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
     inside = ph->p_type == PT_LOAD &&
-             o->addr - (info->dlpi_addr + ph->p_vaddr) < ph->p_memsz;
+             o->lo - (info->dlpi_addr + ph->p_vaddr) < ph->p_memsz;
   }
   if (!inside)
     return 0;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
+  for (int i = 0; i < info->dlpi_phnum && !o->instrumented; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
     if (ph->p_type != PT_NOTE)
       continue;
@@ -77,13 +85,39 @@ static int owner_cb(struct dl_phdr_info *info, size_t size, void *arg) {
     const uint8_t *end = p + ph->p_memsz;
     struct preempt_note note;
     const char *why;
-    while (preempt_note_next(&p, end, ph->p_align, &note, &why) > 0)
-      if (note.maps) {
-        o->instrumented = true;
-        return 1;
+    while (!o->instrumented &&
+           preempt_note_next(&p, end, ph->p_align, &note, &why) > 0) {
+      struct preempt_map_header h;
+      if (!note.maps || note.descsz < sizeof h)
+        continue;
+      memcpy(&h, note.desc, sizeof h);
+      const uint8_t *f = note.desc + sizeof h;
+      if (h.nfuncs > (note.descsz - sizeof h) / sizeof(struct preempt_map_func))
+        continue; /* malformed: the registry says so */
+      for (uint32_t k = 0; k < h.nfuncs; k++, f += sizeof(struct preempt_map_func)) {
+        int32_t rel;
+        memcpy(&rel, f, sizeof rel);
+        uintptr_t ret = (uintptr_t)f + (uintptr_t)(intptr_t)rel;
+        if (ret > o->lo && ret <= o->hi) {
+          o->instrumented = true;
+          break;
+        }
       }
+    }
   }
   return 1;
+}
+
+/* Is fn a function with stack maps?  Takes the loader's lock. */
+static bool instrumented(uintptr_t fn) {
+  Dl_info info;
+  const ElfW(Sym) *sym = NULL;
+  if (!dladdr1((void *)fn, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym ||
+      !sym->st_size)
+    return false;
+  struct owner o = {.lo = fn, .hi = fn + sym->st_size};
+  dl_iterate_phdr(owner_cb, &o);
+  return o.instrumented;
 }
 
 /* Enters a blocking region for a call of fn, unless the call must be made
@@ -98,11 +132,9 @@ static bool enter(_Atomic unsigned char *target, uintptr_t fn) {
     return false;
   preempt_enter_blocking();
   if (unlikely(k == TARGET_UNKNOWN)) {
-    /* dl_iterate_phdr takes the loader's lock, which a collection takes
-     * to scan globals: ask while blocking, so as not to hold one up. */
-    struct owner o = {.addr = fn};
-    dl_iterate_phdr(owner_cb, &o);
-    k = o.instrumented ? TARGET_INSTRUMENTED : TARGET_FOREIGN;
+    /* The loader's lock, which a collection takes to scan globals, is
+     * taken while blocking, so as not to hold a collection up. */
+    k = instrumented(fn) ? TARGET_INSTRUMENTED : TARGET_FOREIGN;
     atomic_store_explicit(target, k, memory_order_relaxed);
     if (k == TARGET_INSTRUMENTED) {
       preempt_exit_blocking();
