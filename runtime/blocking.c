@@ -17,8 +17,9 @@
  * and gives the call's errno back.
  *
  * The call is made as is, without a transition, by a thread the runtime
- * does not know (never stopped), inside a blocking region already (an
- * inner transition would end the outer region early), and when the name
+ * does not know (never stopped), by a thread that is not running (inside
+ * a blocking region already, where an inner transition would end the outer
+ * region early; a signal handler on a stopped thread), and when the name
  * binds to a function built with the plugin that has calls (a program's
  * own function named like libc's, which may use the heap; a blocking
  * thread must not).  A sanitizer's interceptor of the same name lives in
@@ -124,9 +125,9 @@ static bool instrumented(uintptr_t fn) {
  * as is (see the top of the file); true if it did. */
 static bool enter(_Atomic unsigned char *target, uintptr_t fn) {
   struct preempt_thread *t = preempt_self;
-  if (!t || atomic_load_explicit(&t->state, memory_order_relaxed) ==
-                THREAD_BLOCKING)
-    return false;
+  if (!t || atomic_load_explicit(&t->state, memory_order_relaxed) !=
+                THREAD_RUNNING)
+    return false; /* blocking already, or a handler on a stopped thread */
   unsigned char k = atomic_load_explicit(target, memory_order_relaxed);
   if (k == TARGET_INSTRUMENTED)
     return false;
