@@ -145,6 +145,19 @@ static bool enter(_Atomic unsigned char *target, uintptr_t fn) {
   return true;
 }
 
+/* Leaves the blocking region at the end of a wrapper, also when the thread
+ * is cancelled in the call (most listed calls are cancellation points):
+ * the unwinder runs this cleanup on its way to the thread's own cleanup
+ * handlers, which must run with the thread running (blocking.c is built
+ * with -fexceptions for that). */
+static void leave(const bool *entered) {
+  if (*entered) {
+    int saved_errno = errno; /* the call's */
+    preempt_exit_blocking();
+    errno = saved_errno;
+  }
+}
+
 #define PREEMPT__UNPAREN(...) __VA_ARGS__
 #define PREEMPT_BLOCKING_CALL(ret, name, params, args, keep, sig)              \
   _Static_assert(__builtin_types_compatible_p(__typeof__(name), ret params),   \
@@ -152,12 +165,9 @@ static bool enter(_Atomic unsigned char *target, uintptr_t fn) {
   ret preempt_blocking_##name params {                                         \
     static _Atomic unsigned char target;                                       \
     const void *volatile held[] = {NULL, PREEMPT__UNPAREN keep};               \
-    if (!enter(&target, (uintptr_t)name))                                      \
-      return name args;                                                        \
+    __attribute__((cleanup(leave))) bool entered =                             \
+        enter(&target, (uintptr_t)name);                                       \
     ret result = name args;                                                    \
-    int saved_errno = errno;                                                   \
-    preempt_exit_blocking();                                                   \
-    errno = saved_errno;                                                       \
     __asm__ __volatile__("" : : "m"(held)); /* held until here */              \
     return result;                                                             \
   }

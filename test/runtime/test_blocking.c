@@ -374,6 +374,63 @@ Test(blocking, own_function_named_like_a_listed_one, .timeout = 60) {
                strerror((int)atomic_load(&own_result)));
 }
 
+/* ---- a thread cancelled in a listed call leaves the region ------------------ */
+
+static _Atomic pid_t cancel_tid;
+static _Atomic long cancel_result = 1;
+static _Atomic int cancel_chain = -1;
+
+/* Runs during the cancellation's unwinding, after the call's frame. */
+static void cancel_cleanup(void *arg) {
+  atomic_store(&cancel_chain, chain_ok(arg, 20, 31337));
+  atomic_store(&cancel_tid, gettid());
+  /* Running again, so the stop signal interrupts this raw sleep. */
+  struct timespec ts = {1, 0};
+  long r = syscall(SYS_nanosleep, &ts, NULL);
+  atomic_store(&cancel_result, r == 0 ? 0 : errno);
+}
+
+static _Atomic int cancel_ready;
+static void *cancelled(void *arg) {
+  (void)arg;
+  struct tnode *held = chain(20, 31337);
+  pthread_cleanup_push(cancel_cleanup, held);
+  atomic_store(&cancel_ready, 1);
+  for (;;) {
+    struct timespec ts = {10, 0};
+    nanosleep(&ts, NULL); /* a cancellation point */
+  }
+  pthread_cleanup_pop(0);
+  return NULL;
+}
+
+Test(blocking, cancelled_in_a_listed_call, .timeout = 60) {
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, cancelled, NULL), 0);
+  while (!atomic_load(&cancel_ready))
+    sched_yield();
+  /* Deferred cancellation acts in nanosleep, inside the wrapper, wherever
+   * the thread is now. */
+  preempt_gc();
+  cr_assert_eq(pthread_cancel(t), 0);
+  while (!atomic_load(&cancel_tid))
+    sched_yield();
+  cr_assert(wait_in_syscall(atomic_load(&cancel_tid), SYS_nanosleep,
+                            SYS_nanosleep));
+  preempt_stop_the_world("cancelled");
+  preempt_start_the_world();
+  void *r;
+  preempt_enter_blocking();
+  pthread_join(t, &r);
+  preempt_exit_blocking();
+  cr_assert_eq(r, PTHREAD_CANCELED);
+  cr_assert_eq(atomic_load(&cancel_chain), 1, "the chain was freed");
+  cr_assert_eq(atomic_load(&cancel_result), EINTR,
+               "the cancelled thread's cleanup ran in its blocking region "
+               "(not signalled: %s)",
+               strerror((int)atomic_load(&cancel_result)));
+}
+
 /* ---- the stopping thread may call one while the world is stopped ---------- */
 
 /* Its transition must not wait for the world it stopped (a hang). */
