@@ -122,7 +122,11 @@ def build(args, system):
         cmd = [args.cc] + cflags + ["-fplugin=" + args.plugin, "-I",
                                     args.include,
                                     os.path.join(HERE, "preempt_stw.c")] + \
-            HARNESS + [args.lib_static, "-pthread", "-o", exe]
+            HARNESS + [args.lib_static,
+                       # as consumers of preempt_static link: the blocking
+                       # wrappers, which plugin-built code references weakly
+                       "-Wl,--undefined=preempt_blocking_anchor",
+                       "-pthread", "-o", exe]
     elif system == "boehm":
         gc_h = find_gc_h()
         if not gc_h:
@@ -402,6 +406,14 @@ def main():
         print(built_from)
     print("load average before %.2f, after %.2f (1 min)" % (
         load_before[0], load_after[0]))
+    ncpu = os.cpu_count() or 1
+    if max(load_before[0], load_after[0]) > 0.5 * ncpu:
+        notes.append("note: the machine was busy (load average %.1f on %d "
+                     "CPUs): a spinner not on a CPU waits for other "
+                     "processes' time slices (milliseconds), which sets the "
+                     "p99 and max with more spinners than free CPUs; "
+                     "compare only figures of one quiet run" % (
+                         max(load_before[0], load_after[0]), ncpu))
     for note in notes:
         print(note)
     print()
