@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 typedef int sigaction_fn(int, const struct sigaction *, struct sigaction *);
@@ -42,8 +43,11 @@ static signal_fn *real_signal;
 
 static int stop_sig;              /* 0: not installed (cooperative stops) */
 static pid_t self_pid;            /* refreshed in a forked child */
-static const int cookie_obj;      /* its address marks our requests */
-#define COOKIE ((void *)&cookie_obj)
+static const int cookie_obj[2];   /* their addresses mark our signals */
+#define COOKIE ((void *)&cookie_obj[0])        /* a stop request */
+#define REMASK_COOKIE ((void *)&cookie_obj[1]) /* unblock remask_sig */
+static int remask_sig;              /* the stop signal being moved to */
+static _Atomic unsigned remasked;   /* threads that have unblocked it */
 
 /* The program's own action for stop_sig.  Written by the sigaction
  * wrapper with the signal blocked on the writing thread; read by handlers
@@ -141,7 +145,15 @@ static void forward(int sig, siginfo_t *info, void *uc) {
 static void handler(int sig, siginfo_t *info, void *uc) {
   int saved_errno = errno;
   bool ours = info && info->si_code == SI_QUEUE && info->si_pid == self_pid &&
-              info->si_value.sival_ptr == COOKIE;
+              (info->si_value.sival_ptr == COOKIE ||
+               info->si_value.sival_ptr == REMASK_COOKIE);
+  if (ours && info->si_value.sival_ptr == REMASK_COOKIE) {
+    /* The mask the thread returns to no longer blocks the new signal. */
+    sigdelset(&((ucontext_t *)uc)->uc_sigmask, remask_sig);
+    atomic_fetch_add(&remasked, 1);
+    errno = saved_errno;
+    return;
+  }
   struct preempt_thread *t = preempt_self;
   if (ours && preempt_opts.stw_check)
     preempt_stwcheck_on_signal();
@@ -184,22 +196,70 @@ static void install(int sig) {
   pthread_mutex_lock(&user_lock);
   atomic_fetch_add(&user_seq, 1);
   user_action = old; /* a handler the program installed earlier */
+  stop_sig = sig;
   atomic_fetch_add(&user_seq, 1);
   pthread_mutex_unlock(&user_lock);
   sigset_t s;
   sigemptyset(&s);
   sigaddset(&s, sig);
   real_pthread_sigmask(SIG_UNBLOCK, &s, NULL);
-  stop_sig = sig;
 }
 
-/* Gives the signal back to the program's handler. */
-static void uninstall(void) {
-  int sig = stop_sig;
-  stop_sig = 0;
-  struct sigaction a;
-  read_user_action(&a);
-  real_sigaction(sig, &a, NULL);
+static bool send_value(long tid, int sig, void *cookie) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  si.si_signo = sig;
+  si.si_code = SI_QUEUE;
+  si.si_pid = self_pid;
+  si.si_uid = getuid();
+  si.si_value.sival_ptr = cookie;
+  return syscall(SYS_rt_tgsigqueueinfo, self_pid, (pid_t)tid, sig, &si) == 0;
+}
+
+struct remask {
+  int old_sig;
+  unsigned sent;
+};
+
+static void remask_each(struct preempt_thread *t, void *arg) {
+  struct remask *r = arg;
+  if (t != preempt_self && send_value(t->tid, r->old_sig, REMASK_COOKIE))
+    r->sent++;
+}
+
+/* Threads that exist already may block the new signal (libraries block
+ * every signal in their worker threads; the wrapped mask calls only ever
+ * spared the old one): each is asked, by the old signal, to unblock it. */
+static void move_to(int sig) {
+  int old_sig = stop_sig;
+  struct sigaction old_user;
+  read_user_action(&old_user);
+  struct sigaction ours = {.sa_sigaction = handler,
+                           .sa_flags = SA_SIGINFO | SA_RESTART},
+                   prev;
+  sigemptyset(&ours.sa_mask);
+  if (real_sigaction(sig, &ours, &prev))
+    preempt_fatal("cannot install the stop signal's handler (signal %d): %s",
+                  sig, strerror(errno));
+  remask_sig = sig;
+  atomic_store(&remasked, 0);
+  struct remask r = {old_sig, 0};
+  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+  preempt_threads_each(remask_each, &r);
+  preempt_unlock_heap();
+  for (unsigned i = 0; atomic_load(&remasked) < r.sent && i < 100000; i++)
+    sched_yield();
+  pthread_mutex_lock(&user_lock);
+  atomic_fetch_add(&user_seq, 1);
+  user_action = prev;
+  stop_sig = sig;
+  atomic_fetch_add(&user_seq, 1);
+  pthread_mutex_unlock(&user_lock);
+  real_sigaction(old_sig, &old_user, NULL); /* the old one back to the program */
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, sig);
+  real_pthread_sigmask(SIG_UNBLOCK, &s, NULL);
 }
 
 void preempt_signal_init(void) {
@@ -231,8 +291,7 @@ int preempt_set_stop_signal(int sig) {
     errno = EBUSY;
     return -1;
   }
-  uninstall();
-  install(sig);
+  move_to(sig);
   preempt_opts.stop_signal = sig;
   return 0;
 }
@@ -242,15 +301,7 @@ bool preempt_signal_send(struct preempt_thread *t) {
 }
 
 bool preempt_signal_send_tid(long tid) {
-  siginfo_t si;
-  memset(&si, 0, sizeof si);
-  si.si_signo = stop_sig;
-  si.si_code = SI_QUEUE;
-  si.si_pid = self_pid;
-  si.si_uid = getuid();
-  si.si_value.sival_ptr = COOKIE;
-  return syscall(SYS_rt_tgsigqueueinfo, self_pid, (pid_t)tid, stop_sig,
-                 &si) == 0;
+  return send_value(tid, stop_sig, COOKIE);
 }
 
 void preempt_signal_self(void) {

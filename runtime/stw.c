@@ -42,8 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 
-bool preempt_registry_unsafe_at(uintptr_t pc) PREEMPT_HIDDEN;
-
 pthread_mutex_t preempt_heap_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic int preempt__stop_requested;
 static _Atomic unsigned world_epoch; /* futex word: bumped on restart */
@@ -121,7 +119,8 @@ static void resume(struct preempt_thread *t, int stopped_state) {
 
 void preempt_park(uintptr_t start_ip) {
   struct preempt_thread *t = preempt_self;
-  if (!t || !atomic_load(&preempt__stop_requested))
+  if (!t || !atomic_load(&preempt__stop_requested) ||
+      atomic_load(&world.holder) == t->tid) /* its own stop */
     return;
   preempt_nopreempt_enter(t);
   preempt_stw_publish(t, start_ip);
@@ -396,10 +395,4 @@ void preempt_with_world_stopped(const char *reason, void (*fn)(void *),
   preempt_stop_the_world(reason);
   fn(arg);
   preempt_start_the_world();
-}
-
-/* Until the unsafe-point tables land in the registry. */
-__attribute__((weak)) bool preempt_registry_unsafe_at(uintptr_t pc) {
-  (void)pc;
-  return false;
 }

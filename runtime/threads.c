@@ -8,6 +8,7 @@
 #include "finalizer.h"
 #include "gc.h"
 #include "heap.h"
+#include "options.h"
 #include "registry.h"
 #include "stack.h"
 #include "stw.h"
@@ -187,7 +188,11 @@ static void visit_starting(struct preempt_visitor *v) {
 
 static void *start_attached(void *p) {
   struct start *s = p;
-  preempt_thread_attach();
+  /* Stopped only at safepoints (asyncpreempt=0), a thread that never uses
+   * the heap would hold every stop up while it blocks: it attaches at its
+   * first runtime call instead, unless it holds a heap argument. */
+  if (preempt_opts.async_preempt || s->listed)
+    preempt_thread_attach();
   void *(*fn)(void *) = s->fn;
   void *volatile arg = s->arg; /* in this frame, scanned conservatively */
   starting_unlist(s, (uintptr_t)__builtin_return_address(0));

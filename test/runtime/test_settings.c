@@ -4,7 +4,7 @@
  *
  * Settings are read before main, so a test runs this binary again with
  * PREEMPT set: it either dies at start-up (malformed) or runs one of the
- * child_* tests, which do nothing unless SETTINGS_CHILD is set. */
+ * child_* tests, which do nothing unless ENV_CHILD is set. */
 #include "testutil.h"
 
 #include <signal.h>
@@ -14,41 +14,11 @@
 
 static char out[8192];
 
-/* Runs this binary with PREEMPT=preempt and the test filter (NULL: just
- * list the tests); returns its wait status, its stderr and stdout in out. */
 static int run_self(const char *preempt, const char *filter) {
-  int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  pid_t pid = fork();
-  cr_assert_geq(pid, 0);
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    /* A clean environment: Criterion's own variables would make the new
-     * process act as one of its workers. */
-    extern char **environ;
-    char *env[64], pre[256];
-    int n = 0;
-    for (char **e = environ; *e && n < 60; e++)
-      if (!strncmp(*e, "ASAN_", 5) || !strncmp(*e, "UBSAN_", 6) ||
-          !strncmp(*e, "LD_", 3) || !strncmp(*e, "PATH=", 5))
-        env[n++] = *e;
-    snprintf(pre, sizeof pre, "PREEMPT=%s", preempt);
-    env[n++] = pre;
-    env[n++] = "SETTINGS_CHILD=1";
-    env[n] = NULL;
-    char arg[256];
-    snprintf(arg, sizeof arg, "--filter=%s", filter ? filter : "");
-    execle("/proc/self/exe", "test_settings", filter ? arg : "--list",
-           "--jobs=1", (char *)NULL, env);
-    _exit(127);
-  }
-  close(fds[1]);
-  return child_output(pid, fds[0], out, sizeof out);
+  return run_self_env("test_settings", preempt, filter, out, sizeof out);
 }
 
-static bool in_child(void) { return getenv("SETTINGS_CHILD") != NULL; }
+static bool in_child(void) { return in_env_child(); }
 
 static void expect_fatal(const char *preempt, const char *key,
                          const char *accepted) {

@@ -127,5 +127,48 @@ __attribute__((unused)) static int child_output(pid_t pid, int fd, char *out,
   return status;
 }
 
+/* Runs this binary (argv0: its name) again with PREEMPT=preempt and
+ * ENV_CHILD=1 in a clean environment, running the tests matching filter
+ * (NULL: just list them).  Returns the wait status; its stdout and stderr
+ * are in out.  Settings are read before main: a test that needs some runs
+ * itself this way. */
+__attribute__((unused)) static int run_self_env(const char *argv0,
+                                                const char *preempt,
+                                                const char *filter,
+                                                char *out, size_t size) {
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    /* Criterion's own variables would make the new process act as one of
+     * its workers. */
+    extern char **environ;
+    char *env[64], pre[256];
+    int n = 0;
+    for (char **e = environ; *e && n < 60; e++)
+      if (!strncmp(*e, "ASAN_", 5) || !strncmp(*e, "UBSAN_", 6) ||
+          !strncmp(*e, "LD_", 3) || !strncmp(*e, "PATH=", 5))
+        env[n++] = *e;
+    snprintf(pre, sizeof pre, "PREEMPT=%s", preempt);
+    env[n++] = pre;
+    env[n++] = "ENV_CHILD=1";
+    env[n] = NULL;
+    char arg[256];
+    snprintf(arg, sizeof arg, "--filter=%s", filter ? filter : "");
+    execle("/proc/self/exe", argv0, filter ? arg : "--list", "--jobs=1",
+           (char *)NULL, env);
+    _exit(127);
+  }
+  close(fds[1]);
+  return child_output(pid, fds[0], out, size);
+}
+__attribute__((unused)) static bool in_env_child(void) {
+  return getenv("ENV_CHILD") != NULL;
+}
+
 /* Re-execs are not needed: each Criterion test runs in its own process. */
 #endif

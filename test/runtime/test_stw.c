@@ -1,0 +1,531 @@
+/* Stopping the world by signal, and the public stop-the-world API.
+ *
+ * Threads spin in loops with no call (no safepoint: only a signal stops
+ * them), block in calls without any wrapper, or run callbacks on a
+ * foreign library's thread; the world must stop (a timeout fails the test
+ * rather than hanging), stay stopped (no spinner advances), start again,
+ * and keep every object a stopped thread holds.  The program's own
+ * handler for the stop signal keeps getting its signals.  Settings
+ * (another signal, signals off, stwcheck, trace) run this binary again
+ * with PREEMPT set (run_self_env). */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+int foreign_pool_run(void (*fn)(void *), void *arg, pthread_t *th);
+
+static char out[16384];
+
+#define MAXSPIN 4
+static _Atomic unsigned long progress[MAXSPIN];
+static _Atomic int quit;
+
+/* No call in the loop: nothing but a signal can stop it. */
+static void *spinner(void *arg) {
+  long i = (long)arg;
+  while (!atomic_load_explicit(&quit, memory_order_relaxed))
+    atomic_fetch_add_explicit(&progress[i], 1, memory_order_relaxed);
+  return NULL;
+}
+
+static void start_spinners(pthread_t *th, int n) {
+  atomic_store(&quit, 0);
+  for (long i = 0; i < n; i++)
+    cr_assert_eq(pthread_create(&th[i], NULL, spinner, (void *)i), 0);
+}
+
+static void stop_spinners(pthread_t *th, int n) {
+  atomic_store(&quit, 1);
+  for (int i = 0; i < n; i++)
+    pthread_join(th[i], NULL);
+}
+
+/* Until every spinner has visibly run since the last call. */
+static void wait_running(int n) {
+  for (int i = 0; i < n; i++) {
+    unsigned long c = atomic_load(&progress[i]);
+    while (atomic_load(&progress[i]) == c)
+      sched_yield();
+  }
+}
+
+static void spin_us(long us) {
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  do
+    clock_gettime(CLOCK_MONOTONIC, &b);
+  while ((b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000 < us);
+}
+
+/* With the world stopped: no spinner moves.  No malloc, no stdio here. */
+static int frozen(int n) {
+  unsigned long before[MAXSPIN];
+  for (int i = 0; i < n; i++)
+    before[i] = atomic_load(&progress[i]);
+  spin_us(200);
+  for (int i = 0; i < n; i++)
+    if (atomic_load(&progress[i]) != before[i])
+      return i + 1;
+  return 0;
+}
+
+Test(stw, spinners_stop_and_restart, .timeout = 60) {
+  pthread_t th[MAXSPIN];
+  start_spinners(th, 3);
+  for (int r = 0; r < 300; r++) {
+    wait_running(3);
+    preempt_stop_the_world("test");
+    int moved = frozen(3);
+    preempt_start_the_world();
+    cr_assert_eq(moved, 0, "spinner %d advanced while the world was stopped",
+                 moved - 1);
+    if (r % 30 == 0)
+      preempt_gc();
+  }
+  wait_running(3); /* and they run again */
+  stop_spinners(th, 3);
+}
+
+static void check_frozen(void *arg) { *(int *)arg = frozen(2); }
+
+Test(stw, with_world_stopped, .timeout = 30) {
+  pthread_t th[MAXSPIN];
+  start_spinners(th, 2);
+  for (int r = 0; r < 50; r++) {
+    wait_running(2);
+    int moved = -1;
+    preempt_with_world_stopped("with", check_frozen, &moved);
+    cr_assert_eq(moved, 0, "a spinner advanced inside preempt_with_world_stopped");
+  }
+  stop_spinners(th, 2);
+}
+
+/* ---- threads that hold objects but never allocate ------------------------ */
+
+static _Atomic int held_ready;
+
+/* The only pointer to the chain is in this frame; the thread spins,
+ * then checks it. */
+static void *holder(void *arg) {
+  struct tnode *h = chain(50, 1000);
+  (void)arg;
+  atomic_fetch_add(&held_ready, 1);
+  while (!atomic_load_explicit(&quit, memory_order_relaxed))
+    ;
+  return (void *)(intptr_t)chain_ok(h, 50, 1000);
+}
+
+Test(stw, spinning_holder_keeps_its_objects, .timeout = 60) {
+  pthread_t th;
+  atomic_store(&quit, 0);
+  atomic_store(&held_ready, 0);
+  cr_assert_eq(pthread_create(&th, NULL, holder, NULL), 0);
+  while (!atomic_load(&held_ready))
+    sched_yield();
+  for (int i = 0; i < 20; i++)
+    preempt_gc();
+  atomic_store(&quit, 1);
+  void *ok;
+  pthread_join(th, &ok);
+  cr_assert(ok, "a stopped thread's chain was collected");
+}
+
+/* Blocked without any wrapper: in read() (restarted after the stop),
+ * pthread_join, a raw futex wait. */
+static int pipefd[2];
+static _Atomic unsigned futex_word;
+static _Atomic int blocked_errors;
+
+static void *reader(void *arg) {
+  struct tnode *h = chain(30, 2000);
+  (void)arg;
+  atomic_fetch_add(&held_ready, 1);
+  char c = 0;
+  ssize_t r = read(pipefd[0], &c, 1);
+  if (r != 1 || c != 'x')
+    atomic_fetch_add(&blocked_errors, 1); /* EINTR would land here */
+  return (void *)(intptr_t)chain_ok(h, 30, 2000);
+}
+
+static void *futex_waiter(void *arg) {
+  struct tnode *h = chain(30, 3000);
+  (void)arg;
+  atomic_fetch_add(&held_ready, 1);
+  while (atomic_load(&futex_word) == 0)
+    syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+  return (void *)(intptr_t)chain_ok(h, 30, 3000);
+}
+
+static void *joiner(void *arg) {
+  struct tnode *h = chain(30, 4000);
+  atomic_fetch_add(&held_ready, 1);
+  void *ignored;
+  pthread_join(*(pthread_t *)arg, &ignored);
+  return (void *)(intptr_t)chain_ok(h, 30, 4000);
+}
+
+Test(stw, blocked_threads_need_no_wrapper, .timeout = 60) {
+  pthread_t r, f, j;
+  cr_assert_eq(pipe(pipefd), 0);
+  atomic_store(&held_ready, 0);
+  atomic_store(&futex_word, 0);
+  cr_assert_eq(pthread_create(&r, NULL, reader, NULL), 0);
+  cr_assert_eq(pthread_create(&f, NULL, futex_waiter, NULL), 0);
+  cr_assert_eq(pthread_create(&j, NULL, joiner, &f), 0);
+  while (atomic_load(&held_ready) < 3)
+    sched_yield();
+  spin_us(20000); /* all three inside their calls */
+  for (int i = 0; i < 200; i++) {
+    preempt_stop_the_world("blocked");
+    preempt_start_the_world();
+    if (i % 20 == 0)
+      preempt_gc();
+  }
+  cr_assert_eq(write(pipefd[1], "x", 1), 1);
+  atomic_store(&futex_word, 1);
+  syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  void *ok_r, *ok_f, *ok_j;
+  pthread_join(r, &ok_r);
+  pthread_join(j, &ok_j); /* joins f */
+  ok_f = ok_j;
+  cr_assert_eq(atomic_load(&blocked_errors), 0, "read() failed (EINTR?)");
+  cr_assert(ok_r && ok_f && ok_j, "a blocked thread's chain was collected");
+}
+
+/* A foreign library's own thread calls back into instrumented code. */
+static _Atomic int callback_result;
+
+static void callback(void *arg) {
+  (void)arg;
+  struct tnode *h = chain(40, 5000);
+  atomic_store(&held_ready, 1);
+  while (!atomic_load_explicit(&quit, memory_order_relaxed))
+    ;
+  atomic_store(&callback_result, chain_ok(h, 40, 5000) ? 1 : -1);
+}
+
+Test(stw, foreign_thread_callback, .timeout = 60) {
+  pthread_t th;
+  atomic_store(&quit, 0);
+  atomic_store(&held_ready, 0);
+  cr_assert_eq(foreign_pool_run(callback, NULL, &th), 0);
+  while (!atomic_load(&held_ready))
+    sched_yield();
+  for (int i = 0; i < 20; i++)
+    preempt_gc();
+  atomic_store(&quit, 1);
+  pthread_join(th, NULL);
+  cr_assert_eq(atomic_load(&callback_result), 1,
+               "the callback's chain was collected");
+}
+
+/* ---- several stoppers, a stopper that is not attached --------------------- */
+
+static _Atomic int inside;
+
+static void *stopper(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 100; i++) {
+    preempt_stop_the_world("concurrent");
+    if (atomic_fetch_add(&inside, 1) != 0)
+      abort(); /* two stops at once */
+    spin_us(20);
+    atomic_fetch_sub(&inside, 1);
+    preempt_start_the_world();
+    if (i % 25 == 0)
+      preempt_gc();
+  }
+  return NULL;
+}
+
+Test(stw, concurrent_stops_are_serialised, .timeout = 120) {
+  pthread_t sp[MAXSPIN], st[3];
+  start_spinners(sp, 1);
+  for (int i = 0; i < 3; i++)
+    cr_assert_eq(pthread_create(&st[i], NULL, stopper, NULL), 0);
+  for (int i = 0; i < 3; i++)
+    pthread_join(st[i], NULL);
+  stop_spinners(sp, 1);
+}
+
+static void *detached_stopper(void *arg) {
+  preempt_thread_detach(); /* not attached from here on */
+  for (int i = 0; i < 50; i++) {
+    preempt_stop_the_world("unattached");
+    *(int *)arg |= frozen(1);
+    preempt_start_the_world();
+  }
+  return NULL;
+}
+
+Test(stw, unattached_thread_stops_the_world, .timeout = 60) {
+  pthread_t sp[MAXSPIN], st;
+  int moved = 0;
+  start_spinners(sp, 1);
+  cr_assert_eq(pthread_create(&st, NULL, detached_stopper, &moved), 0);
+  pthread_join(st, NULL);
+  stop_spinners(sp, 1);
+  cr_assert_eq(moved, 0, "the spinner advanced while stopped");
+}
+
+/* ---- telemetry ------------------------------------------------------------ */
+
+Test(stw, stats_per_reason, .timeout = 60) {
+  pthread_t th[MAXSPIN];
+  start_spinners(th, 2);
+  for (int i = 0; i < 40; i++) {
+    wait_running(2);
+    preempt_stop_the_world("stats-test");
+    preempt_start_the_world();
+  }
+  preempt_gc();
+  stop_spinners(th, 2);
+  struct preempt_stw_stats s[8];
+  size_t n = preempt_read_stw_stats(s, 8);
+  const struct preempt_stw_stats *mine = NULL, *gc = NULL;
+  for (size_t i = 0; i < n && i < 8; i++) {
+    if (!strcmp(s[i].reason, "stats-test"))
+      mine = &s[i];
+    if (!strcmp(s[i].reason, "gc"))
+      gc = &s[i];
+  }
+  cr_assert(mine && gc, "reasons missing from preempt_read_stw_stats");
+  cr_assert_eq(mine->stops, 40);
+  cr_assert_geq(mine->signals, 80, "two running spinners, 40 stops: %llu signals",
+                (unsigned long long)mine->signals);
+  cr_assert(mine->ttsp_p50_ns > 0 && mine->ttsp_p50_ns <= mine->ttsp_p99_ns &&
+            mine->ttsp_p99_ns <= mine->ttsp_max_ns);
+  cr_assert_geq(gc->stops, 1);
+}
+
+/* ---- misuse: clear fatal errors ------------------------------------------- */
+
+Test(stw, nested_stop_is_fatal, .signal = SIGABRT) {
+  preempt_stop_the_world("outer");
+  preempt_stop_the_world("inner");
+}
+
+Test(stw, start_without_stop_is_fatal, .signal = SIGABRT) {
+  preempt_start_the_world();
+}
+
+Test(stw, collecting_while_stopped_is_fatal, .signal = SIGABRT) {
+  preempt_stop_the_world("then gc");
+  preempt_gc();
+}
+
+Test(stw, large_allocation_while_stopped_is_fatal, .signal = SIGABRT) {
+  preempt_stop_the_world("then alloc");
+  opaque(preempt_alloc(1 << 20)); /* the slow path needs the heap lock */
+}
+
+static _Atomic int go_start;
+
+static void *start_other(void *arg) {
+  (void)arg;
+  preempt_thread_detach(); /* so that the stop does not stop it */
+  while (!atomic_load(&go_start))
+    sched_yield();
+  preempt_start_the_world();
+  return NULL;
+}
+
+Test(stw, starting_anothers_stop_is_fatal, .signal = SIGABRT) {
+  pthread_t th;
+  pthread_create(&th, NULL, start_other, NULL);
+  spin_us(100000); /* detached by now */
+  preempt_stop_the_world("mine");
+  atomic_store(&go_start, 1);
+  pthread_join(th, NULL);
+}
+
+/* ---- the program's own handler for the stop signal ----------------------- */
+
+static _Atomic int user_signals;
+static void user_handler(int sig) {
+  (void)sig;
+  atomic_fetch_add(&user_signals, 1);
+}
+
+/* Real signals the program sends itself while stops go on: each reaches
+ * its handler exactly once, and no stop request does. */
+static void chained_handler_gets_its_signals(int sig) {
+  pthread_t th[MAXSPIN];
+  atomic_store(&user_signals, 0);
+  start_spinners(th, 2);
+  int sent = 0;
+  for (int i = 0; i < 100; i++) {
+    wait_running(2);
+    preempt_stop_the_world("chain");
+    preempt_start_the_world();
+    if (i % 2 == 0) {
+      /* To the process (any thread) and to a spinner. */
+      cr_assert_eq(i % 4 ? kill(getpid(), sig) : pthread_kill(th[0], sig), 0);
+      sent++;
+      while (atomic_load(&user_signals) < sent)
+        sched_yield();
+    }
+  }
+  stop_spinners(th, 2);
+  spin_us(10000);
+  cr_assert_eq(atomic_load(&user_signals), sent,
+               "%d signals sent, the program's handler ran %d times", sent,
+               atomic_load(&user_signals));
+}
+
+Test(stw, program_handler_installed_after_runtime, .timeout = 60) {
+  struct sigaction a = {.sa_handler = user_handler}, old;
+  sigemptyset(&a.sa_mask);
+  cr_assert_eq(sigaction(SIGURG, &a, &old), 0);
+  cr_assert(old.sa_handler == SIG_DFL, "the runtime's handler leaked out");
+  chained_handler_gets_its_signals(SIGURG);
+  /* And it reads back as the program's. */
+  cr_assert_eq(sigaction(SIGURG, NULL, &old), 0);
+  cr_assert(old.sa_handler == user_handler);
+  cr_assert(signal(SIGURG, SIG_DFL) == user_handler);
+}
+
+/* Installed before the runtime took the signal over: the handler is in
+ * place when preempt_set_stop_signal moves the runtime onto SIGUSR2. */
+Test(stw, program_handler_installed_before_runtime, .timeout = 60) {
+  if (!in_env_child())
+    return;
+  cr_assert(signal(SIGUSR2, user_handler) != SIG_ERR);
+  cr_assert_eq(preempt_set_stop_signal(SIGUSR2), 0);
+  chained_handler_gets_its_signals(SIGUSR2);
+}
+
+Test(stw, handler_before_runtime_child, .timeout = 90) {
+  int st = run_self_env("test_stw", "", "stw/program_handler_installed_before_runtime",
+                        out, sizeof out);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child failed:\n%s", out);
+  cr_assert(strstr(out, "Passing: 1"), "the child test did not run:\n%s", out);
+}
+
+/* The mask calls leave the stop signal deliverable. */
+Test(stw, blocking_all_signals_still_stops, .timeout = 60) {
+  sigset_t all, now;
+  sigfillset(&all);
+  cr_assert_eq(pthread_sigmask(SIG_BLOCK, &all, NULL), 0);
+  cr_assert_eq(sigprocmask(SIG_SETMASK, &all, NULL), 0);
+  pthread_t th[MAXSPIN];
+  start_spinners(th, 1); /* inherits the mask */
+  for (int i = 0; i < 20; i++) {
+    wait_running(1);
+    preempt_stop_the_world("masked");
+    int moved = frozen(1);
+    preempt_start_the_world();
+    cr_assert_eq(moved, 0);
+  }
+  stop_spinners(th, 1);
+  cr_assert_eq(pthread_sigmask(SIG_SETMASK, NULL, &now), 0);
+  cr_assert(!sigismember(&now, SIGURG), "the stop signal was blocked");
+  cr_assert(sigismember(&now, SIGUSR1), "other signals were not blocked");
+}
+
+/* ---- settings -------------------------------------------------------------- */
+
+static void *polling_spinner(void *arg) {
+  long i = (long)arg;
+  /* Without signals a thread is attached at its first runtime call. */
+  preempt_thread_attach();
+  while (!atomic_load_explicit(&quit, memory_order_relaxed)) {
+    atomic_fetch_add_explicit(&progress[i], 1, memory_order_relaxed);
+    preempt_safepoint();
+  }
+  return NULL;
+}
+
+/* Stops n times with a spinner that polls; returns the signals sent. */
+static unsigned long long stops_with_poller(const char *reason, int n) {
+  pthread_t th;
+  atomic_store(&quit, 0);
+  cr_assert_eq(pthread_create(&th, NULL, polling_spinner, (void *)0), 0);
+  for (int i = 0; i < n; i++) {
+    wait_running(1);
+    preempt_stop_the_world(reason);
+    int moved = frozen(1);
+    preempt_start_the_world();
+    cr_assert_eq(moved, 0);
+  }
+  atomic_store(&quit, 1);
+  pthread_join(th, NULL);
+  struct preempt_stw_stats s[8];
+  size_t k = preempt_read_stw_stats(s, 8);
+  for (size_t i = 0; i < k && i < 8; i++)
+    if (!strcmp(s[i].reason, reason))
+      return (unsigned long long)s[i].signals;
+  cr_assert_fail("no statistics for %s", reason);
+  return 0;
+}
+
+Test(stw, child_cooperative, .timeout = 60) {
+  if (!in_env_child())
+    return;
+  cr_assert_eq(stops_with_poller("coop", 50), 0, "signals sent with asyncpreempt=0");
+}
+
+Test(stw, child_other_signal, .timeout = 60) {
+  if (!in_env_child())
+    return;
+  pthread_t th[MAXSPIN];
+  start_spinners(th, 2);
+  for (int i = 0; i < 30; i++) {
+    wait_running(2);
+    preempt_stop_the_world("usr2");
+    int moved = frozen(2);
+    preempt_start_the_world();
+    cr_assert_eq(moved, 0);
+  }
+  stop_spinners(th, 2);
+  /* Too late to move it now. */
+  cr_assert_eq(preempt_set_stop_signal(SIGURG), -1);
+  cr_assert_eq(errno, EBUSY);
+}
+
+Test(stw, settings, .timeout = 120) {
+  int st = run_self_env("test_stw", "asyncpreempt=0", "stw/child_cooperative",
+                        out, sizeof out);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "Passing: 1"),
+            "asyncpreempt=0:\n%s", out);
+  st = run_self_env("test_stw", "signal=SIGUSR2", "stw/child_other_signal",
+                    out, sizeof out);
+  cr_assert(strstr(out, "preempt_set_stop_signal(23): threads have already "
+                        "been stopped with signal 12"),
+            "signal=SIGUSR2:\n%s", out);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "Passing: 1"),
+            "signal=SIGUSR2:\n%s", out);
+  st = run_self_env("test_stw", "signal=SIGKILL", NULL, out, sizeof out);
+  cr_assert(WIFSIGNALED(st) && strstr(out, "bad value 'SIGKILL' for 'signal'"),
+            "signal=SIGKILL:\n%s", out);
+}
+
+/* A stop held too long is reported with its reason and where the holder
+ * is; trace=stw prints the statistics at exit. */
+Test(stw, child_long_stop, .timeout = 60) {
+  if (!in_env_child())
+    return;
+  preempt_stop_the_world("held-too-long");
+  spin_us(2500000);
+  preempt_start_the_world();
+}
+
+Test(stw, stwcheck_and_trace, .timeout = 60) {
+  int st = run_self_env("test_stw", "stwcheck=1,stwtimeout=1,trace=stw",
+                        "stw/child_long_stop", out, sizeof out);
+  cr_assert(WIFEXITED(st), "child died:\n%s", out);
+  cr_assert(strstr(out, "stwcheck: the world has been stopped for") &&
+                strstr(out, "\"held-too-long\"") &&
+                strstr(out, "the stopping thread is here") &&
+                strstr(out, "criterion_internal_test_main"),
+            "no stwcheck report naming the holder:\n%s", out);
+  cr_assert(strstr(out, "stop-the-world held-too-long"),
+            "no trace=stw table at exit:\n%s", out);
+}
