@@ -491,13 +491,14 @@ static bool ranges_contain(const struct range *v, size_t n, uintptr_t a) {
   return false;
 }
 
+/* Code outside every loaded object (JIT code, trampolines) has no unsafe
+ * ranges: a thread there is stopped and scanned conservatively.  The
+ * stopper syncs before it signals, so an object loaded just before is
+ * known. */
 bool preempt_registry_unsafe_at(uintptr_t pc) {
   struct unsafe_table *t =
       atomic_load_explicit(&unsafe.table, memory_order_acquire);
-  if (!t)
-    return true; /* nothing known yet */
-  return ranges_contain(t->r, t->nranges, pc) ||
-         !ranges_contain(t->r + t->nranges, t->ntext, pc);
+  return t && ranges_contain(t->r, t->nranges, pc);
 }
 
 void preempt_registry_fork_prepare(void) { pthread_mutex_lock(&reg.lock); }

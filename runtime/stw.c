@@ -329,6 +329,7 @@ static void tally_each(struct preempt_thread *t, void *arg) {
 }
 
 void preempt_stop_world(const char *reason, bool roots) {
+  preempt_registry_sync(); /* unsafe ranges of objects loaded just now */
   uint64_t t0 = now_ns();
   struct preempt_thread *self = preempt_self;
   atomic_store(&world.holder, current_tid());

@@ -226,6 +226,50 @@ Test(stw, foreign_thread_callback, .timeout = 60) {
                "the callback's chain was collected");
 }
 
+#ifdef __x86_64__
+#include <sys/mman.h>
+/* Code no loaded object owns, without unwind information (a JIT's):
+ *   1: incq (%rdi); cmpl $0, (%rsi); je 1b; ret */
+static const unsigned char jit_loop[] = {0x48, 0xff, 0x07, 0x83, 0x3e, 0x00,
+                                         0x74, 0xf8, 0xc3};
+typedef void jit_fn(_Atomic unsigned long *counter, _Atomic int *quit);
+
+static void *jit_spinner(void *code) {
+  struct tnode *h = chain(20, 6000);
+  atomic_store(&held_ready, 1);
+  ((jit_fn *)code)(&progress[0], &quit);
+  return (void *)(intptr_t)chain_ok(h, 20, 6000);
+}
+
+Test(stw, thread_in_jit_code, .timeout = 60) {
+  unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert_neq(code, MAP_FAILED);
+  memcpy(code, jit_loop, sizeof jit_loop);
+  cr_assert_eq(mprotect(code, 4096, PROT_READ | PROT_EXEC), 0);
+  pthread_t th;
+  atomic_store(&quit, 0);
+  atomic_store(&held_ready, 0);
+  cr_assert_eq(pthread_create(&th, NULL, jit_spinner, code), 0);
+  while (!atomic_load(&held_ready))
+    sched_yield();
+  for (int i = 0; i < 50; i++) {
+    wait_running(1);
+    preempt_stop_the_world("jit");
+    int moved = frozen(1);
+    preempt_start_the_world();
+    cr_assert_eq(moved, 0, "the thread in JIT code was not stopped");
+    if (i % 10 == 0)
+      preempt_gc();
+  }
+  atomic_store(&quit, 1);
+  void *ok;
+  pthread_join(th, &ok);
+  cr_assert(ok, "the JIT thread's chain was collected");
+  munmap(code, 4096);
+}
+#endif
+
 /* ---- several stoppers, a stopper that is not attached --------------------- */
 
 static _Atomic int inside;

@@ -86,13 +86,13 @@ Test(unsafe, ordinary_code_is_safe) {
   cr_expect(!preempt_registry_unsafe_at((uintptr_t)&explicit_range));
 }
 
-Test(unsafe, unknown_code_is_unsafe) {
+Test(unsafe, unknown_code_is_safe) {
   preempt_registry_sync();
-  /* Executable memory no loaded object owns (a JIT's): nothing is known
-   * about it, so no thread is stopped there. */
+  /* Executable memory no loaded object owns (a JIT's) has no unsafe
+   * ranges: a thread there is stopped and scanned conservatively. */
   void *code = mmap(NULL, 4096, PROT_READ | PROT_EXEC,
                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   cr_assert_neq(code, MAP_FAILED);
-  cr_expect(preempt_registry_unsafe_at((uintptr_t)code + 16));
+  cr_expect(!preempt_registry_unsafe_at((uintptr_t)code + 16));
   munmap(code, 4096);
 }
