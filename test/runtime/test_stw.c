@@ -270,6 +270,71 @@ Test(stw, thread_in_jit_code, .timeout = 60) {
 }
 #endif
 
+/* ---- unsafe ranges: never stopped inside, stopped right after ---------- */
+
+static _Atomic int in_range;
+#define HIDE_KEY ((uintptr_t)0x7f7f7f7f7f7f7f7full)
+
+/* The node exists only xor'ed during the spin: a stop inside would free
+ * it.  No call in the range. */
+static struct tnode *hidden_spin(struct tnode *p, unsigned long iters) {
+  preempt_unsafe_begin(p);
+  atomic_store_explicit(&in_range, 1, memory_order_relaxed);
+  uintptr_t h = (uintptr_t)p ^ HIDE_KEY;
+  for (unsigned long i = 0; i < iters; i++)
+    atomic_fetch_add_explicit(&progress[0], 1, memory_order_relaxed);
+  struct tnode *q = (struct tnode *)(h ^ HIDE_KEY);
+  atomic_store_explicit(&in_range, 0, memory_order_relaxed);
+  preempt_unsafe_end(q);
+  return q;
+}
+
+PREEMPT_UNSAFE static void unsafe_function_spin(unsigned long iters) {
+  atomic_store_explicit(&in_range, 2, memory_order_relaxed);
+  for (unsigned long i = 0; i < iters; i++)
+    atomic_fetch_add_explicit(&progress[0], 1, memory_order_relaxed);
+  atomic_store_explicit(&in_range, 0, memory_order_relaxed);
+}
+
+static _Atomic int range_failures;
+
+static void *range_runner(void *arg) {
+  (void)arg;
+  uint64_t id = 7000;
+  while (!atomic_load_explicit(&quit, memory_order_relaxed)) {
+    struct tnode *n = hidden_spin(tnode_new(id), 20000);
+    if (n->check != tcheck(id) || n->id != id)
+      atomic_fetch_add(&range_failures, 1);
+    unsafe_function_spin(20000);
+    id++;
+  }
+  return NULL;
+}
+
+/* Whether the range runner was inside a range while the world stood. */
+static void check_outside(void *arg) {
+  *(int *)arg |= atomic_load_explicit(&in_range, memory_order_relaxed);
+}
+
+Test(stw, unsafe_ranges, .timeout = 120) {
+  pthread_t th;
+  atomic_store(&quit, 0);
+  atomic_store(&range_failures, 0);
+  cr_assert_eq(pthread_create(&th, NULL, range_runner, NULL), 0);
+  int inside = 0;
+  for (int i = 0; i < 300; i++) {
+    wait_running(1);
+    preempt_with_world_stopped("ranges", check_outside, &inside);
+    if (i % 10 == 0)
+      preempt_gc(); /* frees the hidden node if it stops in the range */
+  }
+  atomic_store(&quit, 1);
+  pthread_join(th, NULL);
+  cr_assert_eq(inside, 0, "stopped inside an unsafe range (%d)", inside);
+  cr_assert_eq(atomic_load(&range_failures), 0,
+               "a node hidden in an unsafe range was freed");
+}
+
 /* ---- several stoppers, a stopper that is not attached --------------------- */
 
 static _Atomic int inside;
