@@ -127,8 +127,12 @@ static void forward(int sig, siginfo_t *info, void *uc) {
     real_pthread_sigmask(SIG_UNBLOCK, &s, NULL);
     return;
   }
-  sigset_t old;
-  real_pthread_sigmask(SIG_BLOCK, &a.sa_mask, &old);
+  /* The mask the kernel would have set for the program's handler. */
+  sigset_t m = ((ucontext_t *)uc)->uc_sigmask, old;
+  sigorset(&m, &m, &a.sa_mask);
+  if (!(a.sa_flags & SA_NODEFER))
+    sigaddset(&m, sig);
+  real_pthread_sigmask(SIG_SETMASK, &m, &old);
   if (a.sa_flags & SA_SIGINFO)
     a.sa_sigaction(sig, info, uc);
   else
@@ -166,6 +170,17 @@ static void handler(int sig, siginfo_t *info, void *uc) {
 
 /* ---- installing ---------------------------------------------------------- */
 
+/* While the handler runs (and keeps its thread stopped) no other handler
+ * of the program may run on the thread and touch the heap: everything is
+ * blocked but the signals of faults, which cannot wait. */
+static void handler_mask(sigset_t *m) {
+  sigfillset(m);
+  static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+                               SIGSYS, SIGABRT};
+  for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+    sigdelset(m, faults[i]);
+}
+
 static int find_loader(struct dl_phdr_info *info, size_t size, void *arg) {
   (void)size;
   if (info->dlpi_addr != *(uintptr_t *)arg)
@@ -189,7 +204,7 @@ static void after_fork_child(void) { self_pid = getpid(); }
 static void install(int sig) {
   struct sigaction old, ours = {.sa_sigaction = handler,
                                 .sa_flags = SA_SIGINFO | SA_RESTART};
-  sigemptyset(&ours.sa_mask);
+  handler_mask(&ours.sa_mask);
   if (real_sigaction(sig, &ours, &old))
     preempt_fatal("cannot install the stop signal's handler (signal %d): %s",
                   sig, strerror(errno));
@@ -237,7 +252,7 @@ static void move_to(int sig) {
   struct sigaction ours = {.sa_sigaction = handler,
                            .sa_flags = SA_SIGINFO | SA_RESTART},
                    prev;
-  sigemptyset(&ours.sa_mask);
+  handler_mask(&ours.sa_mask);
   if (real_sigaction(sig, &ours, &prev))
     preempt_fatal("cannot install the stop signal's handler (signal %d): %s",
                   sig, strerror(errno));

@@ -539,6 +539,41 @@ Test(stw, blocking_all_signals_still_stops, .timeout = 60) {
   cr_assert(sigismember(&now, SIGUSR1), "other signals were not blocked");
 }
 
+/* Another signal of the program's, sent to a thread the world has
+ * stopped, waits until the world runs again: its handler may touch the
+ * heap. */
+static _Atomic int world_stopped_now, handler_saw_stopped, usr1_count;
+
+static void usr1_handler(int sig) {
+  (void)sig;
+  if (atomic_load(&world_stopped_now))
+    atomic_store(&handler_saw_stopped, 1);
+  opaque(preempt_alloc(32));
+  atomic_fetch_add(&usr1_count, 1);
+}
+
+Test(stw, program_signals_wait_while_stopped, .timeout = 60) {
+  struct sigaction a = {.sa_handler = usr1_handler};
+  sigemptyset(&a.sa_mask);
+  cr_assert_eq(sigaction(SIGUSR1, &a, NULL), 0);
+  pthread_t th[MAXSPIN];
+  start_spinners(th, 1);
+  for (int i = 0; i < 50; i++) {
+    wait_running(1);
+    preempt_stop_the_world("usr1");
+    atomic_store(&world_stopped_now, 1);
+    pthread_kill(th[0], SIGUSR1);
+    spin_us(500);
+    atomic_store(&world_stopped_now, 0);
+    preempt_start_the_world();
+    while (atomic_load(&usr1_count) <= i)
+      sched_yield();
+  }
+  stop_spinners(th, 1);
+  cr_assert_eq(atomic_load(&handler_saw_stopped), 0,
+               "a handler ran on a thread while the world was stopped");
+}
+
 /* ---- settings -------------------------------------------------------------- */
 
 static void *polling_spinner(void *arg) {
