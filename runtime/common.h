@@ -24,4 +24,8 @@ void preempt_fatal(const char *fmt, ...) PREEMPT_HIDDEN
 void preempt_warn(const char *fmt, ...) PREEMPT_HIDDEN
     __attribute__((format(printf, 1, 2)));
 
+/* loader.c: the next definition of name after the runtime's own (the C
+ * library's, behind a wrapper); fatal if there is none. */
+void *preempt_libc_symbol(const char *name) PREEMPT_HIDDEN;
+
 #endif

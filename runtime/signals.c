@@ -22,7 +22,6 @@
 #include "stw.h"
 #include "threads.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
@@ -58,18 +57,11 @@ static pthread_mutex_t user_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uintptr_t loader_lo, loader_hi; /* ld.so's code */
 
-static void *next_symbol(const char *name) {
-  void *p = dlsym(RTLD_NEXT, name);
-  if (!p)
-    preempt_fatal("cannot find the C library's %s: %s", name, dlerror());
-  return p;
-}
-
 static void resolve_once(void) {
-  real_sigaction = (sigaction_fn *)next_symbol("sigaction");
-  real_pthread_sigmask = (sigmask_fn *)next_symbol("pthread_sigmask");
-  real_sigprocmask = (sigmask_fn *)next_symbol("sigprocmask");
-  real_signal = (signal_fn *)next_symbol("signal");
+  real_sigaction = (sigaction_fn *)preempt_libc_symbol("sigaction");
+  real_pthread_sigmask = (sigmask_fn *)preempt_libc_symbol("pthread_sigmask");
+  real_sigprocmask = (sigmask_fn *)preempt_libc_symbol("sigprocmask");
+  real_signal = (signal_fn *)preempt_libc_symbol("signal");
 }
 
 static void resolve(void) {

@@ -15,7 +15,6 @@
 #include "sysmem.h"
 #include "threads.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -204,13 +203,9 @@ typedef int pthread_create_fn(pthread_t *, const pthread_attr_t *,
                               void *(*)(void *), void *);
 
 static pthread_create_fn *real_create(void) {
-  static pthread_create_fn *real;
-  if (!real) {
-    real = (pthread_create_fn *)dlsym(RTLD_NEXT, "pthread_create");
-    if (!real)
-      preempt_fatal("cannot find the C library's pthread_create: %s",
-                    dlerror());
-  }
+  static pthread_create_fn *_Atomic real;
+  if (!real)
+    real = (pthread_create_fn *)preempt_libc_symbol("pthread_create");
   return real;
 }
 

@@ -335,6 +335,39 @@ Test(stw, unsafe_ranges, .timeout = 120) {
                "a node hidden in an unsafe range was freed");
 }
 
+/* A thread in a dl_iterate_phdr callback holds the loader's lock, which a
+ * collection takes to scan globals: it must not be stopped there. */
+#include <link.h>
+static int slow_callback(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)info;
+  (void)size;
+  (void)arg;
+  atomic_store(&held_ready, 1);
+  for (unsigned long i = 0; i < 20000000; i++) /* ~20 ms, no call */
+    atomic_fetch_add_explicit(&progress[0], 1, memory_order_relaxed);
+  return 1;
+}
+
+static void *phdr_walker(void *arg) {
+  (void)arg;
+  while (!atomic_load_explicit(&quit, memory_order_relaxed))
+    dl_iterate_phdr(slow_callback, NULL);
+  return NULL;
+}
+
+Test(stw, thread_in_dl_iterate_phdr_callback, .timeout = 60) {
+  pthread_t th;
+  atomic_store(&quit, 0);
+  atomic_store(&held_ready, 0);
+  cr_assert_eq(pthread_create(&th, NULL, phdr_walker, NULL), 0);
+  while (!atomic_load(&held_ready))
+    sched_yield();
+  for (int i = 0; i < 10; i++)
+    preempt_gc();
+  atomic_store(&quit, 1);
+  pthread_join(th, NULL);
+}
+
 /* ---- several stoppers, a stopper that is not attached --------------------- */
 
 static _Atomic int inside;
