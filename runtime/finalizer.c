@@ -30,6 +30,17 @@ static struct fin *queue; /* ready to run: a root */
 static size_t queue_len, queue_cap, queue_head;
 static uint64_t queued_total, done_total;
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Holding qlock is a runtime critical section (the collector takes it). */
+static void qlock_take(void) {
+  preempt_nopreempt_begin();
+  pthread_mutex_lock(&qlock);
+}
+
+static void qlock_drop(void) {
+  pthread_mutex_unlock(&qlock);
+  preempt_nopreempt_end();
+}
 static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 static bool thread_started; /* under qlock */
@@ -110,12 +121,10 @@ void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
 /* Starts the finalizer thread unless it runs (or, after a fork, ran only
  * in the parent). */
 static void ensure_thread(void) {
-  preempt_nopreempt_begin();
-  pthread_mutex_lock(&qlock);
+  qlock_take();
   bool start = !thread_started;
   thread_started = true;
-  pthread_mutex_unlock(&qlock);
-  preempt_nopreempt_end();
+  qlock_drop();
   if (start)
     start_thread();
 }
@@ -155,8 +164,7 @@ void preempt_finalizers_visit_queue(struct preempt_visitor *v) {
 
 /* World stopped, marking done: queue finalizers of unreachable objects. */
 void preempt_finalizers_queue_unreachable(struct preempt_visitor *v) {
-  preempt_nopreempt_begin();
-  pthread_mutex_lock(&qlock);
+  qlock_take();
   for (size_t i = 0; i < table_size; i++) {
     struct fin f = table[i];
     if (f.obj <= 1 || v->reached(v, f.obj))
@@ -174,18 +182,15 @@ void preempt_finalizers_queue_unreachable(struct preempt_visitor *v) {
     queue[queue_len++] = f;
     queued_total++;
   }
-  pthread_mutex_unlock(&qlock);
-  preempt_nopreempt_end();
+  qlock_drop();
 }
 
 void preempt_finalizers_wake(void) {
-  preempt_nopreempt_begin();
-  pthread_mutex_lock(&qlock);
+  qlock_take();
   bool work = queue_head < queue_len;
   if (work)
     pthread_cond_signal(&qcond);
-  pthread_mutex_unlock(&qlock);
-  preempt_nopreempt_end();
+  qlock_drop();
   if (work)
     ensure_thread();
 }
@@ -194,33 +199,33 @@ static void *finalizer_main(void *arg) {
   (void)arg;
   on_finalizer_thread = true;
   preempt_thread_attach();
+  /* From the end of a finalizer until it blocks, the thread's registers
+   * and frames hold stale copies of the object it finalized: a signal
+   * must not stop it there, or they would keep the object. */
+  preempt_nopreempt_begin();
   for (;;) {
     /* Waiting, this thread holds nothing: its stack is runtime frames
      * only, with stale copies of objects it already finalized. */
     preempt_self->idle = true;
     preempt_enter_blocking();
-    preempt_nopreempt_begin();
-  pthread_mutex_lock(&qlock);
+    preempt_nopreempt_end();
+    qlock_take();
     while (queue_head == queue_len)
       pthread_cond_wait(&qcond, &qlock);
-    pthread_mutex_unlock(&qlock);
-  preempt_nopreempt_end();
+    qlock_drop();
     preempt_exit_blocking();
     preempt_self->idle = false;
     /* The entry stays in the queue (a root) while its finalizer runs. */
-    preempt_nopreempt_begin();
-  pthread_mutex_lock(&qlock);
+    qlock_take();
     struct fin f = queue[queue_head];
-    pthread_mutex_unlock(&qlock);
-  preempt_nopreempt_end();
+    qlock_drop();
     f.fn((void *)f.obj, f.arg);
     preempt_nopreempt_begin();
-  pthread_mutex_lock(&qlock);
+    qlock_take();
     queue_head++;
     done_total++;
     pthread_cond_broadcast(&done_cond);
-    pthread_mutex_unlock(&qlock);
-  preempt_nopreempt_end();
+    qlock_drop();
     atomic_fetch_add(&preempt_stats_finalizers_run, 1);
   }
   return NULL;
@@ -229,21 +234,17 @@ static void *finalizer_main(void *arg) {
 void preempt_run_finalizers(void) {
   if (on_finalizer_thread)
     return; /* from a finalizer: waiting for ourselves would never end */
-  preempt_nopreempt_begin();
-  pthread_mutex_lock(&qlock);
+  qlock_take();
   bool work = done_total < queued_total;
-  pthread_mutex_unlock(&qlock);
-  preempt_nopreempt_end();
+  qlock_drop();
   if (work)
     ensure_thread(); /* in a forked child, the first call restarts it */
   preempt_enter_blocking();
-  preempt_nopreempt_begin();
-  pthread_mutex_lock(&qlock);
+  qlock_take();
   uint64_t target = queued_total;
   while (done_total < target)
     pthread_cond_wait(&done_cond, &qlock);
-  pthread_mutex_unlock(&qlock);
-  preempt_nopreempt_end();
+  qlock_drop();
   preempt_exit_blocking();
 }
 

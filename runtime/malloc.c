@@ -165,27 +165,37 @@ static void check_poison(const struct preempt_span *s, void *p) {
                     p, s->elemsize, i, b[i]);
 }
 
+/* Leaves the allocation's critical section (entered by alloc; none when
+ * t is NULL) and returns p: a tail call even when a stop was deferred. */
+static inline void *leave(struct preempt_thread *t, void *p) {
+  if (t && unlikely(PREEMPT_ARCH_SIGSAFE_DEC_NONZERO(&t->no_preempt)))
+    return preempt_nopreempt_deferred_ret(t, p);
+  return p;
+}
+
 /* The rest of take_slot for big slots and checked heaps: out of line, so
  * that the common path makes no call and saves no register. */
 __attribute__((noinline)) static void *finish_slot(struct preempt_span *s,
                                                    uint32_t idx, void *p,
-                                                   int type) {
+                                                   int type,
+                                                   struct preempt_thread *t) {
   if (unlikely(preempt_opts.verify))
     check_poison(s, p);
   if (s->types)
     s->types[idx] = (uint16_t)type;
   memset(p, 0, s->elemsize);
-  return p;
+  return leave(t, p);
 }
 
-static inline void *take_slot(struct preempt_span *s, uint64_t *bits, int type) {
+static inline void *take_slot(struct preempt_span *s, uint64_t *bits, int type,
+                              struct preempt_thread *t) {
   unsigned z = (unsigned)__builtin_ctzll(*bits);
   uint32_t idx = s->freeindex + z;
   s->freeindex = idx + 1;
   *bits = (*bits >> z) >> 1;
   void *p = (void *)(s->base + (uintptr_t)idx * s->elemsize);
   if (unlikely(s->elemsize > 64 || preempt_opts.verify))
-    return finish_slot(s, idx, p, type);
+    return finish_slot(s, idx, p, type, t);
   if (s->types)
     s->types[idx] = (uint16_t)type;
   /* Stores for the small sizes: cheaper than a call to memset. */
@@ -198,7 +208,7 @@ static inline void *take_slot(struct preempt_span *s, uint64_t *bits, int type) 
   case 16: w[1] = 0; /* fall through */
   default: w[0] = 0;
   }
-  return p;
+  return leave(t, p);
 }
 
 /* Gives the thread a span with free slots for class c. */
@@ -288,7 +298,7 @@ alloc_slow(size_t size, size_t pad, bool noscan, int type, uintptr_t ip) {
         struct preempt_span *s = t->cache.span[c][noscan];
         if (type && !s->types)
           s->types = preempt_pool_alloc(s->nelems * sizeof(uint16_t));
-        p = take_slot(s, &t->cache.bits[c][noscan], type);
+        p = take_slot(s, &t->cache.bits[c][noscan], type, NULL);
       }
     }
     if (!p && attempt == 0)
@@ -315,12 +325,10 @@ alloc(size_t size, size_t pad, bool noscan, int type, uintptr_t ip) {
     uint64_t *bits = &t->cache.bits[c][noscan];
     /* A collection flushes the cache: no stop in the middle of a take. */
     preempt_nopreempt_enter(t);
-    if (likely(*bits)) {
-      void *p = take_slot(t->cache.span[c][noscan], bits, type);
-      preempt_nopreempt_exit(t);
-      return p;
-    }
-    preempt_nopreempt_exit(t);
+    if (likely(*bits))
+      return take_slot(t->cache.span[c][noscan], bits, type, t);
+    /* A stop deferred meanwhile waits for the slow path's heap lock. */
+    (void)PREEMPT_ARCH_SIGSAFE_DEC_NONZERO(&t->no_preempt);
   }
   return alloc_slow(size, pad, noscan, type, ip);
 }

@@ -180,6 +180,11 @@ void preempt_nopreempt_deferred(struct preempt_thread *t) {
   preempt_signal_self();
 }
 
+void *preempt_nopreempt_deferred_ret(struct preempt_thread *t, void *p) {
+  preempt_nopreempt_deferred(t);
+  return p;
+}
+
 /* ---- blocking regions ------------------------------------------------------ */
 
 /* Called with the registers and stack pointer of preempt_enter_blocking's

@@ -56,6 +56,9 @@ static inline void preempt_nopreempt_enter(struct preempt_thread *t) {
     PREEMPT_ARCH_SIGSAFE_INC(&t->no_preempt);
 }
 void preempt_nopreempt_deferred(struct preempt_thread *t) PREEMPT_HIDDEN;
+/* The same, returning p (for tail calls on the allocation fast path). */
+void *preempt_nopreempt_deferred_ret(struct preempt_thread *t, void *p)
+    PREEMPT_HIDDEN;
 static inline void preempt_nopreempt_exit(struct preempt_thread *t) {
   if (t && unlikely(PREEMPT_ARCH_SIGSAFE_DEC_NONZERO(&t->no_preempt)))
     preempt_nopreempt_deferred(t);
