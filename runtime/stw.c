@@ -210,7 +210,9 @@ __attribute__((naked)) void preempt_enter_blocking(void) {
 void preempt_exit_blocking(void) {
   int saved_errno = errno; /* of the call just made */
   struct preempt_thread *t = preempt_self;
-  if (t)
+  if (t && atomic_load(&world.holder) == t->tid)
+    atomic_store(&t->state, THREAD_RUNNING); /* its own stop: no waiting */
+  else if (t)
     resume(t, THREAD_BLOCKING);
   errno = saved_errno;
 }
