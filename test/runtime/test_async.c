@@ -758,6 +758,8 @@ Test(async, struct_copy_libc, .timeout = 120) { run_copies(copy_libc, "libc", 30
 static _Atomic int handler_result;
 static struct spin handler_spin;
 
+static bool install_onstack = true; /* SA_ONSTACK for install_usr1 */
+
 static stack_t guarded_altstack(size_t size) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size = (size + page - 1) & ~(page - 1);
@@ -771,6 +773,7 @@ static stack_t guarded_altstack(size_t size) {
 
 static void install_usr1(void (*fn)(int), bool block_all) {
   struct sigaction sa = {.sa_handler = fn, .sa_flags = SA_ONSTACK};
+  sa.sa_flags = install_onstack ? SA_ONSTACK : 0;
   if (block_all)
     sigfillset(&sa.sa_mask);
   else
@@ -873,6 +876,13 @@ static void run_usr1_holder(holder_fn *fn, const char *where) {
     assert_victim_collected(h[rep], &hold_flags[rep], where);
 }
 
+/* The same with the handler on the interrupted stack: the kernel puts its
+ * signal frame below the red zone, and the walk scans from there. */
+Test(async, same_stack_handler_interrupted_red_zone, .timeout = 60) {
+  install_onstack = false;
+  run_usr1_holder(usr1_red_zone, "the red zone under a handler on the same stack");
+}
+
 Test(async, sigaltstack_interrupted_r8, .timeout = 60) {
   run_usr1_holder(usr1_r8, "r8 under a handler on the signal stack");
 }
@@ -922,6 +932,83 @@ Test(async, handler_with_full_sa_mask_is_stoppable, .timeout = 60, KNOWN_BUG) {
   cr_assert_eq(atomic_load(&handler_result), 1,
                "no collection completed in 2 s while this thread ran a handler "
                "installed with a full sa_mask: the stop signal was blocked");
+}
+
+/* BUG (runtime/signals.c): the C library's other ways of blocking or
+ * replacing a signal go to its internal sigprocmask/sigaction, not to the
+ * wrapped symbols: sighold, sigset(sig, SIG_HOLD), sigblock and sigsetmask
+ * block the stop signal, and sysv_signal (like sigset, sigignore,
+ * bsd_signal) replaces the runtime's handler for the whole process.  A
+ * thread that did so cannot be stopped by the signal: here it spins 1.5 s
+ * with no safepoint and the stop waits for all of it.  After sysv_signal
+ * no thread can be: the stop waits forever for Criterion's own thread,
+ * blocked in epoll_wait in libnanomsg (an alarm ends it).  (siginterrupt
+ * reinstalls the runtime's handler without SA_RESTART, so blocked read()s
+ * then see EINTR from stops.) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static void legacy_block(int how) {
+  switch (how) {
+  case 0: sighold(SIGURG); break;
+  case 1: sigset(SIGURG, SIG_HOLD); break;
+  case 2: sigblock(1 << (SIGURG - 1)); break; /* sigmask(SIGURG) */
+  case 3: sigsetmask(1 << (SIGURG - 1)); break;
+  case 4: sysv_signal(SIGURG, SIG_IGN); break;
+  }
+}
+#pragma GCC diagnostic pop
+
+static _Atomic int legacy_ready, legacy_done;
+
+static void *legacy_spinner(void *arg) {
+  legacy_block((int)(intptr_t)arg);
+  atomic_store(&legacy_ready, 1);
+  uint64_t end = now_ns() + 1500000000u; /* no safepoint meanwhile */
+  while (now_ns() < end)
+    __builtin_ia32_pause();
+  atomic_store(&legacy_done, 1);
+  return NULL;
+}
+
+/* A stop that never completes: say so and end the test process. */
+static void stop_hung(int sig) {
+  (void)sig;
+  static const char msg[] = "test_async: the world did not stop within 10 s\n";
+  if (write(2, msg, sizeof msg - 1) < 0)
+    _exit(2);
+  _exit(1);
+}
+
+static void legacy_case(int how, const char *call) {
+  pthread_t th;
+  signal(SIGALRM, stop_hung);
+  alarm(10);
+  cr_assert_eq(pthread_create(&th, NULL, legacy_spinner, (void *)(intptr_t)how), 0);
+  while (!atomic_load(&legacy_ready))
+    sched_yield();
+  preempt_stop_the_world("legacy");
+  int late = atomic_load(&legacy_done);
+  preempt_start_the_world();
+  alarm(0);
+  pthread_join(th, NULL);
+  cr_assert(!late, "after %s the thread could not be stopped until it had "
+            "finished spinning", call);
+}
+
+Test(async, sighold_cannot_block_the_stop, .timeout = 30, KNOWN_BUG) {
+  legacy_case(0, "sighold(SIGURG)");
+}
+Test(async, sigset_hold_cannot_block_the_stop, .timeout = 30, KNOWN_BUG) {
+  legacy_case(1, "sigset(SIGURG, SIG_HOLD)");
+}
+Test(async, sigblock_cannot_block_the_stop, .timeout = 30, KNOWN_BUG) {
+  legacy_case(2, "sigblock(sigmask(SIGURG))");
+}
+Test(async, sigsetmask_cannot_block_the_stop, .timeout = 30, KNOWN_BUG) {
+  legacy_case(3, "sigsetmask(sigmask(SIGURG))");
+}
+Test(async, sysv_signal_cannot_replace_the_handler, .timeout = 30, KNOWN_BUG) {
+  legacy_case(4, "sysv_signal(SIGURG, SIG_IGN)");
 }
 
 /* A handler on a signal stack of SIGSTKSZ bytes, with a guard page below:
