@@ -322,8 +322,16 @@ void preempt_signal_self(void) {
 __attribute__((visibility("default"))) int
 sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
   resolve();
-  if (!stop_sig || sig != stop_sig)
+  if (!stop_sig || sig != stop_sig) {
+    /* Another signal's handler must not block the stop signal while it
+     * runs (sigfillset(&sa.sa_mask) is common). */
+    if (act && stop_sig && sigismember(&act->sa_mask, stop_sig)) {
+      struct sigaction a = *act;
+      sigdelset(&a.sa_mask, stop_sig);
+      return real_sigaction(sig, &a, old);
+    }
     return real_sigaction(sig, act, old);
+  }
   sigset_t s, prev;
   sigemptyset(&s);
   sigaddset(&s, sig);
@@ -352,6 +360,104 @@ signal(int sig, __sighandler_t h) {
   if (sigaction(sig, &a, &old))
     return SIG_ERR;
   return old.sa_handler;
+}
+
+/* The older calls: the C library implements them with its internal
+ * sigaction and sigprocmask, which the wrappers above never see. */
+static __sighandler_t set_handler(int sig, __sighandler_t h, int flags) {
+  struct sigaction a = {.sa_handler = h, .sa_flags = flags}, old;
+  sigemptyset(&a.sa_mask);
+  if (sigaction(sig, &a, &old))
+    return SIG_ERR;
+  return old.sa_handler;
+}
+
+__attribute__((visibility("default"))) __sighandler_t
+bsd_signal(int sig, __sighandler_t h) {
+  return signal(sig, h);
+}
+
+__attribute__((visibility("default"))) __sighandler_t
+sysv_signal(int sig, __sighandler_t h) {
+  return set_handler(sig, h, SA_RESETHAND | SA_NODEFER);
+}
+
+__attribute__((visibility("default"))) int sigignore(int sig) {
+  return set_handler(sig, SIG_IGN, 0) == SIG_ERR ? -1 : 0;
+}
+
+static int block_one(int how, int sig) {
+  sigset_t s;
+  sigemptyset(&s);
+  if (sigaddset(&s, sig))
+    return -1;
+  return pthread_sigmask(how, &s, NULL) ? -1 : 0;
+}
+
+__attribute__((visibility("default"))) int sighold(int sig) {
+  return block_one(SIG_BLOCK, sig);
+}
+
+__attribute__((visibility("default"))) int sigrelse(int sig) {
+  return block_one(SIG_UNBLOCK, sig);
+}
+
+/* System V: SIG_HOLD blocks the signal; any other disposition sets it
+ * and unblocks it.  Returns SIG_HOLD if it was blocked. */
+__attribute__((visibility("default"))) __sighandler_t
+sigset(int sig, __sighandler_t h) {
+  sigset_t cur;
+  if (pthread_sigmask(SIG_BLOCK, NULL, &cur))
+    return SIG_ERR;
+  bool held = sigismember(&cur, sig) == 1;
+  struct sigaction old;
+  if (sigaction(sig, NULL, &old))
+    return SIG_ERR;
+  if (h == SIG_HOLD) {
+    if (block_one(SIG_BLOCK, sig))
+      return SIG_ERR;
+  } else {
+    if (set_handler(sig, h, 0) == SIG_ERR || block_one(SIG_UNBLOCK, sig))
+      return SIG_ERR;
+  }
+  return held ? SIG_HOLD : old.sa_handler;
+}
+
+/* BSD masks: one bit per signal, below 32. */
+static int bsd_mask(int how, int mask) {
+  sigset_t s, old;
+  sigemptyset(&s);
+  for (int sig = 1; sig < 32; sig++)
+    if (mask & (1 << (sig - 1)))
+      sigaddset(&s, sig);
+  if (pthread_sigmask(how, &s, &old))
+    return -1;
+  int r = 0;
+  for (int sig = 1; sig < 32; sig++)
+    if (sigismember(&old, sig) == 1)
+      r |= 1 << (sig - 1);
+  return r;
+}
+
+__attribute__((visibility("default"))) int sigblock(int mask) {
+  return bsd_mask(SIG_BLOCK, mask);
+}
+
+__attribute__((visibility("default"))) int sigsetmask(int mask) {
+  return bsd_mask(SIG_SETMASK, mask);
+}
+
+/* Whether a signal interrupts system calls: for the stop signal, that of
+ * the program's handler (the runtime's keeps SA_RESTART). */
+__attribute__((visibility("default"))) int siginterrupt(int sig, int flag) {
+  struct sigaction a;
+  if (sigaction(sig, NULL, &a))
+    return -1;
+  if (flag)
+    a.sa_flags &= ~SA_RESTART;
+  else
+    a.sa_flags |= SA_RESTART;
+  return sigaction(sig, &a, NULL);
 }
 
 static int masked(sigmask_fn *real, int how, const sigset_t *set,

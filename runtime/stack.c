@@ -163,6 +163,12 @@ PREEMPT_NO_ASAN static void scan_precise(struct _Unwind_Context *ctx, struct wal
   }
 }
 
+/* The bottom of the red zone below a frame that stopped at sp. */
+static uintptr_t red_zone_lo(const struct walk *w, uintptr_t sp) {
+  uintptr_t lo = sp - PREEMPT_ARCH_RED_ZONE;
+  return lo > w->seg_lo && lo < sp ? lo : w->seg_lo;
+}
+
 static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
   struct walk *w = arg;
   int before_insn = 0;
@@ -199,8 +205,7 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
       /* Stopped at any instruction: no map holds here.  Its registers
        * were pushed from the signal context; its frame, and the red zone
        * below it a leaf may use, are scanned whole. */
-      uintptr_t lo = sp - PREEMPT_ARCH_RED_ZONE;
-      w->pending_lo = lo > w->seg_lo && lo < sp ? lo : w->seg_lo;
+      w->pending_lo = red_zone_lo(w, sp);
       return _URC_NO_REASON;
     }
   }
@@ -213,7 +218,9 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
   if (rec) {
     scan_precise(ctx, w, rec, end);
   } else {
-    w->pending_lo = sp;
+    /* A frame a signal interrupted (under a handler of the program's, on
+     * a signal stack perhaps) may have data in its red zone too. */
+    w->pending_lo = before_insn ? red_zone_lo(w, sp) : sp;
     for (int i = 0; i < PREEMPT_NUM_CALLEE_SAVED; i++)
       push(w, (uintptr_t)_Unwind_GetGR(ctx, callee_saved[i]));
   }

@@ -28,6 +28,7 @@
  * rebuilds what a scan is reading. */
 #define _GNU_SOURCE
 #include "gc.h"
+#include "blocking.h"
 #include "options.h"
 #include "registry.h"
 #include "signals.h"
@@ -41,6 +42,11 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Code built with the plugin references the blocking wrappers weakly: this
+ * strong reference pulls them out of libpreempt.a with the rest. */
+__attribute__((used)) static const char *const blocking_anchor =
+    &preempt_blocking_anchor;
 
 pthread_mutex_t preempt_heap_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic int preempt__stop_requested;

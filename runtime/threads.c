@@ -120,6 +120,8 @@ void preempt_threads_each(void (*fn)(struct preempt_thread *, void *),
 static void visit_thread(struct preempt_thread *t, struct preempt_visitor *v) {
   for (size_t i = 0; i + 1 < t->tls.len; i += 2)
     v->range(v, (void *)t->tls.data[i], (void *)t->tls.data[i + 1]);
+  for (int i = 0; i < 2; i++)
+    v->value(v, t->held[i]);
   int state = atomic_load(&t->state);
   if (state == THREAD_BLOCKING && t->idle)
     return;
@@ -225,6 +227,9 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
   s->arg = arg;
   s->listed = preempt_in_heap((uintptr_t)arg);
   if (s->listed) {
+    /* Dead in the caller after the call: a root while the lock waits. */
+    struct preempt_thread *self = preempt_thread_current();
+    self->held[0] = (uintptr_t)arg;
     preempt_lock_heap((uintptr_t)__builtin_return_address(0));
     s->next = starting;
     s->prev = &starting;
@@ -232,6 +237,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
       starting->prev = &s->next;
     starting = s;
     preempt_unlock_heap();
+    self->held[0] = 0;
   }
   int r = real(th, attr, start_attached, s);
   if (r) {

@@ -40,6 +40,9 @@ struct preempt_thread {
   int in_loader;           /* in dl_iterate_phdr or dlclose (loader.c) */
   bool in_dlclose;
   unsigned signals_this_stop;
+  /* Objects a runtime call was given and is about to record, while it
+   * waits for the heap lock: the caller's frame may no longer hold them. */
+  uintptr_t held[2];
 };
 #define PREEMPT_DEFERRED 0x10000
 
