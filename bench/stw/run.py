@@ -4,7 +4,7 @@ call-free loops take, in preempt, Boehm GC and Go, against the machine's
 floor (one signal to a spinning thread and its reply)?
 
 Usage:
-    run.py [--build DIR] [--threads 1,2,4] [--rounds 2000] [--passes 4]
+    run.py [--build DIR] [--threads 1,2,4] [--rounds 2000] [--passes 20]
            [--systems floor,preempt,boehm,go] [--nice N] [--go-procs P]
            [--markdown] [--no-build]
 
@@ -22,7 +22,9 @@ A system whose tools are missing is skipped with a note.  Each (system,
 spinners) cell runs --passes times with --rounds/--passes rounds each; the
 passes are interleaved and their order rotates, so that a busy moment of a
 shared machine does not fall on one system only, and the samples of all
-passes are pooled.  Before each stop every spinner's progress counter must
+passes are pooled.  Before each run the driver waits (--quiet-wait) until
+other processes leave the machine nearly idle, and it reports how much
+CPU they took while each system ran ("others' CPU %").  Before each stop every spinner's progress counter must
 have moved (so only running threads are stopped), and after each stop
 (preempt, Boehm) the counters must stand still for --hold-us: a spinner
 that advanced is an error (exit status 1), as is a run that crashed or a
@@ -40,10 +42,12 @@ import datetime
 import os
 import platform
 import re
+import resource
 import shlex
 import shutil
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -145,10 +149,39 @@ def build(args, system):
     return [exe], None
 
 
+def cpu_times():
+    """(busy, total) CPU seconds of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7]  # not idle, iowait
+    hz = os.sysconf("SC_CLK_TCK")
+    return busy / hz, (busy + v[3] + v[4]) / hz
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def wait_quiet(args):
+    """Waits (at most --quiet-wait s) until other processes use less than
+    10% of the machine over 0.2 s; returns whether they did."""
+    deadline = time.monotonic() + args.quiet_wait
+    while True:
+        b0, t0 = cpu_times()
+        time.sleep(0.2)
+        b1, t1 = cpu_times()
+        if t1 <= t0 or (b1 - b0) / (t1 - t0) < 0.10:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+
+
 def run_cell(args, prefix, system, n, rounds):
     """Runs one (system, spinners) program; returns a dict with status
     'ok' (and samples), 'did not stop', 'ADVANCED WHILE STOPPED' or
-    'FAILED', and the program's message."""
+    'FAILED', the program's message, and the CPU time other processes
+    took meanwhile (others_s, of capacity_s: every CPU's wall time)."""
     cmd = prefix + ["-n", str(n), "-r", str(rounds), "-w", str(args.warmup),
                     "-t", str(args.timeout)]
     if system != "go":
@@ -158,6 +191,8 @@ def run_cell(args, prefix, system, n, rounds):
         if args.nice:
             os.setpriority(os.PRIO_PROCESS, 0, args.nice)
 
+    busy0, total0 = cpu_times()
+    own0 = children_cpu()
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=RUN_TIMEOUT,
@@ -166,10 +201,14 @@ def run_cell(args, prefix, system, n, rounds):
         return {"status": "did not stop",
                 "msg": "%s: no answer in %d s, killed" % (shlex.join(cmd),
                                                          RUN_TIMEOUT)}
+    busy1, total1 = cpu_times()
+    load = {"others_s": max(0.0, (busy1 - busy0) - (children_cpu() - own0)),
+            "capacity_s": total1 - total0}
     out = proc.stdout.decode(errors="replace")
     err = proc.stderr.decode(errors="replace").strip()
     if proc.returncode == 3:
         return {"status": "did not stop", "msg": err}
+    res = dict(load)
     if proc.returncode != 0:
         status = "ADVANCED WHILE STOPPED" if "ADVANCED" in err else "FAILED"
         how = "exit status %d" % proc.returncode if proc.returncode > 0 \
@@ -180,8 +219,8 @@ def run_cell(args, prefix, system, n, rounds):
     if not m:
         return {"status": "FAILED", "msg": "%s: no SAMPLES_NS line in its "
                 "output" % shlex.join(cmd)}
-    res = {"status": "ok", "samples": [int(x) for x in m.group(1).split()],
-           "msg": err}
+    res.update({"status": "ok", "msg": err,
+                "samples": [int(x) for x in m.group(1).split()]})
     s = STW_RE.search(out)
     if s:
         res.update(kv.split("=", 1) for kv in s.group(1).split()
@@ -252,11 +291,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=2000,
                     help="timed stops per system and spinner count, over "
                          "all passes (default 2000)")
-    ap.add_argument("--passes", type=int, default=4,
-                    help="interleaved runs per cell (default 4)")
-    ap.add_argument("--warmup", type=int, default=20,
+    ap.add_argument("--passes", type=int, default=20,
+                    help="interleaved runs per cell (default 20)")
+    ap.add_argument("--quiet-wait", type=float, default=1,
+                    help="before each run, wait up to this many seconds "
+                         "until other processes use less than 10%% of the "
+                         "machine (default 1; 0: do not wait)")
+    ap.add_argument("--warmup", type=int, default=10,
                     help="dropped rounds at the start of each run "
-                         "(default 20)")
+                         "(default 10)")
     ap.add_argument("--hold-us", type=int, default=50,
                     help="how long the counters must stand still after a "
                          "stop (default 50)")
@@ -331,19 +374,28 @@ def main():
                 for i in range(args.passes)]
     started = datetime.datetime.now().astimezone()
     load_before = os.getloadavg()
-    results = {c: {"samples": [], "status": "ok", "msgs": [], "passes": []}
-               for c in cells}
+    results = {c: {"samples": [], "status": "ok", "passes": [],
+                   "others_s": 0.0, "capacity_s": 0.0} for c in cells}
     errors = []
+    busy_starts = runs = 0
     for p in range(args.passes):
         k = p % len(cells) if cells else 0
         for cell in cells[k:] + cells[:k]:
             r = results[cell]
             if r["status"] != "ok":
                 continue  # it failed once: do not wait for it again
+            if args.quiet_wait > 0 and not wait_quiet(args):
+                busy_starts += 1
+            runs += 1
             res = run_cell(args, prefixes[cell[0]], cell[0], cell[1],
                            per_pass[p])
+            r["others_s"] += res.get("others_s", 0.0)
+            r["capacity_s"] += res.get("capacity_s", 0.0)
             line = "  pass %d %-8s %d spinner(s): " % (p + 1, cell[0],
                                                       cell[1])
+            if res.get("capacity_s"):
+                line += "others %3.0f%%  " % (
+                    100 * res["others_s"] / res["capacity_s"])
             if res["status"] == "ok":
                 r["samples"] += res["samples"]
                 one = summarize(res["samples"])
@@ -381,12 +433,13 @@ def main():
             label = "go (GOMAXPROCS %s)" % r["gomaxprocs"]
         if cell not in summary:
             rows.append([label, str(n), r["status"] if r["status"] != "ok"
-                         else "no samples"] + [""] * 6)
+                         else "no samples"] + [""] * 7)
             continue
         a = summary[cell]
         _, b = better_other(n)
         rows.append([
             label, str(n), str(a["rounds"]),
+            fmt(ratio(100 * r["others_s"], r["capacity_s"]), ".0f"),
             "%.1f" % a["p50"], "%.1f" % a["p99"], "%.1f" % a["max"],
             fmt(ratio(a["p50"], floor and floor["p50"]), ".2f"),
             fmt(ratio(a["p99"], floor and floor["p99"]), ".2f"),
@@ -417,15 +470,23 @@ def main():
     for note in notes:
         print(note)
     print()
-    print(table(rows, ["system", "spinners", "rounds", "p50 us", "p99 us",
+    print(table(rows, ["system", "spinners", "rounds", "others' CPU %",
+                       "p50 us", "p99 us",
                        "max us", "p50/floor", "p99/floor",
                        "p99/best(go,boehm)"], args.markdown))
 
-    if floor and len(results[("floor", 1)]["passes"]) > 1:
-        print()
-        print("floor per pass, p50/p99 us: " + ", ".join(
-            "%.1f/%.1f" % (x["p50"], x["p99"])
-            for x in results[("floor", 1)]["passes"]))
+    print()
+    print("others' CPU %: CPU time that other processes took while the "
+          "row's programs ran, as a share of the machine (all CPUs)")
+    if args.quiet_wait > 0:
+        print("%d of %d runs began with other processes above 10%% of the "
+              "machine after waiting up to %g s for them" % (
+                  busy_starts, runs, args.quiet_wait))
+    fp = results.get(("floor", 1), {}).get("passes", [])
+    if len(fp) > 1:
+        p99s = sorted(x["p99"] for x in fp)
+        print("floor p99 per pass: min %.1f, median %.1f, max %.1f us" % (
+            p99s[0], p99s[len(p99s) // 2], p99s[-1]))
 
     if "preempt" in prefixes:
         trows = []
