@@ -16,7 +16,9 @@ Systems (sources in bench/stw/, measuring loop in harness.c):
     boehm    boehm_stw.c, libgc (libgc-dev): GC_stop_world_external /
              GC_start_world_external, spinners from GC_pthread_create
     go       go/main.go (golang-go): runtime.ReadMemStats with spinning
-             goroutines; GOMAXPROCS = Go's default unless --go-procs
+             goroutines; GOMAXPROCS = spinners + 1 (--go-procs)
+    go-default  the same with Go's default GOMAXPROCS (the number of CPUs,
+             or $GOMAXPROCS)
 
 A system whose tools are missing is skipped with a note.  Each (system,
 spinners) cell runs --passes times with --rounds/--passes rounds each; the
@@ -33,8 +35,8 @@ stop").  Timing never fails the run: the targets are printed, not
 asserted.
 
 Targets (p99): with 1 spinner preempt <= 1.2 x floor; with n spinners
-preempt <= n x 1.2 x floor; preempt below the better of Go and Boehm at
-every spinner count.
+preempt <= n x 1.2 x floor; preempt below the best of Go (either
+GOMAXPROCS) and Boehm at every spinner count.
 """
 
 import argparse
@@ -55,7 +57,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
 from report import join_cflags, ratio, table  # noqa: E402
 
-ALL_SYSTEMS = ["floor", "preempt", "boehm", "go"]
+ALL_SYSTEMS = ["floor", "preempt", "boehm", "go", "go-default"]
+GO_SYSTEMS = ("go", "go-default")
 HARNESS = [os.path.join(HERE, "harness.c")]
 RUN_TIMEOUT = 900  # a backstop: each round has its own alarm
 SAMPLES_RE = re.compile(r"^SAMPLES_NS((?: \d+)*)$", re.M)
@@ -93,7 +96,7 @@ def build(args, system):
     exe = os.path.join(args.build_dir, "stw-" + system)
     cflags = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-I", HERE] + \
         args.cflags
-    if system == "go":
+    if system in GO_SYSTEMS:
         go = shutil.which("go")
         if not go:
             return None, "'go' not found (apt-get install -y golang-go)"
@@ -102,11 +105,12 @@ def build(args, system):
         env.setdefault("GOPATH", os.path.join(args.build_dir, "gopath"))
         env["GO111MODULE"] = "on"
         env["GOFLAGS"] = "-buildvcs=false"
-        if not args.no_build:
+        exe = os.path.join(args.build_dir, "stw-go")
+        if not args.no_build and not args.go_built:
             run_build([go, "build", "-o", exe, "."], env,
                       cwd=os.path.join(HERE, "go"))
-        return [exe] + (["-procs", str(args.go_procs)]
-                        if args.go_procs else []), None
+            args.go_built = True
+        return [exe], None
     if not shutil.which(args.cc):
         return None, "C compiler '%s' not found (install clang-19 or " \
             "pass --cc)" % args.cc
@@ -184,8 +188,14 @@ def run_cell(args, prefix, system, n, rounds):
     took meanwhile (others_s, of capacity_s: every CPU's wall time)."""
     cmd = prefix + ["-n", str(n), "-r", str(rounds), "-w", str(args.warmup),
                     "-t", str(args.timeout)]
-    if system != "go":
+    if system not in GO_SYSTEMS:
         cmd += ["-H", str(args.hold_us)]
+    elif system == "go-default":
+        pass
+    elif args.go_procs == "spinners+1":
+        cmd += ["-procs", str(n + 1)]
+    elif args.go_procs != "default":
+        cmd += ["-procs", args.go_procs]
 
     def lower_priority():
         if args.nice:
@@ -261,7 +271,7 @@ def machine_line():
 
 def tool_versions(systems):
     parts = []
-    if "go" in systems and shutil.which("go"):
+    if any(s in systems for s in GO_SYSTEMS) and shutil.which("go"):
         v = subprocess.run(["go", "version"], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL).stdout.decode().split()
         if len(v) >= 3:
@@ -312,9 +322,11 @@ def main():
                     help="run the programs at this nice value (negative "
                          "needs root; -20 keeps other load on a shared "
                          "machine from descheduling the spinners)")
-    ap.add_argument("--go-procs", type=int, default=0,
-                    help="GOMAXPROCS for Go (default: Go's own, the number "
-                         "of CPUs, or $GOMAXPROCS)")
+    ap.add_argument("--go-procs", default="spinners+1",
+                    help="GOMAXPROCS for Go: spinners+1 (the default: every "
+                         "goroutine has a P and a thread, as in the C "
+                         "programs), 'default' (Go's own: the number of "
+                         "CPUs, or $GOMAXPROCS) or a number")
     ap.add_argument("--cc", default="clang-19", help="C compiler (clang-19)")
     ap.add_argument("--cflags", default="",
                     help="extra C flags for the C programs")
@@ -334,11 +346,15 @@ def main():
         die("--passes must be at least 1 and at most --rounds")
     if args.timeout < 1 or args.warmup < 0 or args.hold_us < 0:
         die("--timeout must be positive, --warmup and --hold-us not negative")
+    if args.go_procs not in ("spinners+1", "default") and \
+            not args.go_procs.isdigit():
+        die("--go-procs takes spinners+1, default or a number")
     systems = [s for s in args.systems.split(",") if s]
     for s in systems:
         if s not in ALL_SYSTEMS:
             die("unknown system %r (known: %s)" % (s, ", ".join(ALL_SYSTEMS)))
     args.cflags = shlex.split(args.cflags)
+    args.go_built = False
     args.build = os.path.abspath(args.build)
     args.build_dir = os.path.abspath(args.build_dir or os.path.join(
         args.build, "bench", "stw"))
@@ -419,7 +435,7 @@ def main():
 
     def better_other(n):
         """(name, summary) of Go and Boehm with the lower p99."""
-        cands = [(s, summary[(s, n)]) for s in ("go", "boehm")
+        cands = [(s, summary[(s, n)]) for s in GO_SYSTEMS + ("boehm",)
                  if (s, n) in summary]
         return min(cands, key=lambda c: c[1]["p99"]) if cands else (None,
                                                                     None)
@@ -429,8 +445,8 @@ def main():
         s, n = cell
         r = results[cell]
         label = s
-        if s == "go" and "gomaxprocs" in r:
-            label = "go (GOMAXPROCS %s)" % r["gomaxprocs"]
+        if s in GO_SYSTEMS and "gomaxprocs" in r:
+            label = "%s (GOMAXPROCS %s)" % (s, r["gomaxprocs"])
         if cell not in summary:
             rows.append([label, str(n), r["status"] if r["status"] != "ok"
                          else "no samples"] + [""] * 7)
@@ -507,7 +523,7 @@ def main():
             ])
         print()
         print("targets (p99): preempt <= n x 1.2 x floor, and below the "
-              "better of Go and Boehm")
+              "best of Go and Boehm")
         print()
         print(table(trows, ["spinners", "preempt p99 us",
                             "n x 1.2 x floor us", "floor target",

@@ -3,14 +3,14 @@
 // with SIGURG), the main goroutine times runtime.ReadMemStats, which
 // stops the world, reads the statistics and starts the world again.
 //
-// GOMAXPROCS is Go's default (the number of CPUs, or $GOMAXPROCS) unless
-// -procs is given.  With fewer Ps than goroutines, the spinners beyond
-// GOMAXPROCS wait in Go's run queues and need no stopping: Go stops at
-// most GOMAXPROCS-1 threads however many spinners there are, where the C
-// runtimes stop every spinner's OS thread.  -procs N+1 gives every
-// goroutine its own P and thread, as in the C programs; on a 2-core
-// machine Go itself then time-slices more threads than cores, and its
-// stops become slower (see bench/README.md).
+// GOMAXPROCS is -procs (run.py passes N+1), or Go's default (the number
+// of CPUs, or $GOMAXPROCS) without it.  With N+1 every goroutine has its
+// own P and OS thread, as in the C programs, and a stop has to reach N
+// threads of which (on 2 cores) some are not on a CPU.  With fewer Ps
+// than goroutines, the spinners beyond GOMAXPROCS wait in Go's run queues
+// and need no stopping, but the measuring goroutine competes with the
+// spinners for a P: a call can then include waiting to get one back (Go
+// preempts a running goroutine after 10 ms).
 //
 // Before each call, the measurer waits (runtime.Gosched) until every
 // spinner's counter has moved since the last call.  No user code runs
