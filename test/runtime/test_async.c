@@ -911,6 +911,35 @@ Test(async, sigaltstack_interrupted_red_zone, .timeout = 60, KNOWN_BUG) {
   run_usr1_holder(usr1_red_zone, "the red zone under a handler on the signal stack");
 }
 
+/* BUG (runtime/stack.c, segment_of): a signal stack installed with
+ * SS_AUTODISARM (Linux 4.7) is disarmed while a handler runs on it, so
+ * sigaltstack(NULL, &ss) reports SS_DISABLE there; segment_of then finds
+ * no stack for the handler's sp, and the stop's walk (walk_stack ->
+ * unknown_stack) stops the program: "running on a stack the runtime does
+ * not know".  The interrupted handler's ucontext (uc_stack) still names
+ * the stack; a wrapper of sigaltstack could remember it too. */
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)
+#endif
+Test(async, handler_on_autodisarm_sigaltstack, .timeout = 60, KNOWN_BUG) {
+  stack_t ss = guarded_altstack(256 * 1024);
+  ss.ss_flags = SS_AUTODISARM;
+  if (sigaltstack(&ss, NULL) != 0)
+    cr_skip_test("no SS_AUTODISARM");
+  install_usr1(usr1_spinner, false);
+  stopper_start(NULL);
+  struct tnode *interrupted = chain(20, 430000);
+  for (int rep = 0; rep < 5; rep++) {
+    atomic_store(&handler_result, 0);
+    handler_spin = (struct spin){.counter = &rounds, .target = atomic_load(&rounds) + 3};
+    pthread_kill(pthread_self(), SIGUSR1);
+    cr_assert_eq(atomic_load(&handler_result), 1,
+                 "the handler's chain on the signal stack was lost");
+    cr_assert(chain_ok(interrupted, 20, 430000), "the interrupted frame's chain was lost");
+  }
+  stopper_stop();
+}
+
 /* BUG (runtime/signals.c, sigaction wrapper): the stop signal is kept out
  * of the masks set by sigprocmask/pthread_sigmask, but not out of the
  * sa_mask of the program's other handlers.  A handler installed with
