@@ -34,11 +34,17 @@
 
 typedef int sigaction_fn(int, const struct sigaction *, struct sigaction *);
 typedef int sigmask_fn(int, const sigset_t *, sigset_t *);
-typedef __sighandler_t signal_fn(int, __sighandler_t);
+struct preempt_blocking_save;
+typedef int sigaltstack_fn(const stack_t *, stack_t *);
 
 static sigaction_fn *real_sigaction;
 static sigmask_fn *real_pthread_sigmask, *real_sigprocmask;
-static signal_fn *real_signal;
+static sigaltstack_fn *real_sigaltstack;
+
+/* The signal stack this thread last set: with SS_AUTODISARM the kernel
+ * disables it while a handler runs on it, and sigaltstack() no longer
+ * says where it is. */
+static __thread uintptr_t alt_lo, alt_hi __attribute__((tls_model("initial-exec")));
 
 static int stop_sig;              /* 0: not installed (cooperative stops) */
 static pid_t self_pid;            /* refreshed in a forked child */
@@ -61,7 +67,7 @@ static void resolve_once(void) {
   real_sigaction = (sigaction_fn *)preempt_libc_symbol("sigaction");
   real_pthread_sigmask = (sigmask_fn *)preempt_libc_symbol("pthread_sigmask");
   real_sigprocmask = (sigmask_fn *)preempt_libc_symbol("sigprocmask");
-  real_signal = (signal_fn *)preempt_libc_symbol("signal");
+  real_sigaltstack = (sigaltstack_fn *)preempt_libc_symbol("sigaltstack");
 }
 
 static void resolve(void) {
@@ -81,6 +87,28 @@ bool preempt_signal_allowed(int sig) {
 int preempt_signal_real_mask(int how, const void *set, void *old) {
   resolve();
   return real_pthread_sigmask(how, set, old);
+}
+
+/* While the handler runs (and keeps its thread stopped) no other handler
+ * of the program may run on the thread and touch the heap: everything is
+ * blocked but the signals of faults, which cannot wait. */
+static void handler_mask(sigset_t *m) {
+  sigfillset(m);
+  static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+                               SIGSYS, SIGABRT};
+  for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+    sigdelset(m, faults[i]);
+}
+
+void preempt_signal_block_all(void *old) {
+  sigset_t m;
+  handler_mask(&m);
+  resolve();
+  real_pthread_sigmask(SIG_BLOCK, &m, old);
+}
+
+void preempt_signal_restore(const void *old) {
+  real_pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 /* ---- the program's handler ---------------------------------------------- */
@@ -162,16 +190,6 @@ static void handler(int sig, siginfo_t *info, void *uc) {
 
 /* ---- installing ---------------------------------------------------------- */
 
-/* While the handler runs (and keeps its thread stopped) no other handler
- * of the program may run on the thread and touch the heap: everything is
- * blocked but the signals of faults, which cannot wait. */
-static void handler_mask(sigset_t *m) {
-  sigfillset(m);
-  static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
-                               SIGSYS, SIGABRT};
-  for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
-    sigdelset(m, faults[i]);
-}
 
 static int find_loader(struct dl_phdr_info *info, size_t size, void *arg) {
   (void)size;
@@ -192,6 +210,7 @@ bool preempt_signal_in_loader_text(uintptr_t pc) {
 }
 
 static void after_fork_child(void) { self_pid = getpid(); }
+static void wrap_existing(void);
 
 static void install(int sig) {
   struct sigaction old, ours = {.sa_sigaction = handler,
@@ -278,6 +297,7 @@ void preempt_signal_init(void) {
     dl_iterate_phdr(find_loader, &base);
   if (preempt_opts.async_preempt)
     install(preempt_opts.stop_signal);
+  wrap_existing();
 }
 
 int preempt_set_stop_signal(int sig) {
@@ -319,18 +339,104 @@ void preempt_signal_self(void) {
 
 /* ---- the calls that would take the signal away ------------------------- */
 
+/* ---- the program's other handlers ------------------------------------------ *
+ * A handler may run while its thread is in a blocking region (a signal
+ * cutting a sleep short): it runs the program's code, which may use the
+ * heap, on a thread the collector treats as stopped.  So every handler the
+ * program installs runs through a trampoline that leaves the blocking
+ * region for the handler (waiting if the world is stopped) and enters it
+ * again afterwards, as cgo does for callbacks. */
+static struct sigaction other_action[_NSIG]; /* under user_lock, user_seq */
+static bool other_wrapped[_NSIG];
+
+static void read_other(int sig, struct sigaction *out) {
+  for (;;) {
+    unsigned s = atomic_load(&user_seq);
+    if (s & 1)
+      continue;
+    memcpy(out, &other_action[sig], sizeof *out);
+    if (atomic_load(&user_seq) == s)
+      return;
+  }
+}
+
+static void trampoline(int sig, siginfo_t *info, void *uc) {
+  struct sigaction a;
+  read_other(sig, &a);
+  if (a.sa_flags & SA_RESETHAND) { /* the kernel reset the trampoline */
+    atomic_fetch_add(&user_seq, 1);
+    other_action[sig].sa_handler = SIG_DFL;
+    other_action[sig].sa_flags &= ~SA_SIGINFO;
+    atomic_fetch_add(&user_seq, 1);
+  }
+  struct preempt_thread *t = preempt_self;
+  struct preempt_blocking_save save;
+  bool was_blocking = t && preempt_stw_handler_enter(t, &save);
+  if (a.sa_flags & SA_SIGINFO)
+    a.sa_sigaction(sig, info, uc);
+  else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN)
+    a.sa_handler(sig);
+  if (was_blocking)
+    preempt_stw_handler_leave(t, &save);
+}
+
+static bool is_handler(const struct sigaction *a) {
+  return (a->sa_flags & SA_SIGINFO) ||
+         (a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN);
+}
+
+/* Installs act for a signal other than the stop signal. */
+static int set_other(int sig, const struct sigaction *act,
+                     struct sigaction *old) {
+  if (sig <= 0 || sig >= _NSIG || !act)
+    return real_sigaction(sig, act, old);
+  struct sigaction a = *act, prev;
+  if (stop_sig) /* sigfillset(&sa.sa_mask) is common */
+    sigdelset(&a.sa_mask, stop_sig);
+  bool wrap = is_handler(act) && sig != SIGKILL && sig != SIGSTOP;
+  if (wrap) {
+    a.sa_sigaction = trampoline;
+    a.sa_flags |= SA_SIGINFO;
+  }
+  pthread_mutex_lock(&user_lock);
+  int r = real_sigaction(sig, &a, &prev);
+  if (r == 0) {
+    if (old)
+      *old = other_wrapped[sig] && prev.sa_sigaction == trampoline
+                 ? other_action[sig]
+                 : prev;
+    atomic_fetch_add(&user_seq, 1);
+    other_action[sig] = *act;
+    other_wrapped[sig] = wrap;
+    atomic_fetch_add(&user_seq, 1);
+  }
+  pthread_mutex_unlock(&user_lock);
+  return r;
+}
+
+/* Handlers installed before the runtime started. */
+static void wrap_existing(void) {
+  for (int sig = 1; sig < _NSIG; sig++) {
+    struct sigaction a;
+    if (sig == stop_sig || sig == SIGKILL || sig == SIGSTOP ||
+        real_sigaction(sig, NULL, &a) || !is_handler(&a) ||
+        a.sa_sigaction == handler)
+      continue;
+    set_other(sig, &a, NULL);
+  }
+}
+
 __attribute__((visibility("default"))) int
 sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
   resolve();
   if (!stop_sig || sig != stop_sig) {
-    /* Another signal's handler must not block the stop signal while it
-     * runs (sigfillset(&sa.sa_mask) is common). */
-    if (act && stop_sig && sigismember(&act->sa_mask, stop_sig)) {
-      struct sigaction a = *act;
-      sigdelset(&a.sa_mask, stop_sig);
-      return real_sigaction(sig, &a, old);
+    if (!act && old && sig > 0 && sig < _NSIG) {
+      int r = real_sigaction(sig, NULL, old);
+      if (r == 0 && other_wrapped[sig] && old->sa_sigaction == trampoline)
+        read_other(sig, old);
+      return r;
     }
-    return real_sigaction(sig, act, old);
+    return set_other(sig, act, old);
   }
   sigset_t s, prev;
   sigemptyset(&s);
@@ -349,12 +455,10 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
   return 0;
 }
 
+/* glibc's signal() has BSD semantics: restartable, not reset. */
 __attribute__((visibility("default"))) __sighandler_t
 signal(int sig, __sighandler_t h) {
   resolve();
-  if (!stop_sig || sig != stop_sig)
-    return real_signal(sig, h);
-  /* glibc's signal() has BSD semantics: restartable, not reset. */
   struct sigaction a = {.sa_handler = h, .sa_flags = SA_RESTART}, old;
   sigemptyset(&a.sa_mask);
   if (sigaction(sig, &a, &old))
@@ -458,6 +562,35 @@ __attribute__((visibility("default"))) int siginterrupt(int sig, int flag) {
   else
     a.sa_flags |= SA_RESTART;
   return sigaction(sig, &a, NULL);
+}
+
+__attribute__((visibility("default"))) int sigaltstack(const stack_t *ss,
+                                                      stack_t *old) {
+  resolve();
+  int r = real_sigaltstack(ss, old);
+  if (r == 0 && ss) {
+    bool off = ss->ss_flags & SS_DISABLE;
+    alt_lo = off ? 0 : (uintptr_t)ss->ss_sp;
+    alt_hi = off ? 0 : (uintptr_t)ss->ss_sp + ss->ss_size;
+  }
+  return r;
+}
+
+bool preempt_signal_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
+  stack_t ss;
+  resolve();
+  if (real_sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE) &&
+      sp >= (uintptr_t)ss.ss_sp && sp <= (uintptr_t)ss.ss_sp + ss.ss_size) {
+    *lo = (uintptr_t)ss.ss_sp;
+    *hi = (uintptr_t)ss.ss_sp + ss.ss_size;
+    return true;
+  }
+  if (sp >= alt_lo && sp <= alt_hi && alt_hi) {
+    *lo = alt_lo;
+    *hi = alt_hi;
+    return true;
+  }
+  return false;
 }
 
 static int masked(sigmask_fn *real, int how, const sigset_t *set,

@@ -19,8 +19,16 @@ bool preempt_signal_send(struct preempt_thread *t) PREEMPT_HIDDEN;
 bool preempt_signal_send_tid(long tid) PREEMPT_HIDDEN;
 /* Raises it on the calling thread (a deferred stop, now possible). */
 void preempt_signal_self(void) PREEMPT_HIDDEN;
+/* Blocks every signal but those of faults on the calling thread (a
+ * sigset_t * to restore with preempt_signal_restore). */
+void preempt_signal_block_all(void *old) PREEMPT_HIDDEN;
+void preempt_signal_restore(const void *old) PREEMPT_HIDDEN;
 /* The real pthread_sigmask, for the runtime's own threads. */
 int preempt_signal_real_mask(int how, const void *set, void *old) PREEMPT_HIDDEN;
+/* The calling thread's signal stack, if sp is on it (also while a handler
+ * runs on one set with SS_AUTODISARM). */
+bool preempt_signal_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+    PREEMPT_HIDDEN;
 /* The dynamic linker's code, where a thread is never stopped (it may hold
  * the loader's lock, which scanning globals takes). */
 bool preempt_signal_in_loader_text(uintptr_t pc) PREEMPT_HIDDEN;

@@ -14,6 +14,7 @@
  */
 #include "options.h"
 #include "registry.h"
+#include "signals.h"
 #include "stack.h"
 #include "heap.h"
 #include "threads.h"
@@ -35,14 +36,8 @@ static bool segment_of(const struct preempt_thread *t, uintptr_t sp,
     *hi = t->stack_hi;
     return true;
   }
-  stack_t ss;
-  if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE) &&
-      sp >= (uintptr_t)ss.ss_sp && sp <= (uintptr_t)ss.ss_sp + ss.ss_size) {
-    *lo = (uintptr_t)ss.ss_sp;
-    *hi = (uintptr_t)ss.ss_sp + ss.ss_size;
-    return true;
-  }
-  return preempt_registered_stack(sp, lo, hi);
+  return preempt_signal_stack(sp, lo, hi) ||
+         preempt_registered_stack(sp, lo, hi);
 }
 
 /* The lowest address from which the thread's own stack is mapped up to its

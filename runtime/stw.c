@@ -37,6 +37,7 @@
 #include "threads.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -129,9 +130,12 @@ void preempt_park(uintptr_t start_ip) {
       atomic_load(&world.holder) == t->tid) /* its own stop */
     return;
   preempt_nopreempt_enter(t);
+  sigset_t mask;
+  preempt_signal_block_all(&mask); /* no handler runs on a parked thread */
   preempt_stw_publish(t, start_ip);
   stopped(t, THREAD_PARKED);
   resume(t, THREAD_PARKED);
+  preempt_signal_restore(&mask);
   preempt_nopreempt_exit(t);
 }
 
@@ -161,11 +165,14 @@ void preempt_lock_heap(uintptr_t ip) {
     if (!t || atomic_load(&t->state) != THREAD_RUNNING) {
       pthread_mutex_lock(&preempt_heap_lock); /* not holding a stop up */
     } else {
+      sigset_t mask;
+      preempt_signal_block_all(&mask); /* see preempt_park */
       preempt_stw_publish(t, ip);
       stopped(t, THREAD_PARKED);
       pthread_mutex_lock(&preempt_heap_lock);
       atomic_store(&t->state, THREAD_RUNNING);
       t->roots.len = 0;
+      preempt_signal_restore(&mask);
     }
   }
   atomic_store(&heap_owner, current_tid());
@@ -193,6 +200,13 @@ void *preempt_nopreempt_deferred_ret(struct preempt_thread *t, void *p) {
 
 /* ---- blocking regions ------------------------------------------------------ */
 
+static void enter_blocked(struct preempt_thread *t) {
+  stopped(t, THREAD_BLOCKING);
+  /* A stop signal on its way lands here rather than in the call. */
+  for (unsigned i = 0; atomic_load(&t->sig_pending) && i < 1000000; i++)
+    sched_yield();
+}
+
 /* Called with the registers and stack pointer of preempt_enter_blocking's
  * caller: what its frames hold while it blocks. */
 __attribute__((used, visibility("hidden"))) void
@@ -202,10 +216,7 @@ preempt_stw_enter_blocking(const uintptr_t *regs, uintptr_t sp) {
   memcpy(t->saved_regs, regs, sizeof t->saved_regs);
   t->saved_sp = sp;
   preempt_stack_note_blocking(t);
-  stopped(t, THREAD_BLOCKING);
-  /* A stop signal on its way lands here rather than in the call. */
-  for (unsigned i = 0; atomic_load(&t->sig_pending) && i < 1000000; i++)
-    sched_yield();
+  enter_blocked(t);
   errno = saved_errno;
 }
 
@@ -221,6 +232,30 @@ void preempt_exit_blocking(void) {
   else if (t)
     resume(t, THREAD_BLOCKING);
   errno = saved_errno;
+}
+
+bool preempt_stw_handler_enter(struct preempt_thread *t,
+                               struct preempt_blocking_save *s) {
+  if (atomic_load(&t->state) != THREAD_BLOCKING)
+    return false;
+  memcpy(s->regs, t->saved_regs, sizeof s->regs);
+  s->sp = t->saved_sp;
+  s->hi = t->saved_hi;
+  s->off_stack = t->off_stack;
+  s->idle = t->idle;
+  t->idle = false;
+  preempt_exit_blocking();
+  return true;
+}
+
+void preempt_stw_handler_leave(struct preempt_thread *t,
+                               const struct preempt_blocking_save *s) {
+  memcpy(t->saved_regs, s->regs, sizeof s->regs);
+  t->saved_sp = s->sp;
+  t->saved_hi = s->hi;
+  t->off_stack = s->off_stack;
+  t->idle = s->idle;
+  enter_blocked(t);
 }
 
 /* ---- stopping by signal ----------------------------------------------------- */

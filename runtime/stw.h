@@ -4,6 +4,7 @@
 #ifndef PREEMPT_STW_H
 #define PREEMPT_STW_H
 
+#include "arch.h"
 #include "common.h"
 
 #include <pthread.h>
@@ -34,6 +35,20 @@ void preempt_stw_publish(struct preempt_thread *t, uintptr_t start_ip)
     PREEMPT_HIDDEN;
 /* The stop signal arrived on thread t, interrupted at context uc. */
 void preempt_stw_on_signal(struct preempt_thread *t, void *uc) PREEMPT_HIDDEN;
+
+/* A handler of the program's runs on a thread in a blocking region: it
+ * leaves the region first (enter: false if the thread was not in one) and
+ * enters it again, as it was, afterwards. */
+struct preempt_blocking_save {
+  uintptr_t regs[PREEMPT_NUM_CALLEE_SAVED];
+  uintptr_t sp, hi;
+  bool off_stack, idle;
+};
+bool preempt_stw_handler_enter(struct preempt_thread *t,
+                               struct preempt_blocking_save *s) PREEMPT_HIDDEN;
+void preempt_stw_handler_leave(struct preempt_thread *t,
+                               const struct preempt_blocking_save *s)
+    PREEMPT_HIDDEN;
 
 /* stw_stats.c: time-to-stop and stopped time per reason. */
 void preempt_stw_stats_stop(const char *reason, uint64_t ttsp_ns,

@@ -18,10 +18,12 @@
 #define PREEMPT_NUM_CALLEE_SAVED 6
 
 /* See arch.h.  At entry rsp+8 is the caller's stack pointer; 56 bytes keep
- * the stack 16-byte aligned for the call. */
+ * the stack 16-byte aligned for the call.  The CFI adjustments keep the
+ * frame unwindable at every instruction (a stop signal may land here). */
 #define PREEMPT_ARCH_CALL_WITH_CALLER_CONTEXT(fn)                           \
   __asm__("lea 8(%rsp), %rsi\n\t"                                           \
           "sub $56, %rsp\n\t"                                               \
+          ".cfi_adjust_cfa_offset 56\n\t"                                   \
           "mov %rbx, 0(%rsp)\n\t"                                           \
           "mov %rbp, 8(%rsp)\n\t"                                           \
           "mov %r12, 16(%rsp)\n\t"                                          \
@@ -31,6 +33,7 @@
           "mov %rsp, %rdi\n\t"                                              \
           "call " #fn "\n\t"                                                \
           "add $56, %rsp\n\t"                                               \
+          ".cfi_adjust_cfa_offset -56\n\t"                                  \
           "ret")
 
 
