@@ -4,7 +4,7 @@ call-free loops take, in preempt, Boehm GC and Go, against the machine's
 floor (one signal to a spinning thread and its reply)?
 
 Usage:
-    run.py [--build DIR] [--threads 1,2,4] [--rounds 2000] [--passes 20]
+    run.py [--build DIR] [--threads 1,2,4] [--rounds 2000] [--passes 10]
            [--systems floor,preempt,boehm,go] [--nice N] [--go-procs P]
            [--markdown] [--no-build]
 
@@ -24,9 +24,16 @@ A system whose tools are missing is skipped with a note.  Each (system,
 spinners) cell runs --passes times with --rounds/--passes rounds each; the
 passes are interleaved and their order rotates, so that a busy moment of a
 shared machine does not fall on one system only, and the samples of all
-passes are pooled.  Before each run the driver waits (--quiet-wait) until
-other processes leave the machine nearly idle, and it reports how much
-CPU they took while each system ran ("others' CPU %").  Before each stop every spinner's progress counter must
+passes are pooled.  On a shared machine other processes take CPUs from the
+spinners (a spinner not on a CPU then waits for their time slices, which
+are milliseconds): before each run the driver waits (--quiet-wait) until
+other processes leave the machine nearly idle, measures the CPU time they
+take during the run (/proc/stat less its own children's; /proc/stat counts
+in scheduler ticks, so this is rough for short runs), discards a run
+in which they took more than --max-others % of the machine and runs it
+again in a later pass (up to --pass-limit x --passes passes), and reports
+the share they took during the counted runs ("others' CPU %").  A run that
+fails is never discarded.  Before each stop every spinner's progress counter must
 have moved (so only running threads are stopped), and after each stop
 (preempt, Boehm) the counters must stand still for --hold-us: a spinner
 that advanced is an error (exit status 1), as is a run that crashed or a
@@ -301,8 +308,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=2000,
                     help="timed stops per system and spinner count, over "
                          "all passes (default 2000)")
-    ap.add_argument("--passes", type=int, default=20,
-                    help="interleaved runs per cell (default 20)")
+    ap.add_argument("--passes", type=int, default=10,
+                    help="interleaved runs per cell (default 10)")
+    ap.add_argument("--max-others", type=float, default=10,
+                    help="discard a run in which other processes took more "
+                         "than this %% of the machine, and run it again "
+                         "later (default 10; 100 keeps every run)")
+    ap.add_argument("--pass-limit", type=int, default=5,
+                    help="run at most this many times --passes passes to "
+                         "replace discarded runs (default 5)")
     ap.add_argument("--quiet-wait", type=float, default=1,
                     help="before each run, wait up to this many seconds "
                          "until other processes use less than 10%% of the "
@@ -344,6 +358,8 @@ def main():
         die("spinner counts must be between 0 and 64")
     if args.passes < 1 or args.rounds < args.passes:
         die("--passes must be at least 1 and at most --rounds")
+    if args.pass_limit < 1:
+        die("--pass-limit must be at least 1")
     if args.timeout < 1 or args.warmup < 0 or args.hold_us < 0:
         die("--timeout must be positive, --warmup and --hold-us not negative")
     if args.go_procs not in ("spinners+1", "default") and \
@@ -385,34 +401,42 @@ def main():
     # Cells: the floor once (1 spinner), every other system per count.
     cells = [(s, 1) for s in prefixes if s == "floor"] + \
         [(s, n) for n in counts for s in prefixes if s != "floor"]
-    per_pass = [args.rounds // args.passes + (1 if i < args.rounds %
-                                               args.passes else 0)
-                for i in range(args.passes)]
+    per_run = -(-args.rounds // args.passes)
     started = datetime.datetime.now().astimezone()
     load_before = os.getloadavg()
     results = {c: {"samples": [], "status": "ok", "passes": [],
-                   "others_s": 0.0, "capacity_s": 0.0} for c in cells}
+                   "others_s": 0.0, "capacity_s": 0.0, "discarded": 0}
+               for c in cells}
     errors = []
     busy_starts = runs = 0
-    for p in range(args.passes):
-        k = p % len(cells) if cells else 0
-        for cell in cells[k:] + cells[:k]:
+    max_passes = args.passes * args.pass_limit
+    for p in range(max_passes):
+        todo = [c for c in cells if results[c]["status"] == "ok" and
+                len(results[c]["samples"]) < args.rounds]
+        if not todo:
+            break
+        k = p % len(todo)
+        for cell in todo[k:] + todo[:k]:
             r = results[cell]
-            if r["status"] != "ok":
-                continue  # it failed once: do not wait for it again
             if args.quiet_wait > 0 and not wait_quiet(args):
                 busy_starts += 1
             runs += 1
             res = run_cell(args, prefixes[cell[0]], cell[0], cell[1],
-                           per_pass[p])
-            r["others_s"] += res.get("others_s", 0.0)
-            r["capacity_s"] += res.get("capacity_s", 0.0)
-            line = "  pass %d %-8s %d spinner(s): " % (p + 1, cell[0],
-                                                      cell[1])
+                           min(per_run, args.rounds - len(r["samples"])))
+            line = "  pass %d %-10s %d spinner(s): " % (p + 1, cell[0],
+                                                        cell[1])
+            others = None
             if res.get("capacity_s"):
-                line += "others %3.0f%%  " % (
-                    100 * res["others_s"] / res["capacity_s"])
-            if res["status"] == "ok":
+                others = 100 * res["others_s"] / res["capacity_s"]
+                line += "others %3.0f%%  " % others
+            if res["status"] == "ok" and others is not None and \
+                    others > args.max_others:
+                r["discarded"] += 1
+                line += "discarded (other processes above %g%%)" % (
+                    args.max_others)
+            elif res["status"] == "ok":
+                r["others_s"] += res["others_s"]
+                r["capacity_s"] += res["capacity_s"]
                 r["samples"] += res["samples"]
                 one = summarize(res["samples"])
                 r["passes"].append(one)
@@ -426,7 +450,6 @@ def main():
                 errors.append("%s, %d spinner(s): %s: %s" % (
                     cell[0], cell[1], res["status"], res["msg"]))
             print(line, flush=True)
-    load_after = os.getloadavg()
 
     # ---- tables
     summary = {c: summarize(r["samples"]) for c, r in results.items()
@@ -449,13 +472,15 @@ def main():
             label = "%s (GOMAXPROCS %s)" % (s, r["gomaxprocs"])
         if cell not in summary:
             rows.append([label, str(n), r["status"] if r["status"] != "ok"
-                         else "no samples"] + [""] * 7)
+                         else "no samples", "", str(r["discarded"])] +
+                        [""] * 6)
             continue
         a = summary[cell]
         _, b = better_other(n)
         rows.append([
             label, str(n), str(a["rounds"]),
             fmt(ratio(100 * r["others_s"], r["capacity_s"]), ".0f"),
+            str(r["discarded"]),
             "%.1f" % a["p50"], "%.1f" % a["p99"], "%.1f" % a["max"],
             fmt(ratio(a["p50"], floor and floor["p50"]), ".2f"),
             fmt(ratio(a["p99"], floor and floor["p99"]), ".2f"),
@@ -473,27 +498,26 @@ def main():
         print(versions)
     if built_from:
         print(built_from)
-    print("load average before %.2f, after %.2f (1 min)" % (
-        load_before[0], load_after[0]))
-    ncpu = os.cpu_count() or 1
-    if max(load_before[0], load_after[0]) > 0.5 * ncpu:
-        notes.append("note: the machine was busy (load average %.1f on %d "
-                     "CPUs): a spinner not on a CPU waits for other "
-                     "processes' time slices (milliseconds), which sets the "
-                     "p99 and max with more spinners than free CPUs; "
-                     "compare only figures of one quiet run" % (
-                         max(load_before[0], load_after[0]), ncpu))
+    print("load average before the runs %.2f (1 min)" % load_before[0])
     for note in notes:
         print(note)
     print()
     print(table(rows, ["system", "spinners", "rounds", "others' CPU %",
+                       "runs discarded",
                        "p50 us", "p99 us",
                        "max us", "p50/floor", "p99/floor",
                        "p99/best(go,boehm)"], args.markdown))
 
     print()
-    print("others' CPU %: CPU time that other processes took while the "
-          "row's programs ran, as a share of the machine (all CPUs)")
+    print("others' CPU %%: CPU time that other processes took while the "
+          "row's counted runs ran, as a share of the machine (all CPUs); "
+          "runs in which they took more than %g%% are discarded and run "
+          "again (at most %d passes)" % (args.max_others, max_passes))
+    short = [c for c in cells if results[c]["status"] == "ok" and
+             len(results[c]["samples"]) < args.rounds]
+    if short:
+        print("fewer rounds than --rounds (the machine stayed busy): " +
+              ", ".join("%s/%d" % c for c in short))
     if args.quiet_wait > 0:
         print("%d of %d runs began with other processes above 10%% of the "
               "machine after waiting up to %g s for them" % (
@@ -512,7 +536,10 @@ def main():
             limit = max(n, 1) * 1.2 * floor["p99"] if floor else None
             trows.append([
                 str(n),
-                fmt(a and a["p99"], ".1f", results[("preempt", n)]["status"]),
+                fmt(a and a["p99"], ".1f",
+                    results[("preempt", n)]["status"]
+                    if results[("preempt", n)]["status"] != "ok"
+                    else "no samples"),
                 fmt(limit, ".1f"),
                 "-" if not (a and limit) else
                 "met" if a["p99"] <= limit else "MISSED",
