@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define PREEMPT_HIDDEN __attribute__((visibility("hidden")))
 /* Conservative scanning reads any word of a stack or an object, redzones
@@ -17,6 +18,12 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uintptr_t)(a)-1))
+
+static inline uint64_t preempt_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* error.c: messages on stderr, prefixed "preempt: " */
 void preempt_fatal(const char *fmt, ...) PREEMPT_HIDDEN

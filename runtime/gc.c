@@ -45,12 +45,6 @@ __attribute__((constructor)) static void preempt_init_main_thread(void) {
   preempt_thread_attach();
 }
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void flush_cache(struct preempt_thread *t, void *arg) {
   (void)arg;
   preempt_cache_flush(&t->cache);
@@ -77,7 +71,7 @@ static size_t retained_floor(uint64_t now, size_t in_use) {
 }
 
 void preempt_collect_locked(uintptr_t start_ip) {
-  uint64_t t0 = now_ns();
+  uint64_t t0 = preempt_now_ns();
   size_t in_use = atomic_load(&preempt_heap_live); /* the heap's size now */
   struct preempt_thread *self = preempt_self;
   preempt_stop_world("gc", true);
@@ -112,7 +106,7 @@ void preempt_collect_locked(uintptr_t start_ip) {
   preempt_heap_scavenge(keep, preempt_stats_data.collections + 1);
   preempt_start_world();
 
-  uint64_t pause = now_ns() - t0;
+  uint64_t pause = preempt_now_ns() - t0;
   struct preempt_stats *st = &preempt_stats_data;
   st->collections++;
   st->last_pause_ns = pause;

@@ -67,12 +67,6 @@ static struct {
   _Atomic bool begun;  /* a thread has been stopped once */
 } world;
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static long current_tid(void) {
   struct preempt_thread *t = preempt_self;
   return t ? t->tid : (long)syscall(SYS_gettid);
@@ -336,13 +330,13 @@ static void wait_stopped(struct preempt_thread *t, void *self) {
       return;
     PREEMPT_ARCH_PAUSE();
   }
-  uint64_t start = now_ns(), next = start + 20000, backoff = 20000;
+  uint64_t start = preempt_now_ns(), next = start + 20000, backoff = 20000;
   unsigned reported = 0;
   for (;;) {
     unsigned progress = atomic_load(&stop_progress);
     if (atomic_load(&t->state) != THREAD_RUNNING)
       return;
-    uint64_t now = now_ns();
+    uint64_t now = preempt_now_ns();
     /* Signalled again unless a critical section will stop it at its end. */
     if (now >= next &&
         !(__atomic_load_n(&t->no_preempt, __ATOMIC_RELAXED) & PREEMPT_DEFERRED)) {
@@ -378,7 +372,7 @@ static void tally_each(struct preempt_thread *t, void *arg) {
 
 void preempt_stop_world(const char *reason, bool roots) {
   preempt_registry_sync(); /* unsafe ranges of objects loaded just now */
-  uint64_t t0 = now_ns();
+  uint64_t t0 = preempt_now_ns();
   struct preempt_thread *self = preempt_self;
   atomic_store(&world.holder, current_tid());
   world.reason = reason;
@@ -386,7 +380,7 @@ void preempt_stop_world(const char *reason, bool roots) {
   atomic_store(&preempt__stop_requested, 1);
   preempt_threads_each(request_each, self);
   preempt_threads_each(wait_stopped, self);
-  uint64_t t1 = now_ns();
+  uint64_t t1 = preempt_now_ns();
   struct tally s = {0, 0};
   preempt_threads_each(tally_each, &s);
   if (roots)
@@ -396,7 +390,7 @@ void preempt_stop_world(const char *reason, bool roots) {
 }
 
 void preempt_start_world(void) {
-  preempt_stw_stats_start(now_ns() - world.since);
+  preempt_stw_stats_start(preempt_now_ns() - world.since);
   atomic_store(&world.holder, 0);
   atomic_store(&preempt__stop_requested, 0);
   atomic_fetch_add(&world_epoch, 1);

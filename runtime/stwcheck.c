@@ -30,12 +30,6 @@ static struct {
   _Atomic bool want_stack; /* the holder should print its stack */
 } watch;
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void say(const char *msg) {
   for (size_t n = strlen(msg); n;) {
     ssize_t w = write(2, msg, n);
@@ -69,7 +63,7 @@ static void *watchdog(void *arg) {
     uint64_t since = watch.since;
     if (!holder || (holder == reported && since == reported_since))
       continue;
-    uint64_t age = now_ns() - since;
+    uint64_t age = preempt_now_ns() - since;
     if (age < (uint64_t)preempt_opts.stw_timeout_s * 1000000000u)
       continue;
     reported = holder;
@@ -101,7 +95,7 @@ void preempt_stwcheck_arm(long holder, const char *reason) {
       preempt_warn("stwcheck: cannot start the watchdog thread");
   }
   watch.reason = reason;
-  watch.since = now_ns();
+  watch.since = preempt_now_ns();
   atomic_store(&watch.holder, holder);
 }
 

@@ -472,7 +472,7 @@ static const char *cooperative_scenario(void) {
 
 /* The child: before main, so before Criterion's thread exists. */
 __attribute__((constructor)) static void cooperative_child(void) {
-  if (!getenv("BLOCKING_CHILD"))
+  if (!in_env_child())
     return;
   const char *why = cooperative_scenario();
   printf("cooperative: %s\n", why ? why : report);
@@ -483,35 +483,11 @@ __attribute__((constructor)) static void cooperative_child(void) {
 static char out[16384];
 
 Test(blocking, cooperative, .timeout = 120) {
-  int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  pid_t pid = fork();
-  cr_assert_geq(pid, 0);
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    /* A clean environment: Criterion's own variables would make the new
-     * process act as one of its workers. */
-    extern char **environ;
-    char *env[64];
-    int n = 0;
-    for (char **e = environ; *e && n < 60; e++)
-      if (!strncmp(*e, "ASAN_", 5) || !strncmp(*e, "UBSAN_", 6) ||
-          !strncmp(*e, "LD_", 3) || !strncmp(*e, "PATH=", 5))
-        env[n++] = *e;
-    char pre[256];
-    const char *old = getenv("PREEMPT");
-    snprintf(pre, sizeof pre, "PREEMPT=%s%sasyncpreempt=0", old ? old : "",
-             old && *old ? "," : "");
-    env[n++] = pre;
-    env[n++] = "BLOCKING_CHILD=1";
-    env[n] = NULL;
-    execle("/proc/self/exe", "test_blocking", (char *)NULL, env);
-    _exit(127);
-  }
-  close(fds[1]);
-  int st = child_output(pid, fds[0], out, sizeof out);
+  char pre[256];
+  const char *old = getenv("PREEMPT");
+  snprintf(pre, sizeof pre, "%s%sasyncpreempt=0", old ? old : "",
+           old && *old ? "," : "");
+  int st = run_self_env("test_blocking", pre, NULL, out, sizeof out);
   cr_log_info("%s", out);
   cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
             "with PREEMPT=asyncpreempt=0 (status %#x):\n%s", st, out);
