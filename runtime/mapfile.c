@@ -261,6 +261,24 @@ static bool check_overlap(struct span *v, size_t n, const uint8_t *desc,
   return true;
 }
 
+/* Both notes begin with version, arch, flags (bytes 0, 1, 2-3). */
+static bool check_header(const uint8_t *desc, unsigned version, unsigned want,
+                         const char *what, unsigned arch, unsigned flags,
+                         struct preempt_map_error *err) {
+  if (version != want)
+    return fail_at(err, desc, desc,
+                   "unsupported %sversion %u (this preempt reads version %u; "
+                   "rebuild with it)",
+                   what, version, want);
+  if (arch != PREEMPT_ARCH_MAP_ID)
+    return fail_at(err, desc, desc + 1,
+                   "built for another architecture (arch %u, this is %u)",
+                   arch, PREEMPT_ARCH_MAP_ID);
+  if (flags != 0)
+    return fail_at(err, desc, desc + 2, "unknown flags 0x%x", flags);
+  return true;
+}
+
 bool preempt_map_walk(const uint8_t *desc, size_t descsz,
                       const struct preempt_map_env *env,
                       struct preempt_map_error *err) {
@@ -268,17 +286,9 @@ bool preempt_map_walk(const uint8_t *desc, size_t descsz,
   if (descsz < sizeof h)
     return fail_at(err, desc, desc, "truncated header (%zu bytes)", descsz);
   memcpy(&h, desc, sizeof h);
-  if (h.version != PREEMPT_MAP_VERSION)
-    return fail_at(err, desc, desc,
-                   "unsupported version %u (this preempt reads version %u; "
-                   "rebuild with it)",
-                   h.version, PREEMPT_MAP_VERSION);
-  if (h.arch != PREEMPT_ARCH_MAP_ID)
-    return fail_at(err, desc, desc + 1,
-                   "built for another architecture (arch %u, this is %u)",
-                   h.arch, PREEMPT_ARCH_MAP_ID);
-  if (h.flags != 0)
-    return fail_at(err, desc, desc + 2, "unknown flags 0x%x", h.flags);
+  if (!check_header(desc, h.version, PREEMPT_MAP_VERSION, "", h.arch, h.flags,
+                    err))
+    return false;
   if (h.nfuncs > descsz / sizeof(struct preempt_map_func) ||
       sizeof h + (uint64_t)h.nfuncs * sizeof(struct preempt_map_func) +
               h.blob_size != descsz)
@@ -425,17 +435,9 @@ bool preempt_unsafe_walk(const uint8_t *desc, size_t descsz,
   if (descsz < sizeof h)
     return fail_at(err, desc, desc, "truncated header (%zu bytes)", descsz);
   memcpy(&h, desc, sizeof h);
-  if (h.version != PREEMPT_UNSAFE_VERSION)
-    return fail_at(err, desc, desc,
-                   "unsupported unsafe-point table version %u (this preempt "
-                   "reads version %u; rebuild with it)",
-                   h.version, PREEMPT_UNSAFE_VERSION);
-  if (h.arch != PREEMPT_ARCH_MAP_ID)
-    return fail_at(err, desc, desc + 1,
-                   "built for another architecture (arch %u, this is %u)",
-                   h.arch, PREEMPT_ARCH_MAP_ID);
-  if (h.flags != 0)
-    return fail_at(err, desc, desc + 2, "unknown flags 0x%x", h.flags);
+  if (!check_header(desc, h.version, PREEMPT_UNSAFE_VERSION,
+                    "unsafe-point table ", h.arch, h.flags, err))
+    return false;
   if (h.nranges > descsz / sizeof(struct preempt_unsafe_range) ||
       sizeof h + (uint64_t)h.nranges * sizeof(struct preempt_unsafe_range) !=
           descsz)
