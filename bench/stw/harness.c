@@ -195,8 +195,12 @@ int stw_bench_main(int argc, char **argv, const struct stw_system *system) {
     return usage(argv[0]);
   if (nthreads < sys->min_threads ||
       (sys->max_threads && nthreads > sys->max_threads)) {
-    fprintf(stderr, "stw: %s measures %d to %d spinner(s), not %d\n",
-            sys->name, sys->min_threads, sys->max_threads, nthreads);
+    if (sys->max_threads)
+      fprintf(stderr, "stw: %s measures %d to %d spinner(s), not %d\n",
+              sys->name, sys->min_threads, sys->max_threads, nthreads);
+    else
+      fprintf(stderr, "stw: %s measures %d spinner(s) or more, not %d\n",
+              sys->name, sys->min_threads, nthreads);
     return 2;
   }
 
