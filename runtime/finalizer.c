@@ -103,12 +103,8 @@ static void start_thread(void);
 static void ensure_thread(void);
 
 void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
-  /* obj and arg may be dead in the caller: roots while the lock waits. */
-  struct preempt_thread *self = preempt_thread_current();
-  self->held[0] = (uintptr_t)obj;
-  self->held[1] = (uintptr_t)arg;
-  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
-  self->held[0] = self->held[1] = 0;
+  preempt_thread_current();
+  preempt_lock_heap_holding((uintptr_t)__builtin_return_address(0), obj, arg);
   if (preempt_object_base((uintptr_t)obj) != (uintptr_t)obj || !obj)
     preempt_fatal("preempt_set_finalizer: %p is not the start of a heap "
                   "object",

@@ -158,7 +158,7 @@ __attribute__((noinline)) void preempt_set_heap_limit(size_t bytes) {
 
 __attribute__((noinline)) int preempt_is_heap_object(const void *p) {
   preempt_thread_current();
-  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+  preempt_lock_heap_holding((uintptr_t)__builtin_return_address(0), p, NULL);
   int r = preempt_object_base((uintptr_t)p) != 0;
   preempt_unlock_heap();
   return r;

@@ -172,6 +172,17 @@ void preempt_lock_heap(uintptr_t ip) {
   atomic_store(&heap_owner, current_tid());
 }
 
+void preempt_lock_heap_holding(uintptr_t ip, const void *a, const void *b) {
+  struct preempt_thread *t = preempt_self;
+  if (t) {
+    t->held[0] = (uintptr_t)a;
+    t->held[1] = (uintptr_t)b;
+  }
+  preempt_lock_heap(ip);
+  if (t)
+    t->held[0] = t->held[1] = 0;
+}
+
 void preempt_unlock_heap(void) {
   atomic_store(&heap_owner, 0);
   pthread_mutex_unlock(&preempt_heap_lock);

@@ -19,6 +19,10 @@ extern _Atomic int preempt__stop_requested PREEMPT_API;
  * (ip: return address into the caller's code).  Holding it is a runtime
  * critical section: no signal stops the thread meanwhile. */
 void preempt_lock_heap(uintptr_t ip) PREEMPT_HIDDEN;
+/* The same for a runtime call given heap objects a and b, which may be
+ * dead in its caller: they are roots while it waits for the lock. */
+void preempt_lock_heap_holding(uintptr_t ip, const void *a, const void *b)
+    PREEMPT_HIDDEN;
 void preempt_unlock_heap(void) PREEMPT_HIDDEN;
 /* Stop/start every other attached thread.  Caller holds the heap lock.
  * With roots, also wait until each stopped thread has published its

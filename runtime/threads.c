@@ -227,17 +227,15 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
   s->arg = arg;
   s->listed = preempt_in_heap((uintptr_t)arg);
   if (s->listed) {
-    /* Dead in the caller after the call: a root while the lock waits. */
-    struct preempt_thread *self = preempt_thread_current();
-    self->held[0] = (uintptr_t)arg;
-    preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+    preempt_thread_current();
+    preempt_lock_heap_holding((uintptr_t)__builtin_return_address(0), arg,
+                              NULL);
     s->next = starting;
     s->prev = &starting;
     if (starting)
       starting->prev = &s->next;
     starting = s;
     preempt_unlock_heap();
-    self->held[0] = 0;
   }
   int r = real(th, attr, start_attached, s);
   if (r) {
