@@ -331,6 +331,16 @@ bool preempt_signal_send_tid(long tid) {
   return send_value(tid, stop_sig, COOKIE);
 }
 
+void preempt_signal_redeliver(struct preempt_thread *t) {
+  uint64_t sigs = t->deferred_sigs;
+  t->deferred_sigs = 0;
+  for (int sig = 1; sig < 64; sig++)
+    if (sigs & (1ull << sig)) {
+      siginfo_t si = t->deferred_info[sig];
+      syscall(SYS_rt_tgsigqueueinfo, self_pid, (pid_t)t->tid, sig, &si);
+    }
+}
+
 void preempt_signal_self(void) {
   struct preempt_thread *t = preempt_self;
   if (t && stop_sig)
@@ -363,13 +373,23 @@ static void read_other(int sig, struct sigaction *out) {
 static void trampoline(int sig, siginfo_t *info, void *uc) {
   struct sigaction a;
   read_other(sig, &a);
+  struct preempt_thread *t = preempt_self;
+  /* Inside the runtime (the heap lock held, a collection running): the
+   * handler runs at the section's end, sent again with its siginfo.  Not
+   * a one-shot handler: the kernel has reset it already. */
+  if (t && (t->no_preempt & (PREEMPT_DEFERRED - 1)) && sig < 64 &&
+      !(a.sa_flags & SA_RESETHAND)) {
+    t->deferred_info[sig] = *info;
+    t->deferred_sigs |= 1ull << sig;
+    t->no_preempt |= PREEMPT_DEFERRED;
+    return;
+  }
   if (a.sa_flags & SA_RESETHAND) { /* the kernel reset the trampoline */
     atomic_fetch_add(&user_seq, 1);
     other_action[sig].sa_handler = SIG_DFL;
     other_action[sig].sa_flags &= ~SA_SIGINFO;
     atomic_fetch_add(&user_seq, 1);
   }
-  struct preempt_thread *t = preempt_self;
   struct preempt_blocking_save save;
   bool was_blocking = t && preempt_stw_handler_enter(t, &save);
   if (a.sa_flags & SA_SIGINFO)

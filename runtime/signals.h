@@ -17,6 +17,9 @@ bool preempt_signal_allowed(int sig) PREEMPT_HIDDEN;
 /* Sends the stop signal to t.  false if the thread no longer exists. */
 bool preempt_signal_send(struct preempt_thread *t) PREEMPT_HIDDEN;
 bool preempt_signal_send_tid(long tid) PREEMPT_HIDDEN;
+/* Sends the calling thread t the program's signals its handlers did not
+ * take inside a runtime critical section. */
+void preempt_signal_redeliver(struct preempt_thread *t) PREEMPT_HIDDEN;
 /* Raises it on the calling thread (a deferred stop, now possible). */
 void preempt_signal_self(void) PREEMPT_HIDDEN;
 /* Blocks every signal but those of faults on the calling thread (a

@@ -195,7 +195,10 @@ void preempt_nopreempt_deferred(struct preempt_thread *t) {
   if (t->no_preempt != PREEMPT_DEFERRED)
     return; /* still inside an outer section */
   t->no_preempt = 0;
-  preempt_signal_self();
+  if (t->deferred_sigs)
+    preempt_signal_redeliver(t);
+  if (atomic_load(&preempt__stop_requested))
+    preempt_signal_self();
 }
 
 void *preempt_nopreempt_deferred_ret(struct preempt_thread *t, void *p) {

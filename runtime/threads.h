@@ -10,6 +10,7 @@
 #include "visit.h"
 
 #include <pthread.h>
+#include <signal.h>
 
 enum thread_state {
   THREAD_RUNNING = 0, /* running user code; must stop for a collection */
@@ -43,6 +44,10 @@ struct preempt_thread {
   /* Objects a runtime call was given and is about to record, while it
    * waits for the heap lock: the caller's frame may no longer hold them. */
   uintptr_t held[2];
+  /* The program's signals that arrived inside a runtime critical section
+   * (their handlers may use the heap): delivered again at its end. */
+  uint64_t deferred_sigs;
+  siginfo_t deferred_info[64];
 };
 #define PREEMPT_DEFERRED 0x10000
 
