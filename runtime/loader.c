@@ -12,6 +12,7 @@
  * and the constructors it runs may allocate and loop like any code. */
 #define _GNU_SOURCE
 #include "threads.h"
+#include "types.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -44,6 +45,7 @@ __attribute__((visibility("default"))) int dlclose(void *handle) {
     real = (dlclose_fn *)preempt_libc_symbol("dlclose");
   preempt_nopreempt_begin();
   int r = real(handle);
+  preempt_types_forget_keys(); /* type names' addresses may be reused */
   preempt_nopreempt_end();
   return r;
 }

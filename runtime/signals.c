@@ -413,6 +413,10 @@ static int set_other(int sig, const struct sigaction *act,
   struct sigaction a = *act, prev;
   if (stop_sig) /* sigfillset(&sa.sa_mask) is common */
     sigdelset(&a.sa_mask, stop_sig);
+  /* The trampoline itself, read back by code that bypassed the wrapper
+   * (a sanitizer's interceptor): the handler behind it stays. */
+  if ((act->sa_flags & SA_SIGINFO) && act->sa_sigaction == trampoline)
+    return real_sigaction(sig, act, old);
   bool wrap = is_handler(act) && sig != SIGKILL && sig != SIGSTOP;
   if (wrap) {
     a.sa_sigaction = trampoline;
@@ -440,7 +444,7 @@ static void wrap_existing(void) {
     struct sigaction a;
     if (sig == stop_sig || sig == SIGKILL || sig == SIGSTOP ||
         real_sigaction(sig, NULL, &a) || !is_handler(&a) ||
-        a.sa_sigaction == handler)
+        a.sa_sigaction == handler || a.sa_sigaction == trampoline)
       continue;
     set_other(sig, &a, NULL);
   }

@@ -10,6 +10,9 @@ extern const char *preempt_type_names[PREEMPT_MAX_TYPES] PREEMPT_HIDDEN;
 /* 1 unless the type is a single object from preempt_new (see malloc.c). */
 extern uint8_t preempt_type_pad[PREEMPT_MAX_TYPES] PREEMPT_HIDDEN;
 extern _Atomic int preempt_type_cache[256] PREEMPT_HIDDEN;
+extern const char *_Atomic preempt_type_keys[] PREEMPT_HIDDEN;
+/* After a dlclose: a name's address may now hold another name. */
+void preempt_types_forget_keys(void) PREEMPT_HIDDEN;
 int preempt_type_id_slow(const char *name) PREEMPT_HIDDEN;
 
 /* Names usually come from preempt_new(T): the same string literal at each
@@ -21,7 +24,8 @@ static inline int preempt_type_id(const char *name) {
     return 0;
   unsigned h = (unsigned)(((uintptr_t)name >> 3) & 255);
   int id = atomic_load_explicit(&preempt_type_cache[h], memory_order_relaxed);
-  if (likely(id && preempt_type_names[id] == name))
+  if (likely(id && atomic_load_explicit(&preempt_type_keys[id],
+                                       memory_order_relaxed) == name))
     return id;
   id = preempt_type_id_slow(name);
   atomic_store_explicit(&preempt_type_cache[h], id, memory_order_relaxed);
