@@ -187,7 +187,7 @@ static void visit_starting(struct preempt_visitor *v) {
     v->value(v, (uintptr_t)s->arg);
 }
 
-static void *start_attached(void *p) {
+__attribute__((unused)) static void *start_attached(void *p) {
   struct start *s = p;
   /* Stopped only at safepoints (asyncpreempt=0), a thread that never uses
    * the heap would hold every stop up while it blocks: it attaches at its
@@ -216,6 +216,17 @@ int preempt_thread_create_unattached(pthread_t *th, void *(*fn)(void *),
   return real_create()(th, NULL, fn, arg);
 }
 
+/* Linked into an AddressSanitizer executable, this definition would
+ * replace the sanitizer's own wrapper, whose pthread_join then finds
+ * threads it never saw: there, threads attach at their first runtime
+ * call.  (A shared libpreempt is called by the sanitizer's wrapper.) */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && defined(PREEMPT_STATIC_LIB)
+#define NO_PTHREAD_CREATE_WRAPPER
+#endif
+#endif
+
+#ifndef NO_PTHREAD_CREATE_WRAPPER
 __attribute__((visibility("default"))) int
 pthread_create(pthread_t *th, const pthread_attr_t *attr,
                void *(*fn)(void *), void *arg) {
@@ -244,6 +255,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
   }
   return r;
 }
+#endif
 
 /* ---- fork -------------------------------------------------------------- *
  * fork() copies only the calling thread: the child forgets the others (a
