@@ -50,7 +50,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
 import runexec  # noqa: E402
-from report import join_cflags, ratio, table  # noqa: E402
+from report import exit_status, join_cflags, ratio, table  # noqa: E402
 SRC_C = os.path.join(HERE, "binarytrees.c")
 SRC_GO = os.path.join(HERE, "binarytrees.go")
 ALL_VARIANTS = ["preempt", "preempt-untyped", "boehm", "malloc", "go"]
@@ -337,12 +337,7 @@ def main():
                   "1.00: %s)" % (d, t, "met" if t <= 0.80 else "MISSED",
                                  m, "met" if m <= 1.00 else "MISSED"))
 
-    if errors:
-        print()
-        for e in errors:
-            print("ERROR: " + e, file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(errors)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
-from report import table  # noqa: E402
+from report import exit_status, table  # noqa: E402
 SRC = os.path.join(HERE, "eintr.c")
 ALL_VARIANTS = ["preempt", "preempt-indirect", "boehm"]
 CALLS = ["nanosleep", "poll", "sem_timedwait"]
@@ -215,12 +215,7 @@ def main():
               started.strftime("%Y-%m-%d %H:%M %Z"), args.link))
     print()
     print(table(rows, header, args.markdown))
-    if errors:
-        print()
-        for e in errors:
-            print("ERROR: " + e, file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(errors)
 
 
 if __name__ == "__main__":

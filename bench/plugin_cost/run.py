@@ -80,7 +80,7 @@ LUA_SCRIPTS = os.path.join(HERE, "lua")
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(BENCH, "tools"))
 import runexec  # noqa: E402
-from report import join_cflags, ratio, table  # noqa: E402
+from report import exit_status, join_cflags, ratio, table  # noqa: E402
 
 BASE_FLAGS = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-ffp-contract=off"]
 LUA_FLAGS = ["-O2", "-std=gnu99", "-Wall", "-Wextra", "-DLUA_COMPAT_5_3",
@@ -645,12 +645,7 @@ def main():
             print("target %-20s <= %.2f: %.3f %s" % (
                 what, limit, got, "met" if got <= limit else "MISSED"))
 
-    if errors:
-        print()
-        for e in errors:
-            print("ERROR: " + e, file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(errors)
 
 
 if __name__ == "__main__":

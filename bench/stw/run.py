@@ -62,7 +62,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
-from report import join_cflags, ratio, table  # noqa: E402
+from report import exit_status, join_cflags, ratio, table  # noqa: E402
 
 ALL_SYSTEMS = ["floor", "preempt", "boehm", "go", "go-default"]
 GO_SYSTEMS = ("go", "go-default")
@@ -557,12 +557,7 @@ def main():
                             "best of go/boehm us", "preempt/best",
                             "go/boehm target"], args.markdown))
 
-    if errors:
-        print()
-        for e in errors:
-            print("ERROR: " + e, file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(errors)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 command-line quirk."""
 
 
+import sys
+
+
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
@@ -36,3 +39,13 @@ def join_cflags(argv):
         else:
             out.append(a)
     return out
+
+
+def exit_status(errors):
+    """Prints errors (a list of strings) on stderr; 1 if there were any."""
+    if not errors:
+        return 0
+    print()
+    for e in errors:
+        print("ERROR: " + e, file=sys.stderr)
+    return 1
