@@ -1,5 +1,5 @@
-"""What both benchmark drivers print: tables, ratios, and their shared
-command-line quirk."""
+"""What the benchmark drivers share: tables, ratios, their command-line
+quirk, and how they end (errors and exit status)."""
 
 
 import sys
