@@ -360,6 +360,12 @@ static void wait_stopped(struct preempt_thread *t, void *self) {
     }
     if (now - start >= (uint64_t)(reported + 1) * 5000000000u)
       report_straggler(t, 5 * ++reported);
+    /* A signalled thread waiting for this CPU gets it at once; sleeping
+     * would add a wake-up to every stop. */
+    if (now - start < 100000) {
+      sched_yield();
+      continue;
+    }
     atomic_store(&stopper_sleeping, 1);
     if (atomic_load(&t->state) == THREAD_RUNNING)
       futex_wait_ns(&stop_progress, progress, next > now ? next - now : 1000);
