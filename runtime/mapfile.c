@@ -190,35 +190,44 @@ struct span { /* the return addresses of one function entry */
   uint32_t space, func;
 };
 
-static bool span_less(const struct span *a, const struct span *b) {
+static bool span_less(const void *pa, const void *pb) {
+  const struct span *a = pa, *b = pb;
   return a->space != b->space ? a->space < b->space : a->lo < b->lo;
 }
 
-/* Heap sort: no allocation, no libc callbacks (qsort may malloc). */
-static void sift(struct span *v, size_t i, size_t n) {
+/* Heap sort: no allocation, no libc callbacks (qsort may malloc, and the
+ * registry sorts from the stop signal's handler). */
+static void swap_elems(unsigned char *a, unsigned char *b, size_t size) {
+  for (size_t k = 0; k < size; k++) {
+    unsigned char t = a[k];
+    a[k] = b[k];
+    b[k] = t;
+  }
+}
+
+static void sift(unsigned char *v, size_t size, size_t i, size_t n,
+                 bool (*less)(const void *, const void *)) {
   for (;;) {
     size_t c = 2 * i + 1;
     if (c >= n)
       return;
-    if (c + 1 < n && span_less(&v[c], &v[c + 1]))
+    if (c + 1 < n && less(v + c * size, v + (c + 1) * size))
       c++;
-    if (!span_less(&v[i], &v[c]))
+    if (!less(v + i * size, v + c * size))
       return;
-    struct span t = v[i];
-    v[i] = v[c];
-    v[c] = t;
+    swap_elems(v + i * size, v + c * size, size);
     i = c;
   }
 }
 
-static void sort_spans(struct span *v, size_t n) {
+void preempt_heapsort(void *base, size_t n, size_t size,
+                      bool (*less)(const void *, const void *)) {
+  unsigned char *v = base;
   for (size_t i = n / 2; i-- > 0;)
-    sift(v, i, n);
+    sift(v, size, i, n, less);
   for (size_t i = n; i-- > 1;) {
-    struct span t = v[0];
-    v[0] = v[i];
-    v[i] = t;
-    sift(v, 0, i);
+    swap_elems(v, v + i * size, size);
+    sift(v, size, 0, i, less);
   }
 }
 
@@ -245,7 +254,7 @@ static const char *role_name(enum preempt_loc_role r) {
  * one return address would let one overwrite the other's roots. */
 static bool check_overlap(struct span *v, size_t n, const uint8_t *desc,
                           struct preempt_map_error *err) {
-  sort_spans(v, n);
+  preempt_heapsort(v, n, sizeof *v, span_less);
   for (size_t i = 1; i < n; i++)
     if (v[i].space == v[i - 1].space && v[i].lo <= v[i - 1].hi) {
       uint32_t f = v[i].func > v[i - 1].func ? v[i].func : v[i - 1].func;

@@ -129,4 +129,9 @@ bool preempt_unsafe_walk(const uint8_t *desc, size_t descsz,
 /* "range", "function", "automatic", or NULL for an unknown kind. */
 const char *preempt_unsafe_kind_name(unsigned kind) PREEMPT_MAPFILE_API;
 
+/* Sorts n elements of size bytes by less: no allocation, no libc, so that
+ * a signal handler may sort (libc's qsort may malloc). */
+void preempt_heapsort(void *base, size_t n, size_t size,
+                      bool (*less)(const void *, const void *));
+
 #endif

@@ -389,33 +389,13 @@ void preempt_registry_sync(void) {
   pthread_mutex_unlock(&reg.lock);
 }
 
-/* Heap sort: no allocation, no libc callbacks. */
-static void range_sift(struct range *v, size_t i, size_t n) {
-  for (;;) {
-    size_t c = 2 * i + 1;
-    if (c >= n)
-      return;
-    if (c + 1 < n && v[c].lo < v[c + 1].lo)
-      c++;
-    if (v[i].lo >= v[c].lo)
-      return;
-    struct range t = v[i];
-    v[i] = v[c];
-    v[c] = t;
-    i = c;
-  }
+static bool range_less(const void *a, const void *b) {
+  return ((const struct range *)a)->lo < ((const struct range *)b)->lo;
 }
 
 /* Sorts v and merges overlapping or touching ranges; the new count. */
 static size_t ranges_normalise(struct range *v, size_t n) {
-  for (size_t i = n / 2; i-- > 0;)
-    range_sift(v, i, n);
-  for (size_t i = n; i-- > 1;) {
-    struct range t = v[0];
-    v[0] = v[i];
-    v[i] = t;
-    range_sift(v, 0, i);
-  }
+  preempt_heapsort(v, n, sizeof *v, range_less);
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     if (m && v[i].lo <= v[m - 1].hi) {
