@@ -120,11 +120,17 @@ static void note_finalized(void *obj, void *arg) {
 
 /* Returns the head hidden: the pointer is in no register or frame of the
  * caller's afterwards. */
+/* Holds the victim from make_victim until a holder has it in its one place
+ * (ASM_ENTER clears it): between the two the pointer is only hidden, and a
+ * collection there would lose it for a reason that is not under test. */
+__attribute__((used, visibility("hidden"))) void *volatile async_handoff;
+
 __attribute__((noinline)) static uintptr_t make_victim(uint64_t base,
                                                        _Atomic int *flag) {
   atomic_store(flag, 0);
   struct tnode *head = chain(3, base);
   preempt_set_finalizer(head->a->a, note_finalized, (void *)flag);
+  async_handoff = head;
   return hide(head);
 }
 
@@ -172,8 +178,9 @@ static void victim_collected(uintptr_t h, _Atomic int *flag, const char *where) 
  * Naked functions, so that the compiler puts nothing anywhere: each takes
  * the head hidden in rdi and a struct spin in rsi, scrubs the scratch
  * registers, the vector registers and 1 KiB below the stack pointer (no
- * stale copy may keep the object), unhides the pointer into rax, moves it
- * to one place, spins until *counter >= target, and returns it. */
+ * stale copy may keep the object), unhides the pointer into rax (and
+ * clears async_handoff, which held it until then), moves it to one place,
+ * spins until *counter >= target, and returns it. */
 struct spin {
   const _Atomic unsigned *counter; /* 0 */
   unsigned target;                 /* 8 */
@@ -221,7 +228,8 @@ _Static_assert(offsetof(struct spin, target) == 8 && offsetof(struct spin, pid) 
   "3:\n\t" XMM_CLEAR "4:\n\t"                                                  \
   "movabs $0x5a5a5a5a5a5a5a5a, %rax\n\t"                                       \
   "xor %rdi, %rax\n\t"                                                         \
-  "xor %edi, %edi\n\t"
+  "xor %edi, %edi\n\t"                                                           \
+  "movq $0, async_handoff(%rip)\n\t"
 
 /* Until *counter >= target: rcx and rdx only. */
 #define ASM_SPIN                                                               \
