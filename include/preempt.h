@@ -160,6 +160,21 @@ PREEMPT_API void preempt_add_roots(const void *start, size_t size);
  * with a message naming the range. */
 PREEMPT_API void preempt_remove_roots(const void *start);
 
+/* ---- pinning (Go's runtime.Pinner) -----------------------------------------
+ * Foreign code (a C library storing a user-data pointer, a hidden or
+ * malloc'ed copy) may keep a heap pointer the collector cannot see.
+ * preempt_pin(p) keeps p's object (p may point inside it) alive, and what
+ * it points to, until a matching preempt_unpin(p): pins are counted.  An
+ * object whose pins are all gone is an ordinary object again, collected
+ * once unreachable.  Pin an object while it is reachable (before a call
+ * hands it over).  Thread-safe, from any thread, attached or not; no
+ * allocation on the collected heap.  Pinning NULL, a pointer outside the
+ * heap or into a freed object, and unpinning an object that is not pinned,
+ * are fatal errors saying which.  PREEMPT=cgocheck=1 checks heap objects
+ * given to foreign calls for pointers to unpinned objects. */
+PREEMPT_API void preempt_pin(const void *obj);
+PREEMPT_API void preempt_unpin(const void *obj);
+
 /* ---- finalizers -----------------------------------------------------------
  * fn(obj, arg) runs once obj is found unreachable, never while it is
  * reachable, on the runtime's finalizer thread, one at a time.  The object

@@ -8,6 +8,7 @@
 #include "malloc.h"
 #include "mark.h"
 #include "options.h"
+#include "pin.h"
 #include "registry.h"
 #include "roots.h"
 #include "stw.h"
@@ -84,6 +85,7 @@ void preempt_collect_locked(uintptr_t start_ip) {
   preempt_threads_visit(m);
   preempt_registry_visit_globals(m);
   preempt_roots_visit(m);
+  preempt_pins_visit(m);
   preempt_finalizers_visit_queue(m);
   preempt_finalizers_visit_referents(m);
   preempt_mark_drain();

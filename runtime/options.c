@@ -15,10 +15,13 @@
  *   stwcheck=1  report misuse of a stopped world (a stop held longer than
  *               stwtimeout=N seconds, default 5, names its holder)
  *   trace=stw   stop-the-world statistics on stderr at exit
+ *   cgocheck=1  a foreign call given a heap object that points to an
+ *               unpinned heap object is fatal, naming the call site
  * S takes a k, m or g suffix.  Anything malformed (unknown key, missing,
  * negative or non-numeric value, bad suffix, overflow) is fatal at
  * start-up, with a message naming the key and what it accepts. */
 #include "options.h"
+#include "pin.h"
 #include "signals.h"
 
 #include <signal.h>
@@ -198,13 +201,15 @@ void preempt_options_init(void) {
         preempt_opts.oom_null = false;
       else
         BAD("null or abort");
-    } else if (KEY("asyncpreempt") || KEY("stwcheck")) {
+    } else if (KEY("asyncpreempt") || KEY("stwcheck") || KEY("cgocheck")) {
       if (!parse_int_exact(val, vlen, 1, &b))
         BAD("0 or 1");
       if (KEY("asyncpreempt"))
         preempt_opts.async_preempt = b;
-      else
+      else if (KEY("stwcheck"))
         preempt_opts.stw_check = b;
+      else
+        preempt_cgocheck_on = b;
     } else if (KEY("stwtimeout")) {
       if (!parse_int_exact(val, vlen, 86400, &b) || b == 0)
         BAD("whole seconds from 1 to 86400");
@@ -220,7 +225,7 @@ void preempt_options_init(void) {
     } else {
       preempt_fatal("PREEMPT: unknown setting '%.*s' (known: gc, minheap, "
                     "limit, retain, poison, verify, oom, verbose, "
-                    "asyncpreempt, signal, stwcheck, stwtimeout, trace)",
+                    "asyncpreempt, signal, stwcheck, stwtimeout, trace, cgocheck)",
                     (int)klen, p);
     }
 #undef BAD

@@ -18,6 +18,8 @@ struct preempt_options {
   bool stw_check;       /* catch misuse of a stopped world */
   int stw_timeout_s;    /* stw_check: report a stop longer than this */
   bool trace_stw;       /* print stop-the-world statistics at exit */
+  /* cgocheck=1 sets preempt_cgocheck_on (pin.h), read on every foreign
+   * call. */
 };
 extern struct preempt_options preempt_opts PREEMPT_HIDDEN;
 #define PREEMPT_POISON_BYTE 0xdb
