@@ -25,7 +25,10 @@
  *
  * Every way of stopping goes through publish: a thread scans its own
  * stack, and the collector waits until it has, so nothing frees or
- * rebuilds what a scan is reading. */
+ * rebuilds what a scan is reading.  A thread stopped by signal for a stop
+ * that needs no roots (the public API) does not scan: on a busy machine
+ * that scan holds the CPU a thread not yet stopped is waiting for.  If a
+ * stop that needs them finds it still parked, it scans then (resume). */
 #define _GNU_SOURCE
 #include "gc.h"
 #include "blocking.h"
@@ -41,6 +44,7 @@
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +67,7 @@ static struct {
   _Atomic long holder; /* tid of the stopping thread, 0 when running */
   const char *reason;
   bool api;            /* by preempt_stop_the_world, not a collection */
+  _Atomic bool roots;  /* stopped threads must publish their roots */
   uint64_t since;      /* when every thread was stopped */
   _Atomic bool begun;  /* a thread has been stopped once */
 } world;
@@ -100,20 +105,28 @@ void preempt_stw_publish(struct preempt_thread *t, uintptr_t start_ip) {
   preempt_thread_tls_refresh(t);
   t->roots.len = 0;
   preempt_scan_own_stack(t, start_ip, &t->roots);
+  atomic_store(&t->roots_valid, true);
 }
 
-/* Leave a stopped state unless a stop is (still) requested. */
-static void resume(struct preempt_thread *t, int stopped_state) {
+static void publish_interrupted(struct preempt_thread *t, const void *uc);
+
+/* Leave a stopped state unless a stop is (still) requested.  uc: the
+ * context a signal stopped the thread in, which it publishes if a stop
+ * needs roots that it has not published. */
+static void resume(struct preempt_thread *t, int stopped_state, const void *uc) {
   for (;;) {
     unsigned epoch = atomic_load(&world_epoch);
     if (!atomic_load(&preempt__stop_requested)) {
       atomic_store(&t->state, THREAD_RUNNING);
       if (!atomic_load(&preempt__stop_requested)) {
+        atomic_store(&t->roots_valid, false);
         t->roots.len = 0;
         return;
       }
       stopped(t, stopped_state);
     }
+    if (uc && !atomic_load(&t->roots_valid) && atomic_load(&world.roots))
+      publish_interrupted(t, uc);
     futex_wait(&world_epoch, epoch);
   }
 }
@@ -128,7 +141,7 @@ void preempt_park(uintptr_t start_ip) {
   preempt_signal_block_all(&mask); /* no handler runs on a parked thread */
   preempt_stw_publish(t, start_ip);
   stopped(t, THREAD_PARKED);
-  resume(t, THREAD_PARKED);
+  resume(t, THREAD_PARKED, NULL);
   preempt_signal_restore(&mask);
   preempt_nopreempt_exit(t);
 }
@@ -165,6 +178,7 @@ void preempt_lock_heap(uintptr_t ip) {
       stopped(t, THREAD_PARKED);
       pthread_mutex_lock(&preempt_heap_lock);
       atomic_store(&t->state, THREAD_RUNNING);
+      atomic_store(&t->roots_valid, false);
       t->roots.len = 0;
       preempt_signal_restore(&mask);
     }
@@ -238,7 +252,7 @@ void preempt_exit_blocking(void) {
   if (t && atomic_load(&world.holder) == t->tid)
     atomic_store(&t->state, THREAD_RUNNING); /* its own stop: no waiting */
   else if (t)
-    resume(t, THREAD_BLOCKING);
+    resume(t, THREAD_BLOCKING, NULL);
   errno = saved_errno;
 }
 
@@ -281,19 +295,30 @@ void preempt_stw_on_signal(struct preempt_thread *t, void *uc) {
   }
   uintptr_t pc = preempt_arch_context_pc(uc);
   if (preempt_signal_in_loader_text(pc) || preempt_registry_unsafe_at(pc)) {
+    atomic_store(&t->retry_soon, true);
     atomic_store(&t->sig_pending, 0); /* the range's poll or a new signal */
     return;
   }
   /* Stopped from here on: the stopper may go on while we publish. */
-  atomic_store(&t->publishing, 1);
+  bool roots = atomic_load(&world.roots);
+  atomic_store(&t->roots_valid, false);
+  if (roots)
+    atomic_store(&t->publishing, 1);
   stopped(t, THREAD_PARKED);
   atomic_store(&t->sig_pending, 0);
+  if (roots)
+    publish_interrupted(t, uc);
+  resume(t, THREAD_PARKED, uc);
+}
+
+static void publish_interrupted(struct preempt_thread *t, const void *uc) {
+  atomic_store(&t->publishing, 1);
   preempt_registry_sync();
   preempt_thread_tls_refresh(t);
   t->roots.len = 0;
   preempt_scan_interrupted(t, uc, &t->roots);
+  atomic_store(&t->roots_valid, true);
   atomic_store(&t->publishing, 0);
-  resume(t, THREAD_PARKED);
 }
 
 /* Ask t to stop by signal, unless one is on its way or it is not running.
@@ -318,6 +343,7 @@ static void request_each(struct preempt_thread *t, void *self) {
   if (t == self)
     return;
   t->signals_this_stop = 0;
+  atomic_store(&t->retry_soon, false);
   request(t);
 }
 
@@ -336,15 +362,26 @@ static void report_straggler(const struct preempt_thread *t, unsigned secs) {
                  world.reason, secs, t->tid);
 }
 
+static int ncpus(void) {
+  static _Atomic int n;
+  if (!atomic_load_explicit(&n, memory_order_relaxed))
+    atomic_store(&n, get_nprocs());
+  return atomic_load_explicit(&n, memory_order_relaxed);
+}
+
 static void wait_stopped(struct preempt_thread *t, void *self) {
   if (t == self)
     return;
-  for (unsigned spins = 0; spins < 256; spins++) { /* on the other CPU */
-    if (atomic_load(&t->state) != THREAD_RUNNING)
-      return;
-    PREEMPT_ARCH_PAUSE();
-  }
+  /* A thread on another CPU stops within a signal's round trip (10-15 us
+   * on a VM): spin that long, checking the clock every 32 pauses.  With
+   * one CPU it cannot run while we spin. */
   uint64_t start = preempt_now_ns(), next = start + 20000, backoff = 20000;
+  while (ncpus() > 1 && preempt_now_ns() - start < 30000)
+    for (unsigned spins = 0; spins < 32; spins++) {
+      if (atomic_load(&t->state) != THREAD_RUNNING)
+        return;
+      PREEMPT_ARCH_PAUSE();
+    }
   unsigned reported = 0;
   for (;;) {
     unsigned progress = atomic_load(&stop_progress);
@@ -354,15 +391,19 @@ static void wait_stopped(struct preempt_thread *t, void *self) {
     /* Signalled again unless a critical section will stop it at its end. */
     if (now >= next &&
         !(__atomic_load_n(&t->no_preempt, __ATOMIC_RELAXED) & PREEMPT_DEFERRED)) {
+      /* Doubling, to 10 ms, for a thread that ignores the signal. */
+      if (atomic_exchange(&t->retry_soon, false))
+        backoff = 50000;
+      else if (backoff < 10000000)
+        backoff *= 2;
       request(t);
-      backoff = backoff < 10000000 ? backoff * 2 : backoff;
       next = now + backoff;
     }
     if (now - start >= (uint64_t)(reported + 1) * 5000000000u)
       report_straggler(t, 5 * ++reported);
     /* A signalled thread waiting for this CPU gets it at once; sleeping
      * would add a wake-up to every stop. */
-    if (now - start < 100000) {
+    if (now - start < 130000) {
       sched_yield();
       continue;
     }
@@ -373,10 +414,13 @@ static void wait_stopped(struct preempt_thread *t, void *self) {
   }
 }
 
+/* Also for a thread a signal parked for a stop without roots, and that
+ * has not woken since: it publishes as it sees this stop (resume). */
 static void wait_published(struct preempt_thread *t, void *self) {
   if (t == self)
     return;
-  while (atomic_load(&t->publishing))
+  while (atomic_load(&t->publishing) ||
+         (atomic_load(&t->state) == THREAD_PARKED && !atomic_load(&t->roots_valid)))
     sched_yield();
 }
 
@@ -397,6 +441,7 @@ void preempt_stop_world(const char *reason, bool roots) {
   atomic_store(&world.holder, current_tid());
   world.reason = reason;
   atomic_store(&world.begun, true);
+  atomic_store(&world.roots, roots);
   atomic_store(&preempt__stop_requested, 1);
   preempt_threads_each(request_each, self);
   preempt_threads_each(wait_stopped, self);

@@ -38,18 +38,31 @@ struct preempt_thread {
                               PREEMPT_DEFERRED when a stop waits for it */
   _Atomic int sig_pending; /* a stop signal sent, its handler not yet run */
   _Atomic int publishing;  /* stopped by signal, roots not yet published */
-  int in_loader;           /* in dl_iterate_phdr or dlclose (loader.c) */
-  bool in_dlclose;
+  _Atomic bool roots_valid; /* PARKED: roots holds what its stack holds */
+  /* The last stop signal found it where it cannot stop (the dynamic
+   * linker, an unsafe range): it will soon be out, so signal it again soon
+   * rather than after an exponential backoff. */
+  _Atomic bool retry_soon;
   unsigned signals_this_stop;
   /* Objects a runtime call was given and is about to record, while it
    * waits for the heap lock: the caller's frame may no longer hold them. */
   uintptr_t held[2];
+  /* Pointer words of the foreign calls in progress (ffi_call.c), newest
+   * first: the caller's frame may no longer hold them. */
+  struct preempt_ffi_frame *ffi_frames;
   /* The program's signals that arrived inside a runtime critical section
    * (their handlers may use the heap): delivered again at its end. */
   uint64_t deferred_sigs;
   siginfo_t deferred_info[64];
 };
 #define PREEMPT_DEFERRED 0x10000
+/* On the stack of preempt_ffi_call: pushed and popped by its thread only,
+ * read by a collector while the thread is stopped or blocking. */
+struct preempt_ffi_frame {
+  struct preempt_ffi_frame *prev;
+  size_t n;
+  const uintptr_t *words;
+};
 
 /* initial-exec: one instruction to reach, also in libpreempt.so. */
 extern __thread struct preempt_thread *preempt_self PREEMPT_HIDDEN
