@@ -278,6 +278,8 @@ static void after_fork_parent(void) {
 
 static void after_fork_child(void) {
   struct preempt_thread *self = preempt_self, **p = &threads;
+  if (self) /* the child's thread has an id of its own: signals go by it */
+    self->tid = (long)syscall(SYS_gettid);
   while (*p) {
     struct preempt_thread *t = *p;
     if (t == self) {

@@ -1535,6 +1535,55 @@ Test(async, fork_under_stops, .timeout = 300) {
                "a reachable node was lost in the parent: %s", bad_msg);
 }
 
+/* Was a bug: the forking thread kept its parent's thread id in the child,
+ * so a stop signal from another thread of the child never reached it and
+ * the child's first collection from that thread hung. */
+static void *child_collector(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 50; i++) {
+    preempt_gc();
+    preempt_stop_the_world("child collector");
+    preempt_start_the_world();
+    atomic_fetch_add(&rounds, 1);
+  }
+  return NULL;
+}
+
+static int child_spins_while_collected(void) {
+  struct tnode *mine = chain(50, 810000);
+  atomic_store(&rounds, 0);
+  pthread_t th;
+  if (pthread_create(&th, NULL, child_collector, NULL))
+    return 8;
+  wait_rounds(50); /* no call: only a signal stops this thread */
+  pthread_join(th, NULL);
+  return chain_ok(mine, 50, 810000) ? 0 : 4;
+}
+
+Test(async, fork_child_stopped_by_signal, .timeout = 120) {
+  struct tnode *mine = chain(10, 820000);
+  for (int f = 0; f < 3; f++) {
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0)
+      _exit(child_spins_while_collected());
+    int status = 0;
+    uint64_t deadline = now_ns() + 30000000000ull;
+    pid_t w;
+    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && now_ns() < deadline)
+      nap_us(1000);
+    if (w == 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      cr_assert_fail("fork %d: the child's collector never stopped the forking "
+                     "thread (30 s)", f);
+    }
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "fork %d: the child failed (status %#x)", f, status);
+  }
+  cr_assert(chain_ok(mine, 10, 820000));
+}
+
 /* ---- 8. coroutines switching under stops ------------------------------------- */
 
 enum { CO_STACK = 256 * 1024, CO_SWITCHES = 4000 };
