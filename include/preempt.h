@@ -279,6 +279,120 @@ struct preempt_stw_stats {
 PREEMPT_API size_t preempt_read_stw_stats(struct preempt_stw_stats *out,
                                           size_t max);
 
+/* ---- foreign calls and callbacks (libffi) ---------------------------------
+ * Calls into code built without the plugin (a C library, a plugin, a JIT)
+ * with a signature chosen at run time, and callbacks from such code into
+ * yours, as cgo does.  libpreempt.so brings libffi; with libpreempt.a
+ * link -lffi too.
+ *
+ * A signature is a string, parsed once into a preempt_sig:
+ *     ret(args)        "i(pzd)": int f(void *, size_t, double)
+ *     v void (return only)       B _Bool
+ *     c C  signed/unsigned char (8 bits)   s S  short (16)
+ *     i I  int (32)    l L  long (64)      q Q  long long (64)
+ *     z Z  size_t / ssize_t (ptrdiff_t)
+ *     f float   d double   D long double
+ *     p any pointer (data or function): heap objects among them are kept
+ *       alive for the call, and checked by PREEMPT=cgocheck=1
+ *     {...} a struct by value, its fields in order, nested at will; a count
+ *       before a field repeats it (an array member): "{ip{cc}4d}" is
+ *       struct { int; void *; struct { char, char }; double[4]; }
+ *     ... last: a variadic function; the variadic arguments' types are
+ *       given per call (promoted as C does: d, not f; i, not c s B)
+ * Spaces are allowed between letters.  A bad signature is an error naming
+ * it and the position at fault: with err, preempt_sig_new returns NULL
+ * and writes the message there; with err NULL it is fatal.  A signature is
+ * immutable and may be used by any number of threads at once; free it
+ * after its last call and after every callback made from it is freed. */
+typedef struct preempt_sig preempt_sig;
+struct _ffi_type; /* libffi's ffi_type */
+PREEMPT_API preempt_sig *preempt_sig_new(const char *text, char *err,
+                                         size_t errsize);
+/* A variadic signature ("i(p...)") completed with the types of one call's
+ * variadic arguments ("ld"): prepare it once for calls made many times. */
+PREEMPT_API preempt_sig *preempt_sig_variadic(const preempt_sig *base,
+                                              const char *types, char *err,
+                                              size_t errsize);
+/* From ready libffi types (not copied: they must outlive the signature);
+ * nfixed < 0 for a function that is not variadic. */
+PREEMPT_API preempt_sig *preempt_sig_from_ffi(struct _ffi_type *ret,
+                                              unsigned nargs,
+                                              struct _ffi_type **args,
+                                              int nfixed, char *err,
+                                              size_t errsize);
+PREEMPT_API void preempt_sig_free(preempt_sig *sig);
+PREEMPT_API unsigned preempt_sig_nargs(const preempt_sig *sig);
+PREEMPT_API const char *preempt_sig_text(const preempt_sig *sig);
+/* Its ffi_cif (NULL for a variadic one whose types are not given yet). */
+PREEMPT_API void *preempt_sig_cif(preempt_sig *sig);
+
+/* Calls fn with the signature's arguments: args[i] points to the i-th
+ * argument's value (libffi's convention), ret to storage for the return
+ * value of the return type's own size (an int for 'i': no ffi_arg
+ * widening to worry about; NULL to ignore it).  The thread is in the
+ * blocking state for the call, like preempt_enter_blocking(): fn may
+ * block for as long as it likes, never delays a collection or a stop of
+ * the world, and is never interrupted by the runtime's stop signal (no
+ * EINTR from it).  fn must not use the collected heap except through
+ * callbacks (below).  Heap objects passed as pointer arguments ('p', also
+ * inside structs) stay alive until fn returns, even if the caller holds
+ * them nowhere else; after it returns foreign code must not keep them
+ * (pin them: preempt_pin).  Calls nest: fn may call back, the callback
+ * may call foreign code again, and so on.  Cost: a bare ffi_call plus
+ * two state changes (see bench/ffi). */
+PREEMPT_API void preempt_ffi_call(const preempt_sig *sig, void (*fn)(void),
+                                  void *ret, void **args);
+/* The same without the blocking state, for short leaf functions (like
+ * cgo's noescape/nocallback): fn runs as if it were part of the caller,
+ * so it must not block or wait (with PREEMPT=asyncpreempt=0 it holds
+ * every stop of the world up until it returns, and the stop signal may
+ * interrupt its system calls with EINTR), must return quickly, and must
+ * not keep a heap pointer after it returns.  It may call callbacks. */
+PREEMPT_API void preempt_ffi_call_leaf(const preempt_sig *sig,
+                                       void (*fn)(void), void *ret,
+                                       void **args);
+/* A variadic signature, with this call's variadic types ("ld"): parses
+ * them at each call (use preempt_sig_variadic for a hot call). */
+PREEMPT_API void preempt_ffi_call_variadic(const preempt_sig *sig,
+                                           const char *types,
+                                           void (*fn)(void), void *ret,
+                                           void **args);
+#define PREEMPT_FN(f) ((void (*)(void))(f))
+
+/* Callbacks: a plain C function pointer of a signature, for foreign code
+ * to call, that runs handler(ret, args, ctx): args[i] points to the i-th
+ * argument, ret to storage for the return value of the return type's own
+ * size (write an int for 'i').  Called from foreign code made through
+ * preempt_ffi_call, the thread leaves the blocking state for the handler
+ * (waiting while the world is stopped) and enters it again after it; from
+ * code called directly (qsort, a library function called as usual) it
+ * just runs; on a thread the runtime has never seen (a library's own
+ * worker, PREEMPT=asyncpreempt=0) it attaches the thread, which then
+ * stays attached, in the blocking state between callbacks, until it
+ * exits (such a thread must enter instrumented code only through
+ * callbacks).  Handlers may allocate, collect, stop the world, and call
+ * foreign code again.  A handler must not return a heap pointer to
+ * foreign code, nor store one in foreign memory, unless it is pinned.
+ * Variadic signatures cannot be callbacks.
+ *
+ * The preempt_callback is a heap object: the function pointer is valid
+ * until preempt_callback_free, or until the callback is collected (keep it
+ * reachable, e.g. in the object that registered it, for as long as
+ * foreign code may call it; then it is freed with that object).  It keeps
+ * ctx alive.  sig must outlive it. */
+typedef struct preempt_callback preempt_callback;
+typedef void (*preempt_callback_fn)(void *ret, void **args, void *ctx);
+PREEMPT_API preempt_callback *preempt_callback_new(const preempt_sig *sig,
+                                                   preempt_callback_fn handler,
+                                                   void *ctx);
+/* A callback that calls fn, a function of the same signature, with the
+ * same arguments: a C function of yours given the transitions. */
+PREEMPT_API preempt_callback *preempt_callback_wrap(const preempt_sig *sig,
+                                                    void (*fn)(void));
+/* The C function pointer (cast it to the signature's type). */
+PREEMPT_API void *preempt_callback_code(const preempt_callback *cb);
+PREEMPT_API void preempt_callback_free(preempt_callback *cb);
+
 /* ---- statistics ------------------------------------------------------- */
 struct preempt_stats {
   uint64_t collections;

@@ -122,6 +122,9 @@ static void visit_thread(struct preempt_thread *t, struct preempt_visitor *v) {
     v->range(v, (void *)t->tls.data[i], (void *)t->tls.data[i + 1]);
   for (int i = 0; i < 2; i++)
     v->value(v, t->held[i]);
+  for (const struct preempt_ffi_frame *f = t->ffi_frames; f; f = f->prev)
+    for (size_t i = 0; i < f->n; i++)
+      v->value(v, f->words[i]);
   int state = atomic_load(&t->state);
   if (state == THREAD_BLOCKING && t->idle)
     return;
