@@ -1,0 +1,3 @@
+module preempt/bench/ffi
+
+go 1.19
