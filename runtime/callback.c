@@ -6,8 +6,9 @@
  *     a library that a callback attached before): it leaves the blocking
  *     region for the handler, waiting there while the world is stopped,
  *     and enters it again afterwards exactly as it was (its frozen stack,
- *     registers and idle flag: stw.c's preempt_stw_handler_enter/leave,
- *     which the program's signal handlers use for the same purpose);
+ *     registers and idle flag, as stw.c's preempt_stw_handler_enter/leave
+ *     do for the program's signal handlers; ffi_transition.h's fast
+ *     path when no stop is requested);
  *   - running (foreign code called directly: qsort, a library call, a
  *     leaf call): nothing to do, it is stopped and scanned as usual;
  *   - unknown to the runtime (a library's worker thread created before
@@ -24,6 +25,7 @@
  * closure and ctx; a finalizer frees the closure when it is collected. */
 #define _GNU_SOURCE
 #include "ffi_sig.h"
+#include "ffi_transition.h"
 #include "stw.h"
 #include "threads.h"
 
@@ -61,25 +63,40 @@ static void run(struct closure *c, ffi_cif *cif, void *ret, void **args) {
 /* A thread attached by a callback, between callbacks: blocking, with no
  * frame the collector needs. */
 static void go_idle(struct preempt_thread *t) {
-  struct preempt_blocking_save s = {.sp = t->stack_hi, .hi = t->stack_hi,
-                                    .idle = true};
-  preempt_stw_handler_leave(t, &s);
+  t->saved_sp = t->saved_hi = t->stack_hi;
+  t->off_stack = false;
+  t->idle = true;
+  preempt_ffi_block(t);
 }
 
 static void dispatch(ffi_cif *cif, void *ret, void **args, void *data) {
   struct closure *c = data;
   struct preempt_thread *t = preempt_self;
-  struct preempt_blocking_save save;
   if (unlikely(!t)) {
     preempt_thread_attach();
     run(c, cif, ret, args);
     go_idle(preempt_self);
     return;
   }
-  bool blocking = preempt_stw_handler_enter(t, &save);
+  if (atomic_load_explicit(&t->state, memory_order_relaxed) != THREAD_BLOCKING) {
+    run(c, cif, ret, args); /* running: called directly */
+    return;
+  }
+  /* The blocking region as it was: foreign calls the handler makes
+   * replace it. */
+  struct preempt_blocking_save save = {.sp = t->saved_sp, .hi = t->saved_hi,
+                                       .off_stack = t->off_stack,
+                                       .idle = t->idle};
+  memcpy(save.regs, t->saved_regs, sizeof save.regs);
+  t->idle = false;
+  preempt_ffi_unblock(t);
   run(c, cif, ret, args);
-  if (blocking)
-    preempt_stw_handler_leave(t, &save);
+  memcpy(t->saved_regs, save.regs, sizeof save.regs);
+  t->saved_sp = save.sp;
+  t->saved_hi = save.hi;
+  t->off_stack = save.off_stack;
+  t->idle = save.idle;
+  preempt_ffi_block(t);
 }
 
 static void release(struct preempt_callback *cb) {

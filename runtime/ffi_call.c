@@ -16,22 +16,58 @@
  * A thread that is not running (blocking already: a call made from a
  * foreign thread's idle state, or inside the program's own blocking
  * region) makes the call as is: entering again would end the outer region
- * early. */
+ * early.
+ *
+ * The state changes are ffi_transition.h's (one sequentially consistent
+ * store and one load each way while no stop is requested).  Signatures
+ * whose arguments all go in registers are called directly, as compiled C
+ * would call them (ffi_sig.c classifies them once); libffi's ffi_call,
+ * which classifies every argument at every call, makes the others. */
 #define _GNU_SOURCE
 #include "ffi_sig.h"
+#include "ffi_transition.h"
 #include "heap.h"
 #include "pin.h"
+#include "stack.h"
 #include "threads.h"
 
 #include <alloca.h>
+#include <errno.h>
 #include <string.h>
 
-/* Where the thread's blocking region starts: this call.  (The body of
- * preempt_enter_blocking, stw.c; called directly, not through the PLT.) */
-void preempt_stw_enter_blocking(const uintptr_t *regs, uintptr_t sp)
-    PREEMPT_HIDDEN;
+/* Where the thread's blocking region starts: this call, with the
+ * callee-saved registers as they are here (what the frames above hold). */
+__attribute__((used)) PREEMPT_HIDDEN void
+preempt_ffi_enter(const uintptr_t *regs, uintptr_t sp) {
+  struct preempt_thread *t = preempt_self;
+  memcpy(t->saved_regs, regs, sizeof t->saved_regs);
+  t->saved_sp = sp;
+  if (likely(sp >= t->stack_lo && sp <= t->stack_hi)) {
+    t->saved_hi = t->stack_hi;
+    t->off_stack = false;
+  } else {
+    preempt_stack_note_blocking(t); /* a coroutine's stack, a signal stack */
+  }
+  preempt_ffi_block(t);
+}
 __attribute__((naked, noinline)) static void enter_blocking(void) {
-  PREEMPT_ARCH_CALL_WITH_CALLER_CONTEXT(preempt_stw_enter_blocking);
+  PREEMPT_ARCH_CALL_WITH_CALLER_CONTEXT(preempt_ffi_enter);
+}
+
+void preempt_ffi_block_slow(struct preempt_thread *t) {
+  struct preempt_blocking_save s = {.sp = t->saved_sp, .hi = t->saved_hi,
+                                    .off_stack = t->off_stack, .idle = t->idle};
+  memcpy(s.regs, t->saved_regs, sizeof s.regs);
+  preempt_stw_handler_leave(t, &s);
+}
+
+void preempt_ffi_unblock_slow(struct preempt_thread *t) {
+  int saved_errno = errno; /* the foreign call's */
+  /* Blocking again (a stopper may have seen it running meanwhile: it was
+   * free to stop it), then stw.c's exit, which waits for the world. */
+  preempt_ffi_block_slow(t);
+  preempt_exit_blocking();
+  errno = saved_errno;
 }
 
 static inline uintptr_t word_at(void **args, struct preempt_sig_ptr p) {
@@ -47,6 +83,89 @@ __attribute__((noinline, cold)) static void cgocheck(const struct preempt_sig *s
     if (preempt_in_heap(words[i]))
       preempt_cgocheck_argn((const void *)words[i], (int)s->ptrs[i].arg + 1,
                             site);
+}
+
+#if defined(__x86_64__)
+/* Six integer registers and eight vector registers: every argument of a
+ * fast signature is in one of them (ffi_sig.c), the rest are ignored by
+ * the callee, and no argument is on the stack. */
+#define FAST_PARAMS                                                            \
+  uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double,  \
+      double, double, double, double, double, double
+#define FAST_ARGS g[0], g[1], g[2], g[3], g[4], g[5], x[0], x[1], x[2], x[3],  \
+                  x[4], x[5], x[6], x[7]
+
+static inline __attribute__((always_inline)) void
+call_fast(const struct preempt_sig *s, void (*fn)(void), void *ret,
+          void **args) {
+  uint64_t g[6] = {0};
+  double x[8] = {0};
+  for (unsigned i = 0; i < s->nargs; i++) {
+    const void *a = args[i];
+    unsigned k = s->fast_args[i].slot;
+    switch (s->fast_args[i].kind) {
+    /* Narrow integers extended as the C caller would (clang's callees
+     * rely on it). */
+    case FAST_S8: g[k] = (uint64_t)(int64_t)*(const int8_t *)a; break;
+    case FAST_U8: g[k] = *(const uint8_t *)a; break;
+    case FAST_S16: g[k] = (uint64_t)(int64_t)*(const int16_t *)a; break;
+    case FAST_U16: g[k] = *(const uint16_t *)a; break;
+    case FAST_S32: g[k] = (uint64_t)(int64_t)*(const int32_t *)a; break;
+    case FAST_U32: g[k] = *(const uint32_t *)a; break;
+    case FAST_64: memcpy(&g[k], a, 8); break;
+    case FAST_F32: { /* a float is the low 32 bits of its register */
+      uint64_t bits = 0;
+      memcpy(&bits, a, 4);
+      memcpy(&x[k], &bits, 8);
+      break;
+    }
+    case FAST_F64: memcpy(&x[k], a, 8); break;
+    }
+  }
+  switch (s->fast_ret) {
+  case FAST_INT: {
+    uint64_t r = ((uint64_t(*)(FAST_PARAMS))fn)(FAST_ARGS);
+    if (ret)
+      memcpy(ret, &r, s->rtype->size); /* little-endian: the low bytes */
+    break;
+  }
+  case FAST_FLOAT: {
+    float r = ((float (*)(FAST_PARAMS))fn)(FAST_ARGS);
+    if (ret)
+      memcpy(ret, &r, sizeof r);
+    break;
+  }
+  case FAST_DOUBLE: {
+    double r = ((double (*)(FAST_PARAMS))fn)(FAST_ARGS);
+    if (ret)
+      memcpy(ret, &r, sizeof r);
+    break;
+  }
+  default:
+    ((void (*)(FAST_PARAMS))fn)(FAST_ARGS);
+  }
+}
+#else
+static inline void call_fast(const struct preempt_sig *s, void (*fn)(void),
+                             void *ret, void **args) {
+  (void)s, (void)fn, (void)ret, (void)args;
+  __builtin_unreachable(); /* no signature is fast here (ffi_sig.c) */
+}
+#endif
+
+/* libffi's call, with the return value at its own width in ret. */
+static inline __attribute__((always_inline)) void
+call_ffi(const struct preempt_sig *s, void (*fn)(void), void *ret,
+         void **args) {
+  ffi_arg wide; /* libffi writes a whole ffi_arg for a narrower integer */
+  void *r = ret;
+  if (s->narrow_ret)
+    r = &wide;
+  else if (!ret && s->rtype->type != FFI_TYPE_VOID)
+    r = alloca(s->rtype->size);
+  ffi_call((ffi_cif *)&s->cif, fn, r, args);
+  if (s->narrow_ret && ret)
+    preempt_sig_store_narrow(s, ret, &wide);
 }
 
 static inline __attribute__((always_inline)) void
@@ -69,27 +188,21 @@ call(const struct preempt_sig *s, void (*fn)(void), void *ret, void **args,
     if (unlikely(preempt_cgocheck_on))
       cgocheck(s, words, site);
   }
-  /* libffi writes a whole ffi_arg for a narrower integer. */
-  ffi_arg wide;
-  void *r = ret;
-  if (s->narrow_ret)
-    r = &wide;
-  else if (!ret && s->rtype->type != FFI_TYPE_VOID)
-    r = alloca(s->rtype->size);
   bool blocking = transition && atomic_load_explicit(&t->state, memory_order_relaxed) ==
                                     THREAD_RUNNING;
   if (blocking)
     enter_blocking();
-  ffi_call((ffi_cif *)&s->cif, fn, r, args);
+  if (s->fast_ret)
+    call_fast(s, fn, ret, args);
+  else
+    call_ffi(s, fn, ret, args);
   if (blocking)
-    preempt_exit_blocking(); /* keeps the call's errno */
+    preempt_ffi_unblock(t); /* keeps the call's errno */
   if (n) {
     atomic_signal_fence(memory_order_seq_cst);
     t->ffi_frames = f.prev;
     atomic_signal_fence(memory_order_seq_cst);
   }
-  if (s->narrow_ret && ret)
-    preempt_sig_store_narrow(s, ret, &wide);
 }
 
 static void check(const struct preempt_sig *s, void (*fn)(void),

@@ -272,6 +272,8 @@ static const char *status_name(ffi_status st) {
   }
 }
 
+static void classify_fast(struct preempt_sig *s);
+
 /* Prepares the cif unless the signature is open (its variadic types are
  * still to come), then finds the pointer words. */
 static bool finish(struct builder *b, bool variadic) {
@@ -299,7 +301,48 @@ static bool finish(struct builder *b, bool variadic) {
   case FFI_TYPE_INT:
     s->narrow_ret = true;
   }
+  classify_fast(s);
   return true;
+}
+
+/* Can s be called directly (ffi_call.c)?  Sets fast_ret and fast_args. */
+static void classify_fast(struct preempt_sig *s) {
+  unsigned gprs = 0, fprs = 0;
+  if (!PREEMPT_FAST_GPRS || s->open || s->nfixed != s->nargs)
+    return; /* variadic: libffi sets %al */
+  for (unsigned i = 0; i < s->nargs; i++) {
+    uint8_t kind;
+    switch (s->atypes[i]->type) {
+    case FFI_TYPE_SINT8: kind = FAST_S8; break;
+    case FFI_TYPE_UINT8: kind = FAST_U8; break;
+    case FFI_TYPE_SINT16: kind = FAST_S16; break;
+    case FFI_TYPE_UINT16: kind = FAST_U16; break;
+    case FFI_TYPE_SINT32: case FFI_TYPE_INT: kind = FAST_S32; break;
+    case FFI_TYPE_UINT32: kind = FAST_U32; break;
+    case FFI_TYPE_SINT64: case FFI_TYPE_UINT64: case FFI_TYPE_POINTER:
+      kind = FAST_64;
+      break;
+    case FFI_TYPE_FLOAT: kind = FAST_F32; break;
+    case FFI_TYPE_DOUBLE: kind = FAST_F64; break;
+    default: return; /* long double, structs, complex */
+    }
+    bool fp = kind == FAST_F32 || kind == FAST_F64;
+    if (fp ? fprs == PREEMPT_FAST_FPRS : gprs == PREEMPT_FAST_GPRS)
+      return; /* some would go on the stack */
+    s->fast_args[i].kind = kind;
+    s->fast_args[i].slot = (uint8_t)(fp ? fprs++ : gprs++);
+  }
+  switch (s->rtype->type) {
+  case FFI_TYPE_VOID: s->fast_ret = FAST_VOID; break;
+  case FFI_TYPE_FLOAT: s->fast_ret = FAST_FLOAT; break;
+  case FFI_TYPE_DOUBLE: s->fast_ret = FAST_DOUBLE; break;
+  case FFI_TYPE_UINT8: case FFI_TYPE_SINT8: case FFI_TYPE_UINT16:
+  case FFI_TYPE_SINT16: case FFI_TYPE_UINT32: case FFI_TYPE_SINT32:
+  case FFI_TYPE_INT: case FFI_TYPE_UINT64: case FFI_TYPE_SINT64:
+  case FFI_TYPE_POINTER:
+    s->fast_ret = FAST_INT;
+    break;
+  }
 }
 
 static struct preempt_sig *sig_alloc(const char *text) {

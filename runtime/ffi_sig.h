@@ -10,6 +10,23 @@
 
 #include <ffi.h>
 
+/* Scalar signatures whose arguments all go in registers are called
+ * directly, as C would, on x86-64 (System V): up to 6 integer or pointer
+ * arguments and 8 float or double ones, returning nothing, an integer, a
+ * pointer, a float or a double.  libffi's ffi_call classifies every
+ * argument at every call; for these the classification is done once. */
+#if defined(__x86_64__)
+#define PREEMPT_FAST_GPRS 6
+#define PREEMPT_FAST_FPRS 8
+#else
+#define PREEMPT_FAST_GPRS 0
+#define PREEMPT_FAST_FPRS 0
+#endif
+enum preempt_fast_kind { FAST_S8, FAST_U8, FAST_S16, FAST_U16, FAST_S32,
+                         FAST_U32, FAST_64, FAST_F32, FAST_F64 };
+enum preempt_fast_ret { FAST_NONE, FAST_VOID, FAST_INT, FAST_FLOAT,
+                        FAST_DOUBLE };
+
 /* A pointer word inside the arguments: at byte off of argument arg. */
 struct preempt_sig_ptr {
   uint32_t arg, off;
@@ -26,6 +43,12 @@ struct preempt_sig {
   bool narrow_ret;     /* integer return narrower than ffi_arg */
   unsigned nptrs;
   struct preempt_sig_ptr *ptrs;
+  /* Direct calls without libffi (see ffi_call.c): fast_ret is 0 when the
+   * signature needs libffi. */
+  uint8_t fast_ret;
+  struct {
+    uint8_t kind, slot; /* enum preempt_fast_kind; register index */
+  } fast_args[PREEMPT_FAST_GPRS + PREEMPT_FAST_FPRS + 1];
   void **owned;        /* struct types and element arrays freed with it */
   size_t nowned, owned_cap;
 };

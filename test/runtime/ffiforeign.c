@@ -46,6 +46,21 @@ API double ff_mix(int8_t a, uint8_t b, int16_t c, uint16_t d, int32_t e,
          bo * 43.0 + last * 47.0;
 }
 
+/* Six arguments in registers, mixed: the direct path (ffi_call.c). */
+API double ff_mix6(int8_t a, uint16_t b, float x, int32_t c, double y,
+                   void *p) {
+  return a + b * 3.0 + x * 5.0 + c * 7.0 + y * 11.0 + (double)(uintptr_t)p;
+}
+/* A seventh integer goes on the stack: libffi's path, narrow returns. */
+API int8_t ff_last_i8(long a, long b, long c, long d, long e, long f,
+                      int8_t x) {
+  return (int8_t)(a + b + c + d + e + f - x);
+}
+API uint16_t ff_last_u16(long a, long b, long c, long d, long e, long f,
+                         uint16_t x) {
+  return (uint16_t)(a + b + c + d + e + f + x);
+}
+
 /* ---- floating point and pointers ---- */
 API float ff_fadd(float a, float b) { return a + b; }
 API double ff_dmul(double a, double b) { return a * b; }

@@ -41,6 +41,9 @@ bool ff_not(bool);
 double ff_mix(int8_t, uint8_t, int16_t, uint16_t, int32_t, uint32_t, int64_t,
               uint64_t, float, double, long double, void *, size_t, bool,
               int8_t);
+double ff_mix6(int8_t, uint16_t, float, int32_t, double, void *);
+int8_t ff_last_i8(long, long, long, long, long, long, int8_t);
+uint16_t ff_last_u16(long, long, long, long, long, long, uint16_t);
 float ff_fadd(float, float);
 double ff_dmul(double, double);
 long double ff_ldmul(long double, long double);
@@ -154,6 +157,34 @@ Test(ffi, every_class_in_one_call) {
             cr_assert_eq(r, expect, "got %g, expected %g", r, expect),
             &a, &b, &c, &d, &e, &f, &g, &h,
             &x, &y, &z, &p, &n, &bo, &last);
+}
+
+/* Signatures called directly (all arguments in registers) and through
+ * libffi (a seventh integer on the stack) agree. */
+Test(ffi, direct_and_libffi_paths) {
+  int8_t a = -100;
+  uint16_t b = 65535;
+  float x = -0.75f;
+  int32_t c = -7;
+  double y = 1e-3, r;
+  void *p = (void *)0x42;
+  double expect = ff_mix6(a, b, x, c, y, p);
+  CALL_BOTH("d(cSfidp)", ff_mix6, r, cr_assert_eq(r, expect), &a, &b, &x, &c,
+            &y, &p);
+  long l[6] = {1, 2, 3, 4, 5, 6};
+  int8_t i8 = 22;
+  struct {
+    int8_t r;
+    unsigned char guard[7];
+  } o;
+  memset(&o, 0xa5, sizeof o);
+  CALL_BOTH("c(llllllc)", ff_last_i8, o.r,
+            cr_assert(o.r == -1 && o.guard[0] == 0xa5 && o.guard[6] == 0xa5,
+                      "got %d", o.r),
+            &l[0], &l[1], &l[2], &l[3], &l[4], &l[5], &i8);
+  uint16_t u16 = 65000, ru;
+  CALL_BOTH("S(llllllS)", ff_last_u16, ru, cr_assert_eq(ru, 65021), &l[0],
+            &l[1], &l[2], &l[3], &l[4], &l[5], &u16);
 }
 
 Test(ffi, floating_point_and_pointers) {
