@@ -217,19 +217,23 @@ static void check(const struct preempt_sig *s, void (*fn)(void),
                                "preempt_sig_variadic");
 }
 
-void preempt_ffi_call(const preempt_sig *s, void (*fn)(void), void *ret,
+/* The direct path calls through a pointer of another type than the
+ * callee's: what C would call it with (-fsanitize=function objects). */
+#define NO_TYPE_CHECK __attribute__((no_sanitize("function")))
+
+NO_TYPE_CHECK void preempt_ffi_call(const preempt_sig *s, void (*fn)(void), void *ret,
                       void **args) {
   check(s, fn, "preempt_ffi_call");
   call(s, fn, ret, args, true, __builtin_return_address(0));
 }
 
-void preempt_ffi_call_leaf(const preempt_sig *s, void (*fn)(void), void *ret,
+NO_TYPE_CHECK void preempt_ffi_call_leaf(const preempt_sig *s, void (*fn)(void), void *ret,
                            void **args) {
   check(s, fn, "preempt_ffi_call_leaf");
   call(s, fn, ret, args, false, __builtin_return_address(0));
 }
 
-void preempt_ffi_call_variadic(const preempt_sig *s, const char *types,
+NO_TYPE_CHECK void preempt_ffi_call_variadic(const preempt_sig *s, const char *types,
                                void (*fn)(void), void *ret, void **args) {
   if (!s || !s->open || !fn)
     preempt_sig_misuse(s, "preempt_ffi_call_variadic",

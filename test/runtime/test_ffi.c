@@ -831,3 +831,55 @@ Test(ffi, freed_callback_is_fatal, .signal = SIGABRT) {
   preempt_callback_free(cb);
   preempt_callback_code(cb);
 }
+
+/* ---- cgocheck ---- */
+
+struct box {
+  struct tnode *inner;
+};
+
+/* A heap object holding a pointer to another, given to a foreign call. */
+static void give_box(bool pin) {
+  struct box *b = preempt_new(struct box);
+  b->inner = tnode_new(7);
+  if (pin)
+    preempt_pin(b->inner);
+  preempt_sig *s = sig("p(pz)");
+  size_t off = 0;
+  void *r = NULL;
+  void *a[] = {&b, &off};
+  preempt_ffi_call(s, PREEMPT_FN(ff_ptr_add), &r, a);
+  cr_assert_eq(r, (void *)b);
+  if (pin)
+    preempt_unpin(b->inner);
+  preempt_sig_free(s);
+}
+
+Test(ffi, cgocheck_unpinned_child) {
+  if (!in_env_child())
+    return;
+  give_box(false);
+}
+
+Test(ffi, cgocheck_pinned_child) {
+  if (!in_env_child())
+    return;
+  give_box(true);
+}
+
+Test(ffi, cgocheck_catches_unpinned, .timeout = 60) {
+  int st = run_self_env("test_ffi", "cgocheck=1", "ffi/cgocheck_unpinned_child",
+                        out, sizeof out);
+  cr_assert(!(WIFEXITED(st) && WEXITSTATUS(st) == 0) &&
+                strstr(out, "cgocheck: argument 1 of foreign call at") &&
+                strstr(out, "unpinned"),
+            "no cgocheck report:\n%s", out);
+  st = run_self_env("test_ffi", "cgocheck=1", "ffi/cgocheck_pinned_child", out,
+                    sizeof out);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "Passing: 1"),
+            "a pinned object was reported:\n%s", out);
+  st = run_self_env("test_ffi", "", "ffi/cgocheck_unpinned_child", out,
+                    sizeof out);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "Passing: 1"),
+            "reported without cgocheck=1:\n%s", out);
+}
