@@ -338,8 +338,11 @@ PREEMPT_API void *preempt_sig_cif(preempt_sig *sig);
  * inside structs) stay alive until fn returns, even if the caller holds
  * them nowhere else; after it returns foreign code must not keep them
  * (pin them: preempt_pin).  Calls nest: fn may call back, the callback
- * may call foreign code again, and so on.  Cost: a bare ffi_call plus
- * two state changes (see bench/ffi). */
+ * may call foreign code again, and so on.  Cost: signatures whose
+ * arguments all fit in registers (x86-64: up to 6 integers or pointers and
+ * 8 floats or doubles, no struct, no long double, not variadic) are
+ * called directly, the others through libffi's ffi_call; the blocking
+ * state adds two memory fences (see bench/ffi). */
 PREEMPT_API void preempt_ffi_call(const preempt_sig *sig, void (*fn)(void),
                                   void *ret, void **args);
 /* The same without the blocking state, for short leaf functions (like
