@@ -37,6 +37,8 @@
 #define CB_CHUNK 1000 /* callbacks per foreign call in cb_loop */
 
 static ffi_cif cif_ii;         /* int (int, int), for the bare ffi_call */
+static ffi_cif cif_i8;         /* int (int x 8) */
+static preempt_sig *sig_i8;    /* "i(iiiiiiii)" */
 static preempt_sig *sig_ii;    /* "i(ii)" */
 static preempt_sig *sig_pi;    /* "i(pi)": ffib_peek, ffib_calln */
 static preempt_sig *sig_pii;   /* "i(pii)": ffib_call1 */
@@ -94,6 +96,46 @@ static uint64_t run_leaf(uint64_t n) {
   for (uint64_t i = 0; i < n; i++) {
     a = (int)(i & 1023);
     preempt_ffi_call_leaf(sig_ii, PREEMPT_FN(ffib_add), &r, args);
+    acc += (uint64_t)r;
+  }
+  return acc;
+}
+
+/* Eight arguments, two on the stack: preempt's API goes through ffi_call
+ * (its direct path, which the two-argument variants take, passes register
+ * arguments only). */
+static uint64_t run_ffi8(uint64_t n) {
+  uint64_t acc = 0;
+  int a, one = 1, zero = 0;
+  void *args[8] = {&a, &one, &zero, &zero, &zero, &zero, &zero, &zero};
+  ffi_arg r;
+  for (uint64_t i = 0; i < n; i++) {
+    a = (int)(i & 1023);
+    ffi_call(&cif_i8, FFI_FN(ffib_add8), &r, args);
+    acc += (uint64_t)(int)r;
+  }
+  return acc;
+}
+
+static uint64_t run_call8(uint64_t n) {
+  uint64_t acc = 0;
+  int a, one = 1, zero = 0, r;
+  void *args[8] = {&a, &one, &zero, &zero, &zero, &zero, &zero, &zero};
+  for (uint64_t i = 0; i < n; i++) {
+    a = (int)(i & 1023);
+    preempt_ffi_call(sig_i8, PREEMPT_FN(ffib_add8), &r, args);
+    acc += (uint64_t)r;
+  }
+  return acc;
+}
+
+static uint64_t run_leaf8(uint64_t n) {
+  uint64_t acc = 0;
+  int a, one = 1, zero = 0, r;
+  void *args[8] = {&a, &one, &zero, &zero, &zero, &zero, &zero, &zero};
+  for (uint64_t i = 0; i < n; i++) {
+    a = (int)(i & 1023);
+    preempt_ffi_call_leaf(sig_i8, PREEMPT_FN(ffib_add8), &r, args);
     acc += (uint64_t)r;
   }
   return acc;
@@ -220,6 +262,9 @@ static struct variant variants[] = {
     {"call", run_call, expect_plain, 0},
     {"leaf", run_leaf, expect_plain, 0},
     {"call_ptr", run_call_ptr, expect_plain, 0},
+    {"ffi8", run_ffi8, expect_plain, 0},
+    {"leaf8", run_leaf8, expect_plain, 0},
+    {"call8", run_call8, expect_plain, 0},
     {"transition", run_transition, expect_plain, 0},
     {"fences", run_fences, expect_plain, 0},
     {"cb_direct", run_cb_direct, expect_plain, 0},
@@ -281,7 +326,16 @@ static void setup(void) {
     fprintf(stderr, "ffibench: ffi_prep_cif failed\n");
     exit(1);
   }
+  static ffi_type *i8_args[8];
+  for (int i = 0; i < 8; i++)
+    i8_args[i] = &ffi_type_sint;
+  if (ffi_prep_cif(&cif_i8, FFI_DEFAULT_ABI, 8, &ffi_type_sint, i8_args) !=
+      FFI_OK) {
+    fprintf(stderr, "ffibench: ffi_prep_cif failed\n");
+    exit(1);
+  }
   sig_ii = preempt_sig_new("i(ii)", NULL, 0);
+  sig_i8 = preempt_sig_new("i(iiiiiiii)", NULL, 0);
   sig_pi = preempt_sig_new("i(pi)", NULL, 0);
   sig_pii = preempt_sig_new("i(pii)", NULL, 0);
   /* Globals are roots: the callbacks and the object live to the end. */

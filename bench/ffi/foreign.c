@@ -7,6 +7,10 @@
 
 int ffib_add(int a, int b) { return a + b; }
 
+int ffib_add8(int a, int b, int c, int d, int e, int f, int g, int h) {
+  return a + b + c + d + e + f + g + h;
+}
+
 int ffib_peek(const int *p, int b) { return *p + b; }
 
 int ffib_call1(ffib_cb cb, int a, int b) { return cb(a, b); }

@@ -57,7 +57,10 @@ C_VARIANTS = [
     ("leaf", "preempt_ffi_call_leaf (no transition)"),
     ("call", "preempt_ffi_call (blocking transition)"),
     ("call_ptr", "preempt_ffi_call, a heap object argument"),
-    ("transition", "enter_blocking + plain call + exit_blocking"),
+    ("ffi8", "bare ffi_call, 8 int arguments (2 on the stack)"),
+    ("leaf8", "preempt_ffi_call_leaf, the same (libffi path)"),
+    ("call8", "preempt_ffi_call, the same (libffi path)"),
+    ("transition", "preempt_enter/exit_blocking around a plain call"),
     ("fences", "two xchg + plain call (not the runtime: a floor)"),
     ("cb_direct", "callback, foreign code called directly"),
     ("cb_roundtrip", "round trip: preempt_ffi_call -> C -> callback"),
@@ -350,7 +353,9 @@ def main():
         return None if instr.get(a) is None or instr.get(b) is None else \
             instr[a] - instr[b]
 
-    ffi = med("ffi")
+    def base(v):  # the bare ffi_call of the same signature
+        return med("ffi8") if v.endswith("8") else med("ffi")
+
     rows = []
     for v, what in C_VARIANTS + (GO_VARIANTS if gobin else []):
         s = summary.get(v)
@@ -360,18 +365,22 @@ def main():
         rows.append([v, what, fmt(s["median"], ".1f"),
                      "%s-%s" % (fmt(s["p10"], ".1f"), fmt(s["p90"], ".1f")),
                      "%d/%d" % (s["kept"], s["all"]),
-                     fmt(ratio(s["median"], ffi), ".2f"),
+                     fmt(ratio(s["median"], base(v)), ".2f"),
                      fmt(instr.get(v), ".0f")])
     derived = [
-        ("transition - c", "the transition pair alone",
-         diff("transition", "c"), idiff("transition", "c")),
-        ("call - leaf", "what the transition adds to a foreign call",
+        ("call - leaf", "the foreign call's transition (enter + exit)",
          diff("call", "leaf"), idiff("call", "leaf")),
-        ("leaf - ffi", "the API without the transition",
-         diff("leaf", "ffi"), idiff("leaf", "ffi")),
+        ("call8 - leaf8", "the same, libffi path",
+         diff("call8", "leaf8"), idiff("call8", "leaf8")),
+        ("transition - c", "the public enter/exit_blocking pair",
+         diff("transition", "c"), idiff("transition", "c")),
         ("fences - c", "floor: two xchg", diff("fences", "c"),
          idiff("fences", "c")),
-        ("cb_roundtrip - call", "one callback (enter, handler, leave)",
+        ("leaf - c", "the API's direct path, no transition",
+         diff("leaf", "c"), idiff("leaf", "c")),
+        ("leaf8 - ffi8", "the API over ffi_call, no transition",
+         diff("leaf8", "ffi8"), idiff("leaf8", "ffi8")),
+        ("cb_roundtrip - call", "one callback (unblock, handler, block)",
          diff("cb_roundtrip", "call"), idiff("cb_roundtrip", "call")),
     ]
     if gobin:
@@ -400,23 +409,31 @@ def main():
         print(n)
     print()
     print(table(rows, ["variant", "what", "ns/call", "p10-p90",
-                       "samples kept", "/ffi", "instr/call"], args.markdown))
+                       "samples kept", "/ffi_call", "instr/call"],
+                args.markdown))
     print()
     print("ns/call: median of the kept samples (a sample is discarded when "
           "its thread was on a CPU for less than %g of its wall time); "
-          "instr/call: cachegrind; rows 'a - b': differences of medians"
-          % args.min_share)
+          "/ffi_call: over the bare ffi_call of the same signature (ffi, "
+          "ffi8); instr/call: cachegrind; rows 'a - b': differences of "
+          "medians" % args.min_share)
 
     # ---- targets
     trows = []
-    t = diff("transition", "c")
-    trows.append(["blocking transition (enter + exit)", fmt(t, ".1f") + " ns",
-                  "<= 10 ns", "-" if t is None else
-                  "met" if t <= 10 else "MISSED"])
-    r = ratio(med("call"), ffi)
-    trows.append(["preempt_ffi_call / bare ffi_call", fmt(r, ".2f"),
-                  "<= 1.5", "-" if r is None else
-                  "met" if r <= 1.5 else "MISSED"])
+    for label, d in (("blocking transition of a foreign call (call - leaf)",
+                      diff("call", "leaf")),
+                     ("the same, libffi path (call8 - leaf8)",
+                      diff("call8", "leaf8")),
+                     ("public enter/exit_blocking pair (transition - c)",
+                      diff("transition", "c"))):
+        trows.append([label, fmt(d, ".1f") + " ns", "<= 10 ns",
+                      "-" if d is None else "met" if d <= 10 else "MISSED"])
+    for label, a, b in (("preempt_ffi_call / bare ffi_call", "call", "ffi"),
+                        ("the same, 8 arguments (libffi path)", "call8",
+                         "ffi8")):
+        r = ratio(med(a), med(b))
+        trows.append([label, fmt(r, ".2f"), "<= 1.5", "-" if r is None else
+                      "met" if r <= 1.5 else "MISSED"])
     if gobin:
         a, b = med("cb_roundtrip"), med("CgoCallback")
         trows.append(["callback round trip / Go's",

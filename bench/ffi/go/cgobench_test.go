@@ -9,6 +9,7 @@
 package cgobench
 
 import (
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -28,8 +29,8 @@ func threadCPU() time.Duration {
 // run times body(b.N) on a locked thread and checks its checksum.
 func run(b *testing.B, body func(n int) uint64, want func(n int) uint64) {
 	// The thread's CPU time is measured: keep the goroutine on it.
-	lockThread()
-	defer unlockThread()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	b.ResetTimer()
 	w0, c0 := time.Now(), threadCPU()
 	got := body(b.N)

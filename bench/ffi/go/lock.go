@@ -1,6 +1,0 @@
-package cgobench
-
-import "runtime"
-
-func lockThread()   { runtime.LockOSThread() }
-func unlockThread() { runtime.UnlockOSThread() }
