@@ -43,18 +43,6 @@
 extern int io_getevents(io_context_t ctx, long min_nr, long nr,
                         struct io_event *events, struct timespec *timeout)
     __attribute__((weak));
-/* Declared by glibc's headers only with _FORTIFY_SOURCE. */
-extern int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout,
-                      size_t fdslen);
-extern int __ppoll_chk(struct pollfd *fds, nfds_t nfds,
-                       const struct timespec *timeout, const sigset_t *mask,
-                       size_t fdslen);
-extern ssize_t __recv_chk(int fd, void *buf, size_t size, size_t buflen,
-                          int flags);
-extern ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t size,
-                              size_t buflen, int flags, __SOCKADDR_ARG addr,
-                              socklen_t *restrict len);
-
 const char preempt_blocking_anchor = 0;
 
 /* What a wrapper's name binds to (looked up at its first transition). */

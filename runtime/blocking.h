@@ -35,6 +35,18 @@ struct io_event;
  * program using the runtime links, does. */
 extern const char preempt_blocking_anchor PREEMPT_HIDDEN;
 
+/* Declared by glibc's headers only with _FORTIFY_SOURCE. */
+extern int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout,
+                      size_t fdslen);
+extern int __ppoll_chk(struct pollfd *fds, nfds_t nfds,
+                       const struct timespec *timeout, const sigset_t *mask,
+                       size_t fdslen);
+extern ssize_t __recv_chk(int fd, void *buf, size_t size, size_t buflen,
+                          int flags);
+extern ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t size,
+                              size_t buflen, int flags, __SOCKADDR_ARG addr,
+                              socklen_t *restrict len);
+
 #define PREEMPT_BLOCKING_LIBC(major, minor) __GLIBC_PREREQ(major, minor)
 #define PREEMPT_BLOCKING_CALL(ret, name, params, args, keep, sig)              \
   PREEMPT_API ret preempt_blocking_##name params;

@@ -17,6 +17,7 @@
  * interrupted on its alternate signal stack keeps both stacks walkable. */
 #define _GNU_SOURCE
 #include "gc.h"
+#include "blocking.h"
 #include "options.h"
 #include "signals.h"
 #include "stw.h"
@@ -638,3 +639,64 @@ sigprocmask(int how, const sigset_t *set, sigset_t *old) {
   resolve();
   return masked(real_sigprocmask, how, set, old);
 }
+
+/* ---- the calls that wait with a mask or for signals ---------------------- *
+ * A thread waiting in sigwait() for every signal would take the stop
+ * signal as its own, and one in sigsuspend(), ppoll(), pselect() or
+ * epoll_pwait() with a mask that blocks it would never get it: either way
+ * a stop would wait for ever.  Instrumented code's calls reach blocking.c's
+ * wrappers through the plugin; these catch everyone else's (a library's
+ * signal thread) and give them the same blocking region, in which no stop
+ * signal is sent.  A thread already blocking calls libc as is. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && defined(PREEMPT_STATIC_LIB)
+/* The sanitizer defines these names itself (and calls libc's directly). */
+#define NO_WAIT_WRAPPERS
+#endif
+#endif
+
+#ifndef NO_WAIT_WRAPPERS
+#define WAIT_CALL(ret, name, params, args)                                     \
+  __attribute__((visibility("default"))) ret name params {                     \
+    static __typeof__(name) *_Atomic real;                                     \
+    struct preempt_thread *t = preempt_self;                                   \
+    if (t && atomic_load_explicit(&t->state, memory_order_relaxed) ==          \
+                 THREAD_RUNNING)                                               \
+      return preempt_blocking_##name args;                                     \
+    if (!real)                                                                 \
+      real = (__typeof__(name) *)preempt_libc_symbol(#name);                   \
+    return real args;                                                          \
+  }
+WAIT_CALL(int, sigwait, (const sigset_t *restrict set, int *restrict sig),
+          (set, sig))
+WAIT_CALL(int, sigwaitinfo,
+          (const sigset_t *restrict set, siginfo_t *restrict info), (set, info))
+WAIT_CALL(int, sigtimedwait,
+          (const sigset_t *restrict set, siginfo_t *restrict info,
+           const struct timespec *restrict timeout),
+          (set, info, timeout))
+WAIT_CALL(int, sigsuspend, (const sigset_t *mask), (mask))
+WAIT_CALL(int, ppoll,
+          (struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
+           const sigset_t *mask),
+          (fds, nfds, timeout, mask))
+WAIT_CALL(int, __ppoll_chk,
+          (struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
+           const sigset_t *mask, size_t fdslen),
+          (fds, nfds, timeout, mask, fdslen))
+WAIT_CALL(int, pselect,
+          (int nfds, fd_set *restrict rd, fd_set *restrict wr,
+           fd_set *restrict ex, const struct timespec *restrict timeout,
+           const sigset_t *restrict mask),
+          (nfds, rd, wr, ex, timeout, mask))
+WAIT_CALL(int, epoll_pwait,
+          (int epfd, struct epoll_event *events, int maxevents, int timeout,
+           const sigset_t *mask),
+          (epfd, events, maxevents, timeout, mask))
+#if __GLIBC_PREREQ(2, 35)
+WAIT_CALL(int, epoll_pwait2,
+          (int epfd, struct epoll_event *events, int maxevents,
+           const struct timespec *timeout, const sigset_t *mask),
+          (epfd, events, maxevents, timeout, mask))
+#endif
+#endif

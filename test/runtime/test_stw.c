@@ -226,6 +226,51 @@ Test(stw, foreign_thread_callback, .timeout = 60) {
                "the callback's chain was collected");
 }
 
+/* Was a bug: a library's signal thread, waiting with every signal blocked
+ * (in sigwait for all of them, or in sigsuspend or ppoll with a mask that
+ * blocks the stop signal), took the stop signal as its own or never got
+ * it, and the first collection waited for ever.  Such calls are a
+ * blocking region for every caller, not only for instrumented code. */
+struct foreign_waiter {
+  int mode;
+  _Atomic int quit, waiting, got_urg;
+};
+int foreign_waiter_start(struct foreign_waiter *w, pthread_t *th);
+
+static void on_usr1(int sig) { (void)sig; }
+
+static void run_waiter(int mode, const char *what) {
+  struct sigaction sa = {.sa_handler = on_usr1};
+  cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+  static struct foreign_waiter w;
+  memset(&w, 0, sizeof w);
+  w.mode = mode;
+  pthread_t th;
+  cr_assert_eq(foreign_waiter_start(&w, &th), 0);
+  while (!atomic_load(&w.waiting))
+    sched_yield();
+  struct tnode *keep = chain(20, 7000);
+  for (int i = 0; i < 200; i++) {
+    preempt_gc();
+    preempt_stop_the_world(what);
+    preempt_start_the_world();
+  }
+  cr_assert(chain_ok(keep, 20, 7000));
+  atomic_store(&w.quit, 1);
+  while (pthread_tryjoin_np(th, NULL) == EBUSY) {
+    pthread_kill(th, SIGUSR1);
+    usleep(1000);
+  }
+  cr_assert_eq(atomic_load(&w.got_urg), 0, "%s: the library's thread was "
+               "given the stop signal", what);
+}
+
+Test(stw, foreign_sigwait_all, .timeout = 60) { run_waiter(0, "sigwait"); }
+Test(stw, foreign_sigsuspend_all_blocked, .timeout = 60) {
+  run_waiter(1, "sigsuspend");
+}
+Test(stw, foreign_ppoll_all_blocked, .timeout = 60) { run_waiter(2, "ppoll"); }
+
 #ifdef __x86_64__
 #include <sys/mman.h>
 /* Code no loaded object owns, without unwind information (a JIT's):
