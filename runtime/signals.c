@@ -211,6 +211,9 @@ bool preempt_signal_in_loader_text(uintptr_t pc) {
 }
 
 static void after_fork_child(void) { self_pid = getpid(); }
+
+void preempt_signal_fork_prepare(void) { pthread_mutex_lock(&user_lock); }
+void preempt_signal_fork_done(void) { pthread_mutex_unlock(&user_lock); }
 static void wrap_existing(void);
 
 static void install(int sig) {

@@ -10,6 +10,9 @@ struct preempt_thread;
 
 /* Installs the handler (once; asyncpreempt=0: never). */
 void preempt_signal_init(void) PREEMPT_HIDDEN;
+/* Around fork (threads.c). */
+void preempt_signal_fork_prepare(void) PREEMPT_HIDDEN;
+void preempt_signal_fork_done(void) PREEMPT_HIDDEN;
 /* The stop signal's number, 0 when stopping is cooperative. */
 int preempt_signal_number(void) PREEMPT_HIDDEN;
 /* May the runtime use sig to stop threads? */

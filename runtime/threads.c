@@ -10,10 +10,12 @@
 #include "heap.h"
 #include "options.h"
 #include "registry.h"
+#include "signals.h"
 #include "stack.h"
 #include "stw.h"
 #include "sysmem.h"
 #include "threads.h"
+#include "types.h"
 
 #include <errno.h>
 #include <string.h>
@@ -271,9 +273,18 @@ static void before_fork(void) {
   preempt_lock_heap((uintptr_t)__builtin_return_address(0));
   preempt_registry_fork_prepare();
   pthread_mutex_lock(&stacks_lock);
+  /* Leaf locks: their holders take no other. */
+  preempt_types_fork_prepare();
+  preempt_signal_fork_prepare();
+}
+
+static void fork_done_leaves(void) {
+  preempt_signal_fork_done();
+  preempt_types_fork_done();
 }
 
 static void after_fork_parent(void) {
+  fork_done_leaves();
   pthread_mutex_unlock(&stacks_lock);
   preempt_registry_fork_done();
   preempt_unlock_heap();
@@ -298,6 +309,7 @@ static void after_fork_child(void) {
   }
   starting = NULL;
   preempt_finalizers_after_fork();
+  fork_done_leaves();
   pthread_mutex_unlock(&stacks_lock);
   preempt_registry_fork_done();
   preempt_unlock_heap();

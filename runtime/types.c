@@ -34,6 +34,11 @@ static const char *copy_name(const char *name) {
   return cur - n;
 }
 
+/* Around fork: a thread of the parent may hold the lock (the child's
+ * first new type would wait for ever). */
+void preempt_types_fork_prepare(void) { pthread_mutex_lock(&types_lock); }
+void preempt_types_fork_done(void) { pthread_mutex_unlock(&types_lock); }
+
 void preempt_types_forget_keys(void) {
   for (int i = 0; i < PREEMPT_MAX_TYPES; i++)
     atomic_store_explicit(&preempt_type_keys[i], NULL, memory_order_relaxed);

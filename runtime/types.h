@@ -13,6 +13,8 @@ extern _Atomic int preempt_type_cache[256] PREEMPT_HIDDEN;
 extern const char *_Atomic preempt_type_keys[] PREEMPT_HIDDEN;
 /* After a dlclose: a name's address may now hold another name. */
 void preempt_types_forget_keys(void) PREEMPT_HIDDEN;
+void preempt_types_fork_prepare(void) PREEMPT_HIDDEN;
+void preempt_types_fork_done(void) PREEMPT_HIDDEN;
 int preempt_type_id_slow(const char *name) PREEMPT_HIDDEN;
 
 /* Names usually come from preempt_new(T): the same string literal at each

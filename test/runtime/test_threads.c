@@ -177,6 +177,49 @@ Test(threads, start_argument_is_a_root, .timeout = 120) {
   }
 }
 
+/* Was a bug: fork() while another thread held the runtime's lock of type
+ * names or of the program's signal handlers left it locked in the child,
+ * whose first new type or sigaction() then waited for ever. */
+static _Atomic int stop_naming;
+static void on_usr2(int sig) { (void)sig; }
+static void *name_types_loop(void *arg) {
+  (void)arg;
+  char name[32];
+  for (int i = 0; !atomic_load(&stop_naming); i++) {
+    snprintf(name, sizeof name, "fork type %d", i % 2000);
+    preempt_alloc_typed(16, name);
+    struct sigaction sa = {.sa_handler = i % 2 ? on_usr2 : SIG_IGN};
+    sigaction(SIGUSR2, &sa, NULL);
+  }
+  return NULL;
+}
+
+Test(threads, fork_while_another_thread_names_types, .timeout = 120) {
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, name_types_loop, NULL), 0);
+  for (int i = 0; i < 200; i++) {
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+      alarm(20); /* a hang dies of SIGALRM */
+      preempt_alloc_typed(16, "a type first named in the child");
+      struct sigaction sa = {.sa_handler = on_usr2};
+      sigaction(SIGUSR2, &sa, NULL);
+      _exit(0);
+    }
+    int st;
+    preempt_enter_blocking();
+    waitpid(pid, &st, 0);
+    preempt_exit_blocking();
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "child %d hung or failed: status 0x%x", i, st);
+  }
+  atomic_store(&stop_naming, 1);
+  preempt_enter_blocking();
+  pthread_join(t, NULL);
+  preempt_exit_blocking();
+}
+
 /* fork() from one thread while another collects. */
 static _Atomic int stop_collecting;
 static void *collect_loop(void *arg) {
