@@ -45,6 +45,7 @@ void registerPasses(PassBuilder &PB) {
         MPM.addPass(BlockingCallsPass()); // its calls get maps too
         // Unsafe points first: its polls are calls that need maps.
         MPM.addPass(UnsafePass(Level != OptimizationLevel::O0));
+        MPM.addPass(PollsPass()); // only with -fplugin-arg-preempt-polls
         MPM.addPass(SafepointsPass(Level != OptimizationLevel::O0));
       });
   PB.registerPipelineParsingCallback(
@@ -60,6 +61,10 @@ void registerPasses(PassBuilder &PB) {
         }
         if (Name == "preempt-unsafe") {
           MPM.addPass(UnsafePass());
+          return true;
+        }
+        if (Name == "preempt-polls") {
+          MPM.addPass(PollsPass(/*Forced=*/true));
           return true;
         }
         return false;

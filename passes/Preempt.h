@@ -30,6 +30,7 @@ inline constexpr const char *GCName = "preempt";
 struct Options {
   bool EmitLLVMStackMaps = true; // non-alloc .llvm_stackmaps for llvm-readobj
   bool Stats = false;            // per-module summary on stderr
+  bool Polls = false;            // cooperative polls (Polls.cpp)
 };
 Options &options();
 
@@ -84,6 +85,17 @@ struct UnsafePass : llvm::PassInfoMixin<UnsafePass> {
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &);
   static bool isRequired() { return true; }
 };
+// Cooperative polls at loop back-edges and before calls that may recurse
+// (Polls.cpp), with Options::Polls or when Forced (the
+// "preempt-polls" pipeline element).  Runs after UnsafePass, whose ranges
+// it keeps out of, and before SafepointsPass, which maps its calls.
+struct PollsPass : llvm::PassInfoMixin<PollsPass> {
+  explicit PollsPass(bool Forced = false) : Forced(Forced) {}
+  bool Forced;
+  llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &);
+  static bool isRequired() { return true; }
+};
+
 // Called by the GC metadata printer when code emission starts.
 void addUnsafeTableWriter(llvm::AsmPrinter &AP);
 

@@ -41,12 +41,14 @@ protected:
         O.EmitLLVMStackMaps = false;
       } else if (A == "stats") {
         O.Stats = true;
+      } else if (A == "polls") {
+        O.Polls = true;
       } else {
         DiagnosticsEngine &D = CI.getDiagnostics();
         D.Report(D.getCustomDiagID(
             DiagnosticsEngine::Error,
             "preempt: unknown plugin argument '%0' (known: "
-            "no-llvm-stackmaps, stats)"))
+            "no-llvm-stackmaps, polls, stats)"))
             << A;
         return false;
       }

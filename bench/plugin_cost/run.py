@@ -29,6 +29,11 @@ programs, the ratios plugin/plain of
 and checks that both builds print the same output (and expected.txt, when
 there is one).
 
+With --polls, a third build adds -fplugin-arg-preempt-polls (cooperative
+polls at loop back-edges and at the entry of functions that may recurse),
+and a second table gives what the polls add: instr, .text and time of the
+polls build over the plugin build (and instr over the plain build).
+
 Corpus:
   * test/corpus/*/build.json (see test/corpus/run_corpus.py for the format);
     the workload is running the program with no argument in its build
@@ -44,13 +49,14 @@ Corpus:
     (root only).  --lua-src DIR uses an unpacked Lua source tree instead.
 
 Usage:
-    run.py [--cflags FLAGS] [--no-valgrind] [--no-lua] [--no-corpus]
+    run.py [--cflags FLAGS] [--no-valgrind] [--no-lua] [--no-corpus] [--polls]
            [--programs a,b,lua] [--runs 5] [--compile-runs 3]
            [--build-dir DIR] [--cache-dir DIR] [--lua-src DIR]
            [--plugin PATH] [--cc clang-19] [--markdown]
 
 Targets (the plugin's budget): instr <= 1.05, .text <= 1.15,
-compile <= 1.15, .note.preempt <= 1.0 x .text.
+compile <= 1.15, .note.preempt <= 1.0 x .text; with --polls, the polls'
+instr (polls build / plugin build) <= 1.02.
 
 Exit status: 0, or 1 if a build failed, a compiler crashed or the two
 builds of a program printed different output.
@@ -92,7 +98,9 @@ RUN_TIMEOUT = 120
 MIN_SAMPLE = 0.25  # seconds: short workloads are repeated within a sample
 MAX_BATCH = 100
 VALGRIND_TIMEOUT = 600
-TARGETS = {"compile": 1.15, "text": 1.15, "instr": 1.05, "note": 1.0}
+TARGETS = {"compile": 1.15, "text": 1.15, "instr": 1.05, "note": 1.0,
+           "polls": 1.02}
+POLLS_FLAG = "-fplugin-arg-preempt-polls"
 
 
 class Error(Exception):
@@ -172,8 +180,10 @@ class Program:
 
         def flags_for(unit, v):
             flags = list(unit["cflags"]) + args.extra
-            if v == "plugin":
+            if v in ("plugin", "polls"):
                 flags.append("-fplugin=" + args.plugin)
+            if v == "polls":
+                flags.append(POLLS_FLAG)
             return flags
 
         for unit in self.units:
@@ -377,14 +387,18 @@ def fmt(x, spec=".3f"):
 def measure(args, prog):
     """Builds and measures one program; returns a dict of results."""
     res = {"name": prog.name, "errors": [], "workloads": {}}
-    dirs = {v: os.path.join(args.build_dir, prog.name, v)
-            for v in ("plain", "plugin")}
-    ctimes = {"plain": [], "plugin": []}
-    ccpu = {"plain": [], "plugin": []}
+    variants = args.variants
+    dirs = {v: os.path.join(args.build_dir, prog.name, v) for v in variants}
+    ctimes = {v: [] for v in variants}
+    ccpu = {v: [] for v in variants}
     artifacts = {}
+
+    def rotated(i):  # each variant first in turn
+        k = i % len(variants)
+        return variants[k:] + variants[:k]
+
     for i in range(args.compile_runs):
-        t, c, artifacts = prog.build(args, dirs, ("plain", "plugin")
-                                     if i % 2 == 0 else ("plugin", "plain"))
+        t, c, artifacts = prog.build(args, dirs, rotated(i))
         for v in t:
             ctimes[v].append(t[v])
             ccpu[v].append(c[v])
@@ -404,7 +418,7 @@ def measure(args, prog):
     for label, argv, stdin in prog.workloads:
         w = {"instr": {}, "time": {}}
         outputs = {}
-        times = {"plain": [], "plugin": []}
+        times = {v: [] for v in variants}
 
         def run1(v):
             r = runexec.run(args.runexec, [prog.exe(dirs[v])] + argv,
@@ -424,37 +438,39 @@ def measure(args, prog):
             # warm-up (page cache, CPU frequency) and calibration: a timed
             # sample repeats the workload until it lasts MIN_SAMPLE seconds
             # or so, so that millisecond-long programs are not all noise
-            run1("plugin")
+            for v in variants[1:]:
+                run1(v)
             t = run1("plain")
             batch = max(1, min(MAX_BATCH,
                                math.ceil(MIN_SAMPLE / max(t, 1e-4))))
             w["batch"] = batch
             for i in range(args.runs):
-                acc = {"plain": 0.0, "plugin": 0.0}
-                # runs of the two builds interleaved one by one, so that a
-                # busy period of a shared machine hits both alike
+                acc = {v: 0.0 for v in variants}
+                # runs of the builds interleaved one by one, so that a
+                # busy period of a shared machine hits them alike
                 for k in range(batch):
-                    for v in (("plain", "plugin") if (i + k) % 2 == 0 else
-                              ("plugin", "plain")):
+                    for v in rotated(i + k):
                         acc[v] += run1(v)
                 for v in acc:
                     times[v].append(acc[v] / batch)
         except Error as e:
             res["errors"].append(str(e))
-        for v in ("plain", "plugin"):
+        for v in variants:
             w["time"][v] = statistics.median(times[v]) if times[v] else None
-        if outputs.get("plain") is not None and \
-                outputs.get("plugin") is not None and \
-                outputs["plain"] != outputs["plugin"]:
-            res["errors"].append("%s: WRONG OUTPUT: the plugin build prints "
-                                 "something else than the plain build" % label)
+        for v in variants[1:]:
+            if outputs.get("plain") is not None and \
+                    outputs.get(v) is not None and \
+                    outputs["plain"] != outputs[v]:
+                res["errors"].append("%s: WRONG OUTPUT: the %s build prints "
+                                     "something else than the plain build"
+                                     % (label, v))
         if prog.expected is not None:
-            for v in ("plain", "plugin"):
+            for v in variants:
                 if outputs.get(v) is not None and outputs[v] != prog.expected:
                     res["errors"].append("%s (%s): output differs from "
                                          "expected.txt" % (label, v))
         if args.valgrind:
-            for v in ("plain", "plugin"):
+            for v in variants:
                 try:
                     w["instr"][v] = count_instructions(
                         [prog.exe(dirs[v])] + argv, dirs[v])
@@ -464,8 +480,8 @@ def measure(args, prog):
         res["workloads"][label] = w
         log("    %-22s time %s / %s s%s" % (
             label, fmt(w["time"]["plain"]), fmt(w["time"]["plugin"]),
-            "" if not args.valgrind else ", instr %s / %s" % (
-                w["instr"].get("plain"), w["instr"].get("plugin"))))
+            "" if not args.valgrind else ", instr %s" % " / ".join(
+                str(w["instr"].get(v)) for v in variants)))
     return res
 
 
@@ -507,7 +523,11 @@ def main():
                     default=os.path.join(REPO, "build", "lib", "preempt.so"))
     ap.add_argument("--cc", default="clang-19")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--polls", action="store_true",
+                    help="also build with %s and report what the polls "
+                         "cost over the plugin build" % POLLS_FLAG)
     args = ap.parse_args(join_cflags(sys.argv[1:]))
+    args.variants = ["plain", "plugin"] + (["polls"] if args.polls else [])
 
     if args.runs < 1 or args.compile_runs < 1:
         ap.error("--runs and --compile-runs must be at least 1")
@@ -633,11 +653,49 @@ def main():
         print(table(lrows, ["script", "instr plain", "instr ratio",
                             "time plain s", "time ratio"], args.markdown))
 
+    pgm = None
+    if args.polls:
+        prows, pcols = [], {"instr": [], "instr_plain": [], "text": [],
+                            "time": []}
+        for r in results:
+            s = r["sizes"]
+            vals = {"instr": ratio(total(r, "instr", "polls"),
+                                   total(r, "instr", "plugin")),
+                    "instr_plain": ratio(total(r, "instr", "polls"),
+                                         total(r, "instr", "plain")),
+                    "text": ratio(s["polls"]["text"], s["plugin"]["text"]),
+                    "time": ratio(total(r, "time", "polls"),
+                                  total(r, "time", "plugin"))}
+            for k, v in vals.items():
+                pcols[k].append(v)
+            prows.append([r["name"], fmt(vals["instr"], ".4f"),
+                          fmt(vals["instr_plain"], ".4f"),
+                          fmt(vals["text"], ".3f"), fmt(vals["time"], ".3f")])
+        pgm = {k: geomean(v) for k, v in pcols.items()}
+        prows.append(["geomean", fmt(pgm["instr"], ".4f"),
+                      fmt(pgm["instr_plain"], ".4f"), fmt(pgm["text"], ".3f"),
+                      fmt(pgm["time"], ".3f")])
+        for label, w in (lua[0]["workloads"].items() if lua else []):
+            prows.append([label, fmt(ratio(w["instr"].get("polls"),
+                                           w["instr"].get("plugin")), ".4f"),
+                          fmt(ratio(w["instr"].get("polls"),
+                                    w["instr"].get("plain")), ".4f"), "",
+                          fmt(ratio(w["time"]["polls"], w["time"]["plugin"]),
+                              ".3f")])
+        print()
+        print("cooperative polls (%s): ratios polls build / plugin build"
+              % POLLS_FLAG)
+        print()
+        print(table(prows, ["program", "instr", "instr vs plain", ".text",
+                            "time"], args.markdown))
+
     print()
     checks = [("instructions", gm["instr"], TARGETS["instr"]),
               (".text", gm["text"], TARGETS["text"]),
               ("compile time", gm["compile"], TARGETS["compile"]),
               (".note.preempt/.text", gm["note"], TARGETS["note"])]
+    if pgm:
+        checks.append(("polls' instructions", pgm["instr"], TARGETS["polls"]))
     for what, got, limit in checks:
         if got is None:
             print("target %-20s <= %.2f: not measured" % (what, limit))

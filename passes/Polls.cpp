@@ -1,0 +1,574 @@
+// Cooperative polls (-fplugin-arg-preempt-polls): for programs in which
+// no thread may be stopped by a signal (all signals blocked, seccomp, a
+// host that owns every signal), run with PREEMPT=asyncpreempt=0.  Such a
+// thread stops only where it checks for a stop request itself; this pass
+// makes sure that it checks within a bounded time, wherever it runs.
+//
+// A poll is
+//   if (*preempt.poll.at) preempt_safepoint();
+// a load that x86 folds into a compare, and a branch predicted not taken;
+// the call sits in a cold block that code placement moves out of line.
+// preempt.poll.at, one per module, points to preempt__stop_requested; it
+// is set by the module's constructor only if the runtime is linked (a weak
+// reference), and points to a zero before that or without the runtime:
+// code built with polls links and runs without the runtime.
+//
+// Only a cycle can keep a thread from checking for long:
+//   - Recursion (a cycle of calls).  A call is "re-entering" if it may
+//     lead back into this function: a direct call within a cycle of this
+//     module's call graph, a call through a pointer, a call of a function
+//     of another file or library (unless it is a C library function that
+//     takes no callback, or a runtime function).  Every path from the
+//     function's entry to a re-entering call passes a check: a poll goes
+//     before each re-entering call that some path reaches unchecked.  So
+//     fib() checks once before its recursive calls and its base case not
+//     at all; a function without loops or such calls gets nothing,
+//     however often it is called.
+//   - Control-flow cycles (loops, gotos, computed gotos).  A depth-first
+//     search over the blocks that do not check; a poll at the end of each
+//     block from which an edge closes a cycle (a retreating edge), so
+//     irreducible cycles are covered too.
+// A check is a poll, or a call after which the thread has certainly
+// checked: preempt_safepoint, preempt_gc, a blocking region (a thread in
+// one does not hold a stop up, and leaving it waits for the world), or a
+// function of this module in which every path to a return checks.  A call
+// that merely can reach a poll (anything else) does not count: it may be a
+// leaf, or built without polls.  Functions are done callees first, so
+// that their calls count for their callers.
+//
+// No poll goes inside an unsafe range (Unsafe.cpp: the collector would not
+// see the hidden pointer), or into functions marked preempt-unsafe,
+// preempt-no-safepoint or naked.
+//
+// Runs after UnsafePass (whose canonical markers it reads) and before
+// SafepointsPass: a poll's call is an ordinary call that gets a stack map
+// of the frame's live roots, so a thread stopped there is scanned
+// precisely as at any other call.
+#include "Preempt.h"
+
+#include "llvm/ADT/PostOrderIterator.h"
+#include "llvm/ADT/SCCIterator.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Analysis/BlockFrequencyInfo.h"
+#include "llvm/Analysis/CallGraph.h"
+#include "llvm/Analysis/TargetLibraryInfo.h"
+#include "llvm/IR/CFG.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/InlineAsm.h"
+#include "llvm/IR/Instructions.h"
+#include "llvm/IR/IntrinsicInst.h"
+#include "llvm/IR/MDBuilder.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Transforms/Utils/BasicBlockUtils.h"
+#include "llvm/Transforms/Utils/ModuleUtils.h"
+
+using namespace llvm;
+
+namespace preempt {
+namespace {
+
+// Runtime functions after whose call the thread has certainly checked for
+// a stop: a poll, the heap lock, a blocking region.
+bool checksStop(StringRef Name) {
+  return Name == PollFunctionName || Name == "preempt_gc" ||
+         Name == "preempt_enter_blocking" ||
+         Name == "preempt_exit_blocking" ||
+         Name == "preempt_run_finalizers" ||
+         Name.starts_with("preempt_blocking_"); // Blocking.cpp's wrappers
+}
+
+// Runtime functions that never call code of the program on this thread.
+bool runtimeLeaf(StringRef Name) {
+  static const char *const Leaves[] = {
+      "preempt_alloc",          "preempt_alloc_noscan",
+      "preempt_alloc_typed",    "preempt__alloc_named",
+      "preempt__alloc_slot",    "preempt_add_roots",
+      "preempt_remove_roots",   "preempt_add_stack",
+      "preempt_remove_stack",   "preempt_is_heap_object",
+      "preempt_read_stats",     "preempt_read_stw_stats",
+      "preempt_heap_report",    "preempt_set_finalizer",
+      "preempt_set_gc_percent", "preempt_set_heap_limit",
+      "preempt_set_oom_policy", "preempt_set_stop_signal",
+      "preempt_thread_attach",  "preempt_thread_detach",
+      "preempt_stop_the_world", "preempt_start_the_world"};
+  return checksStop(Name) || is_contained(Leaves, Name);
+}
+
+// C library functions that call a function they are given.  (Others are
+// TargetLibraryInfo's list, and the names C reserves for the
+// implementation: __ctype_b_loc behind isalpha, __errno_location, the
+// _FORTIFY_SOURCE functions...)
+bool takesCallback(StringRef Name) {
+  static const char *const Names[] = {
+      "qsort",     "qsort_r",       "bsearch",  "lfind",
+      "lsearch",   "tsearch",       "tfind",    "tdelete",
+      "twalk",     "twalk_r",       "ftw",      "nftw",
+      "scandir",   "scandirat",     "glob",     "atexit",
+      "at_quick_exit", "on_exit",   "pthread_once", "call_once",
+      "dl_iterate_phdr", "pthread_atfork", "__cxa_atexit",
+      "__cxa_thread_atexit", "__cxa_thread_atexit_impl", "__libc_start_main"};
+  return is_contained(Names, Name);
+}
+
+bool reservedName(StringRef Name) {
+  return Name.starts_with("__") ||
+         (Name.size() > 1 && Name[0] == '_' && isUpper(Name[1]));
+}
+
+// The functions a call may reach: its callee, or both functions of a
+// Blocking.cpp redirection (select(has wrapper, wrapper, libc function)).
+// Empty for an indirect call.
+SmallVector<const Function *, 2> callees(const CallBase &CB) {
+  const Value *V = CB.getCalledOperand()->stripPointerCasts();
+  if (const auto *F = dyn_cast<Function>(V))
+    return {F};
+  if (const auto *S = dyn_cast<SelectInst>(V)) {
+    const auto *A = dyn_cast<Function>(S->getTrueValue()->stripPointerCasts());
+    const auto *B = dyn_cast<Function>(S->getFalseValue()->stripPointerCasts());
+    if (A && B)
+      return {A, B};
+  }
+  return {};
+}
+
+// Defined here, with this very body in the final program.
+bool definedHere(const Function &F) {
+  return !F.isDeclarationForLinker() && !F.isInterposable();
+}
+
+bool isCall(const Instruction &I) {
+  const auto *CB = dyn_cast<CallBase>(&I);
+  return CB && !CB->isInlineAsm() && !isa<IntrinsicInst>(CB);
+}
+
+class ModulePolls {
+public:
+  ModulePolls(Module &M, FunctionAnalysisManager &FAM)
+      : M(M), Ctx(M.getContext()), FAM(FAM),
+        TLII(Triple(M.getTargetTriple())) {}
+  bool run();
+
+private:
+  Module &M;
+  LLVMContext &Ctx;
+  FunctionAnalysisManager &FAM;
+  TargetLibraryInfoImpl TLII;
+  GlobalVariable *At = nullptr;              // preempt.poll.at
+  DenseSet<const Instruction *> Polls; // their loads
+  SmallPtrSet<const Function *, 32> AlwaysChecks;
+  unsigned CallPolls = 0, EntryPolls = 0, LoopPolls = 0, Functions = 0;
+
+  static bool skipped(const Function &F);
+  bool reentersUnseen(const CallBase &CB, const TargetLibraryInfo &TLI) const;
+  bool checks(const Instruction &I) const;
+  void checkedAtEntry(Function &F, DenseMap<BasicBlock *, bool> &In,
+                      const SmallPtrSetImpl<const Instruction *> &Extra) const;
+  unsigned callPolls(Function &F, const SmallPtrSetImpl<Function *> &Cycle,
+                     const DenseSet<const Instruction *> &Unsafe);
+  SmallVector<BasicBlock *, 8>
+  latches(Function &F, ArrayRef<const BasicBlock *> Extra = {}) const;
+  unsigned loopPolls(Function &F, const DenseSet<const Instruction *> &Unsafe);
+  bool everyReturnChecks(Function &F) const;
+  void unsafeInstructions(Function &F, DenseSet<const Instruction *> &Unsafe);
+  void createFlagPointer();
+  void insertPoll(Instruction *Before);
+};
+
+bool ModulePolls::skipped(const Function &F) {
+  return !definedHere(F) || F.hasFnAttribute(Attribute::Naked) ||
+         F.hasFnAttribute("preempt-no-safepoint") ||
+         F.hasFnAttribute(UnsafeFnAttr) ||
+         (F.hasGC() && F.getGC() != GCName); // no maps for its calls
+}
+
+// Whether the callee of CB may call back into code of the program by a
+// path this module does not see (direct calls of functions defined here
+// are in the call graph).
+bool ModulePolls::reentersUnseen(const CallBase &CB,
+                                 const TargetLibraryInfo &TLI) const {
+  auto Fs = callees(CB);
+  if (Fs.empty())
+    return true; // through a function pointer
+  if (Fs.size() == 2 && runtimeLeaf(Fs.front()->getName()))
+    return false; // a blocking call of runtime/blocking.def: no callbacks
+  for (const Function *F : Fs) {
+    if (definedHere(*F) || F->isIntrinsic() ||
+        F->hasFnAttribute(Attribute::NoCallback) || runtimeLeaf(F->getName()))
+      continue;
+    LibFunc LF;
+    if (!takesCallback(F->getName()) &&
+        ((TLI.getLibFunc(*F, LF) && TLI.has(LF)) ||
+         reservedName(F->getName())))
+      continue; // the C library's
+    return true;
+  }
+  return false;
+}
+
+// Whether the thread has certainly checked for a stop once I is done.
+bool ModulePolls::checks(const Instruction &I) const {
+  if (Polls.count(&I))
+    return true;
+  const auto *CB = dyn_cast<CallBase>(&I);
+  if (!CB || !isCall(I))
+    return false;
+  auto Fs = callees(*CB);
+  if (Fs.empty())
+    return false;
+  const Function *F = Fs.front(); // a redirection: the runtime's wrapper
+  return checksStop(F->getName()) || AlwaysChecks.count(F);
+}
+
+// In[B]: whether every path from F's entry to B's start has checked (a
+// must-analysis; Extra: calls that will get a poll).
+void ModulePolls::checkedAtEntry(
+    Function &F, DenseMap<BasicBlock *, bool> &In,
+    const SmallPtrSetImpl<const Instruction *> &Extra) const {
+  ReversePostOrderTraversal<Function *> RPO(&F);
+  DenseMap<BasicBlock *, bool> Gen, Out;
+  for (BasicBlock *BB : RPO) {
+    Gen[BB] = any_of(*BB, [&](const Instruction &I) {
+      return checks(I) || Extra.count(&I);
+    });
+    Out[BB] = true; // greatest fixpoint: start from "checked"
+  }
+  In.clear();
+  for (bool Changed = true; Changed;) {
+    Changed = false;
+    for (BasicBlock *BB : RPO) {
+      bool Checked = BB != &F.getEntryBlock();
+      for (BasicBlock *P : predecessors(BB))
+        if (auto It = Out.find(P); It != Out.end()) // reachable ones
+          Checked &= It->second;
+      In[BB] = Checked;
+      bool O = Gen[BB] || Checked;
+      if (O != Out[BB]) {
+        Out[BB] = O;
+        Changed = true;
+      }
+    }
+  }
+}
+
+// A poll before each re-entering call that some path from the entry
+// reaches without a check, or one at the entry if that is expected to run
+// less often (static block frequencies: calls in a loop, or on most paths).
+// Cycle: F's cycle in the call graph (empty if it calls itself nowhere).
+unsigned ModulePolls::callPolls(Function &F,
+                                const SmallPtrSetImpl<Function *> &Cycle,
+                                const DenseSet<const Instruction *> &Unsafe) {
+  TargetLibraryInfo TLI(TLII, &F);
+  auto Reenters = [&](const Instruction &I) {
+    if (!isCall(I) || checks(I))
+      return false;
+    const auto &CB = cast<CallBase>(I);
+    auto Fs = callees(CB);
+    if (Fs.size() == 1 && Cycle.count(const_cast<Function *>(Fs.front())))
+      return true;
+    return reentersUnseen(CB, TLI);
+  };
+  SmallPtrSet<const Instruction *, 8> Sites;
+  for (BasicBlock &BB : F)
+    for (Instruction &I : BB)
+      if (Reenters(I) && !Unsafe.count(&I))
+        Sites.insert(&I);
+  if (Sites.empty())
+    return 0;
+  // Greedy, in reverse post-order: the first call some path reaches
+  // unchecked gets a poll; then the analysis again, with that poll.
+  SmallPtrSet<const Instruction *, 8> Polled;
+  SmallVector<Instruction *, 8> Order; // deterministic output
+  DenseMap<BasicBlock *, bool> In;
+  ReversePostOrderTraversal<Function *> RPO(&F);
+  for (bool Added = true; Added;) {
+    Added = false;
+    checkedAtEntry(F, In, Polled);
+    for (BasicBlock *BB : RPO) {
+      bool Checked = In[BB];
+      for (Instruction &I : *BB) {
+        if (!Checked && Sites.count(&I) && Polled.insert(&I).second) {
+          Order.push_back(&I);
+          Added = Checked = true;
+        }
+        Checked |= checks(I) || Polled.count(&I);
+      }
+      if (Added)
+        break;
+    }
+  }
+  if (Order.empty())
+    return 0;
+  // Each choice with the loop polls it leaves to make (a poll before a
+  // call in a loop also checks for the loop), by static frequencies.
+  BlockFrequencyInfo &BFI = FAM.getResult<BlockFrequencyAnalysis>(F);
+  auto Freq = [&](const BasicBlock *BB) {
+    return BFI.getBlockFreq(BB).getFrequency();
+  };
+  SmallVector<const BasicBlock *, 8> AtBlocks;
+  uint64_t AtCalls = 0, AtEntry = Freq(&F.getEntryBlock());
+  for (Instruction *I : Order) {
+    AtCalls += Freq(I->getParent());
+    AtBlocks.push_back(I->getParent());
+  }
+  for (BasicBlock *BB : latches(F, AtBlocks))
+    AtCalls += Freq(BB);
+  for (BasicBlock *BB : latches(F))
+    AtEntry += Freq(BB);
+  if (AtCalls >= AtEntry) {
+    insertPoll(&*F.getEntryBlock().getFirstNonPHIOrDbgOrAlloca());
+    EntryPolls++;
+    return 1;
+  }
+  for (Instruction *I : Order)
+    insertPoll(I);
+  CallPolls += Order.size();
+  return Order.size();
+}
+
+// The blocks at whose end a poll checks every cycle of F's control flow
+// that passes no check (nor one of the blocks Extra).
+SmallVector<BasicBlock *, 8>
+ModulePolls::latches(Function &F,
+                     ArrayRef<const BasicBlock *> Extra) const {
+  SmallPtrSet<const BasicBlock *, 32> Checking(Extra.begin(), Extra.end());
+  for (BasicBlock &BB : F)
+    if (any_of(BB, [&](const Instruction &I) { return checks(I); }))
+      Checking.insert(&BB);
+  // Iterative depth-first search over the blocks that do not check; an
+  // edge to a block still on the stack closes a cycle.
+  SmallPtrSet<BasicBlock *, 32> Visited, OnStack;
+  SmallVector<BasicBlock *, 8> Latches;
+  SmallPtrSet<BasicBlock *, 8> IsLatch;
+  auto Search = [&](BasicBlock *Root) {
+    if (Checking.count(Root) || !Visited.insert(Root).second)
+      return;
+    SmallVector<std::pair<BasicBlock *, succ_iterator>, 16> Stack;
+    Stack.push_back({Root, succ_begin(Root)});
+    OnStack.insert(Root);
+    while (!Stack.empty()) {
+      auto &[BB, It] = Stack.back();
+      if (It == succ_end(BB)) {
+        OnStack.erase(BB);
+        Stack.pop_back();
+        continue;
+      }
+      BasicBlock *S = *It++;
+      if (Checking.count(S))
+        continue;
+      if (OnStack.count(S)) {
+        if (IsLatch.insert(BB).second)
+          Latches.push_back(BB);
+      } else if (Visited.insert(S).second) {
+        OnStack.insert(S);
+        Stack.push_back({S, succ_begin(S)});
+      }
+    }
+  };
+  // From every reachable block, entry first: a cycle may be reachable only
+  // through a checking block.
+  for (BasicBlock *BB : ReversePostOrderTraversal<Function *>(&F))
+    Search(BB);
+  return Latches;
+}
+
+// Polls the cycles of F's control flow that pass no check.
+unsigned ModulePolls::loopPolls(Function &F,
+                                const DenseSet<const Instruction *> &Unsafe) {
+  unsigned N = 0;
+  for (BasicBlock *BB : latches(F)) {
+    Instruction *T = BB->getTerminator();
+    if (Unsafe.count(T) || isa<CatchSwitchInst>(T))
+      continue;
+    insertPoll(T);
+    N++;
+  }
+  return N;
+}
+
+// Whether every path from F's entry to a return checks: then a call of F
+// is a check for its callers.  (A path to unreachable, after abort() or
+// longjmp(), leaves no cycle that the control flow shows.)
+bool ModulePolls::everyReturnChecks(Function &F) const {
+  DenseMap<BasicBlock *, bool> In;
+  checkedAtEntry(F, In, SmallPtrSet<const Instruction *, 1>());
+  for (auto &[BB, Checked] : In)
+    if (succ_empty(BB) && !isa<UnreachableInst>(BB->getTerminator()) &&
+        !Checked &&
+        none_of(*BB, [&](const Instruction &I) { return checks(I); }))
+      return false;
+  return true;
+}
+
+// The instructions inside an unsafe range (after a begin marker, before
+// the end marker that closes it): no poll may go there.
+void ModulePolls::unsafeInstructions(Function &F,
+                                     DenseSet<const Instruction *> &Unsafe) {
+  struct Marker {
+    bool Begin;
+    unsigned Kind, Id, Arg;
+  };
+  auto Parse = [](const Instruction &I) -> std::optional<Marker> {
+    const auto *CI = dyn_cast<CallInst>(&I);
+    const auto *IA =
+        CI ? dyn_cast<InlineAsm>(CI->getCalledOperand()) : nullptr;
+    if (!IA)
+      return std::nullopt;
+    StringRef S = IA->getAsmString();
+    Marker Mk;
+    if (S.consume_front(UnsafeBeginMarker))
+      Mk.Begin = true;
+    else if (S.consume_front(UnsafeEndMarker))
+      Mk.Begin = false;
+    else
+      return std::nullopt;
+    for (unsigned *Field : {&Mk.Kind, &Mk.Id, &Mk.Arg}) {
+      S = S.ltrim();
+      if (S.consumeInteger(10, *Field))
+        return std::nullopt;
+    }
+    return Mk;
+  };
+  for (BasicBlock &BB : F)
+    for (Instruction &I : BB) {
+      std::optional<Marker> B = Parse(I);
+      if (!B || !B->Begin)
+        continue;
+      SmallVector<BasicBlock::iterator, 8> Work{std::next(I.getIterator())};
+      SmallPtrSet<BasicBlock *, 16> Seen;
+      while (!Work.empty()) {
+        BasicBlock::iterator It = Work.pop_back_val();
+        BasicBlock *Cur = It->getParent();
+        bool Closed = false;
+        for (; It != Cur->end() && !Closed; ++It) {
+          std::optional<Marker> E = Parse(*It);
+          Closed = E && !E->Begin && E->Kind == B->Kind && E->Id == B->Id &&
+                   E->Arg;
+          if (!Closed)
+            Unsafe.insert(&*It);
+        }
+        if (Closed)
+          continue;
+        for (BasicBlock *S : successors(Cur))
+          if (Seen.insert(S).second)
+            Work.push_back(S->begin());
+      }
+    }
+}
+
+// preempt.poll.at and the constructor that points it to the runtime's
+// flag when the runtime is there (the flag is a weak reference).
+void ModulePolls::createFlagPointer() {
+  Type *I32 = Type::getInt32Ty(Ctx);
+  PointerType *Ptr = PointerType::get(Ctx, 0);
+  auto *Flag =
+      cast<GlobalVariable>(M.getOrInsertGlobal(StopRequestedName, I32));
+  if (Flag->isDeclaration())
+    Flag->setLinkage(GlobalValue::ExternalWeakLinkage);
+  auto *Zero = new GlobalVariable(M, I32, /*isConstant=*/true,
+                                  GlobalValue::PrivateLinkage,
+                                  ConstantInt::get(I32, 0),
+                                  "preempt.poll.none");
+  At = new GlobalVariable(M, Ptr, /*isConstant=*/false,
+                          GlobalValue::InternalLinkage, Zero,
+                          "preempt.poll.at");
+  Function *Init = Function::Create(
+      FunctionType::get(Type::getVoidTy(Ctx), false),
+      GlobalValue::InternalLinkage, "preempt.poll.init", M);
+  Init->addFnAttr("preempt-no-safepoint");
+  Init->addFnAttr(Attribute::NoUnwind);
+  IRBuilder<> B(BasicBlock::Create(Ctx, "", Init));
+  Value *Has = B.CreateICmpNE(Flag, ConstantPointerNull::get(Ptr));
+  B.CreateStore(B.CreateSelect(Has, Flag, Zero), At);
+  B.CreateRetVoid();
+  // Before other constructors: those of this module may poll already.
+  appendToGlobalCtors(M, Init, /*Priority=*/0);
+}
+
+// if (*preempt.poll.at) preempt_safepoint();  with the call out of line
+// (unlikely branch, cold call site).  The flag is read with a volatile
+// load: never hoisted out of a loop, never merged with another, and
+// folded into the compare (an atomic load would not be).
+void ModulePolls::insertPoll(Instruction *Before) {
+  if (!At)
+    createFlagPointer();
+  FunctionCallee Safepoint =
+      M.getOrInsertFunction(PollFunctionName, Type::getVoidTy(Ctx));
+  if (auto *Fn = dyn_cast<Function>(Safepoint.getCallee());
+      Fn && Fn->isDeclaration())
+    Fn->setLinkage(GlobalValue::ExternalWeakLinkage);
+  IRBuilder<> B(Before);
+  // Written once, by the constructor, before the program runs: the code
+  // generator may keep it in a register for a whole loop.
+  LoadInst *Addr = B.CreateLoad(At->getValueType(), At, "preempt.flag");
+  Addr->setMetadata(LLVMContext::MD_invariant_load, MDNode::get(Ctx, {}));
+  LoadInst *L = B.CreateAlignedLoad(B.getInt32Ty(), Addr, Align(4),
+                                    /*isVolatile=*/true, "preempt.poll");
+  Polls.insert(L);
+  Value *Cond = B.CreateICmpNE(L, B.getInt32(0), "preempt.stop");
+  Instruction *Then = SplitBlockAndInsertIfThen(
+      Cond, Before->getIterator(), /*Unreachable=*/false,
+      MDBuilder(Ctx).createUnlikelyBranchWeights());
+  Then->getParent()->setName("preempt.poll.slow");
+  Before->getParent()->setName("preempt.poll.done");
+  B.SetInsertPoint(Then);
+  CallInst *Call = B.CreateCall(Safepoint);
+  Call->addFnAttr(Attribute::Cold);
+  Call->setDebugLoc(Before->getDebugLoc());
+}
+
+bool ModulePolls::run() {
+  // Callees first (the call graph's SCCs come bottom-up): a call of a
+  // function in which every path checks is a check in its callers.
+  CallGraph CG(M);
+  bool Changed = false;
+  for (scc_iterator<CallGraph *> I = scc_begin(&CG); !I.isAtEnd(); ++I) {
+    SmallPtrSet<Function *, 4> Cycle;
+    if (I.hasCycle())
+      for (CallGraphNode *N : *I)
+        if (Function *F = N->getFunction())
+          Cycle.insert(F);
+    for (CallGraphNode *N : *I) {
+      Function *F = N->getFunction();
+      if (!F || skipped(*F))
+        continue;
+      DenseSet<const Instruction *> Unsafe;
+      unsafeInstructions(*F, Unsafe);
+      unsigned C = callPolls(*F, Cycle, Unsafe);
+      unsigned L = loopPolls(*F, Unsafe);
+      if (everyReturnChecks(*F))
+        AlwaysChecks.insert(F);
+      if (!C && !L)
+        continue;
+      FAM.invalidate(*F, PreservedAnalyses::none());
+      LoopPolls += L;
+      Functions++;
+      Changed = true;
+      // The polls read memory and may call the runtime.
+      F->removeFnAttr(Attribute::Memory);
+      F->removeFnAttr(Attribute::NoSync);
+      F->removeFnAttr(Attribute::NoFree);
+      F->removeFnAttr(Attribute::NoCallback);
+    }
+  }
+  if (options().Stats)
+    errs() << "preempt: " << M.getSourceFileName() << ": polls in "
+           << Functions << " functions: " << LoopPolls << " on loops, "
+           << CallPolls << " before calls that may recurse, " << EntryPolls
+           << " at entries instead\n";
+  return Changed;
+}
+
+} // namespace
+
+PreservedAnalyses PollsPass::run(Module &M, ModuleAnalysisManager &MAM) {
+  if (!Forced && !options().Polls)
+    return PreservedAnalyses::all();
+  FunctionAnalysisManager &FAM =
+      MAM.getResult<FunctionAnalysisManagerModuleProxy>(M).getManager();
+  return ModulePolls(M, FAM).run() ? PreservedAnalyses::none()
+                                   : PreservedAnalyses::all();
+}
+
+} // namespace preempt

@@ -1,0 +1,425 @@
+; Cooperative polls (Polls.cpp): a poll at the end of each block that
+; closes a control-flow cycle passing no check (a poll, or a call after
+; which the thread certainly checked), and before each call that may
+; recurse (a cycle of direct calls, a call through a pointer, a function
+; of another file, a C library function that takes a callback) that some
+; path from the entry reaches unchecked.  None inside unsafe ranges, in
+; preempt-unsafe, preempt-no-safepoint or naked functions.  The poll's
+; call gets a map like any other call.
+; RUN: %opt -load-pass-plugin=%passes -passes=preempt-polls -S %s | FileCheck %s
+; RUN: %opt -load-pass-plugin=%passes -passes=preempt-polls,preempt-safepoints -S %s | FileCheck %s --check-prefix=MAP
+; Without the option, the default pipeline adds none.
+; RUN: %opt -load-pass-plugin=%passes -passes='default<O2>' -S %s | FileCheck %s --check-prefix=OFF
+; OFF-NOT: preempt.poll
+
+target datalayout = "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:64-i128:128-f80:128-n8:16:32:64-S128"
+target triple = "x86_64-pc-linux-gnu"
+
+; Weak references: code built with polls links without the runtime.  The
+; module's constructor points preempt.poll.at to the flag if it is there.
+; CHECK-DAG: @preempt__stop_requested = extern_weak global i32
+; CHECK-DAG: @preempt.poll.none = private constant i32 0
+; CHECK-DAG: @preempt.poll.at = internal global ptr @preempt.poll.none
+; CHECK-DAG: @llvm.global_ctors = appending global {{.*}} { i32 0, ptr @preempt.poll.init, ptr null }
+; CHECK-DAG: declare extern_weak void @preempt_safepoint()
+
+declare void @ext(ptr)
+declare i64 @strlen(ptr)
+declare void @qsort(ptr, i64, i64, ptr)
+declare void @preempt_gc()
+declare void @preempt_safepoint()
+declare ptr @preempt_alloc(i64)
+declare i32 @preempt_blocking_usleep(i32) "preempt-no-safepoint"
+declare i32 @usleep(i32)
+
+; A call-free loop: on the back-edge a volatile load of the flag (its
+; address is invariant: the code generator keeps it in a register), a
+; test and an unlikely branch to the cold call.
+; CHECK-LABEL: define void @spin(ptr %c)
+; CHECK-NEXT: entry:
+; CHECK-NEXT: br label %loop
+; CHECK: loop:
+; CHECK: store atomic i64
+; CHECK-NEXT: %preempt.flag = load ptr, ptr @preempt.poll.at, align 8, !invariant.load
+; CHECK-NEXT: %preempt.poll = load volatile i32, ptr %preempt.flag, align 4
+; CHECK-NEXT: %preempt.stop = icmp ne i32 %preempt.poll, 0
+; CHECK-NEXT: br i1 %preempt.stop, label %preempt.poll.slow, label %preempt.poll.done, !prof [[UNLIKELY:![0-9]+]]
+; CHECK: preempt.poll.slow:
+; CHECK-NEXT: call void @preempt_safepoint() #[[COLD:[0-9]+]]
+; CHECK-NEXT: br label %preempt.poll.done
+; CHECK: preempt.poll.done:
+; CHECK-NEXT: br label %loop
+define void @spin(ptr %c) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %n, %loop ]
+  %n = add i64 %i, 1
+  store atomic i64 %n, ptr %c monotonic, align 8
+  br label %loop
+}
+
+; The poll's call has a map: the pointer held only by the spinning frame
+; is a root there.
+; MAP-LABEL: define i64 @hold(ptr %obj, ptr %stop)
+; MAP: call void @preempt_safepoint() #{{[0-9]+}} [ "deopt"(i32 2, ptr %obj, ptr %stop) ]
+define i64 @hold(ptr %obj, ptr %stop) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %n, %loop ]
+  %n = add i64 %i, 1
+  %s = load atomic i32, ptr %stop monotonic, align 4
+  %done = icmp ne i32 %s, 0
+  br i1 %done, label %exit, label %loop
+exit:
+  %v = load i64, ptr %obj
+  %r = add i64 %v, %n
+  ret i64 %r
+}
+
+; A counted loop is polled too, once per iteration, at its latch.
+; CHECK-LABEL: define i64 @sum(ptr %a, i64 %len)
+; CHECK: body:
+; CHECK: %preempt.poll = load volatile
+; CHECK-NOT: preempt.poll =
+; CHECK: ret i64
+define i64 @sum(ptr %a, i64 %len) {
+entry:
+  %empty = icmp eq i64 %len, 0
+  br i1 %empty, label %exit, label %body
+body:
+  %i = phi i64 [ 0, %entry ], [ %i1, %body ]
+  %s = phi i64 [ 0, %entry ], [ %s1, %body ]
+  %p = getelementptr inbounds i64, ptr %a, i64 %i
+  %v = load i64, ptr %p
+  %s1 = add i64 %s, %v
+  %i1 = add i64 %i, 1
+  %more = icmp ult i64 %i1, %len
+  br i1 %more, label %body, label %exit
+exit:
+  %r = phi i64 [ 0, %entry ], [ %s1, %body ]
+  ret i64 %r
+}
+
+; Loops that certainly check for a stop on every iteration: a collection,
+; an explicit poll, a blocking call redirected by Blocking.cpp.  No poll
+; (and none of them calls back).
+; CHECK-LABEL: define void @collects(i64 %n)
+; CHECK-NOT: preempt.poll
+; CHECK: ret void
+define void @collects(i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i1, %loop ]
+  call void @preempt_gc()
+  %i1 = add i64 %i, 1
+  %more = icmp ult i64 %i1, %n
+  br i1 %more, label %loop, label %exit
+exit:
+  ret void
+}
+
+; CHECK-LABEL: define void @explicit_poll()
+; CHECK-NOT: preempt.poll
+define void @explicit_poll() {
+entry:
+  br label %loop
+loop:
+  call void @preempt_safepoint()
+  br label %loop
+}
+
+; CHECK-LABEL: define void @sleeps()
+; CHECK-NOT: preempt.poll
+; CHECK: ret void
+define void @sleeps() {
+entry:
+  br label %loop
+loop:
+  %has = icmp ne ptr @preempt_blocking_usleep, null
+  %fn = select i1 %has, ptr @preempt_blocking_usleep, ptr @usleep
+  %r = call i32 %fn(i32 10)
+  %again = icmp eq i32 %r, 0
+  br i1 %again, label %loop, label %exit
+exit:
+  ret void
+}
+
+; A call on one path only: the other path is a cycle without a check.
+; CHECK-LABEL: define void @sometimes(i64 %n)
+; CHECK: latch:
+; CHECK: %preempt.poll = load volatile
+; CHECK: ret void
+define void @sometimes(i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i1, %latch ]
+  %odd = and i64 %i, 1
+  %c = icmp eq i64 %odd, 0
+  br i1 %c, label %call, label %latch
+call:
+  call void @preempt_gc()
+  br label %latch
+latch:
+  %i1 = add i64 %i, 1
+  %more = icmp ult i64 %i1, %n
+  br i1 %more, label %loop, label %exit
+exit:
+  ret void
+}
+
+; Allocation only polls on its slow path: it does not count.
+; CHECK-LABEL: define void @allocates(i64 %n)
+; CHECK: loop:
+; CHECK: call ptr @preempt_alloc
+; CHECK: %preempt.poll = load volatile
+; CHECK: ret void
+define void @allocates(i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i1, %loop ]
+  %p = call ptr @preempt_alloc(i64 16)
+  %i1 = add i64 %i, 1
+  %more = icmp ult i64 %i1, %n
+  br i1 %more, label %loop, label %exit
+exit:
+  ret void
+}
+
+; Recursion without a loop: one poll before the recursive calls; the base
+; case runs without.
+; CHECK-LABEL: define i64 @fib(i64 %n)
+; CHECK: base:
+; CHECK-NEXT: ret i64 %n
+; CHECK: rec:
+; CHECK: %preempt.poll = load volatile
+; CHECK: call void @preempt_safepoint()
+; CHECK: preempt.poll.done:
+; CHECK-NEXT: %fa = call i64 @fib(i64 %a)
+; CHECK-NEXT: %fb = call i64 @fib(i64 %b)
+; CHECK: ret i64
+define i64 @fib(i64 %n) {
+entry:
+  %slot = alloca i64
+  %small = icmp slt i64 %n, 2
+  br i1 %small, label %base, label %rec
+base:
+  ret i64 %n
+rec:
+  %a = sub i64 %n, 1
+  %b = sub i64 %n, 2
+  %fa = call i64 @fib(i64 %a)
+  %fb = call i64 @fib(i64 %b)
+  %s = add i64 %fa, %fb
+  ret i64 %s
+}
+
+; fib(1) does not check: a loop calling fib is polled.
+; CHECK-LABEL: define void @calls_fib(i64 %n)
+; CHECK: %preempt.poll = load volatile
+; CHECK: ret void
+define void @calls_fib(i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i1, %loop ]
+  %f = call i64 @fib(i64 20)
+  %i1 = add i64 %i, 1
+  %more = icmp ult i64 %i1, %n
+  br i1 %more, label %loop, label %exit
+exit:
+  ret void
+}
+
+; Mutual recursion: one poll in the cycle.  pong checks on every path, so
+; its call is a check in ping.
+; CHECK-LABEL: define void @ping(i64 %n)
+; CHECK-NOT: preempt.poll
+; CHECK-LABEL: define void @pong(i64 %n)
+; CHECK-NEXT: entry:
+; CHECK-NEXT: %preempt.flag = load ptr, ptr @preempt.poll.at
+; CHECK: preempt.poll.done:
+; CHECK-NEXT: call void @ping(i64 %n)
+define void @ping(i64 %n) {
+entry:
+  %z = icmp eq i64 %n, 0
+  br i1 %z, label %done, label %go
+go:
+  %m = sub i64 %n, 1
+  call void @pong(i64 %m)
+  br label %done
+done:
+  ret void
+}
+define void @pong(i64 %n) {
+entry:
+  call void @ping(i64 %n)
+  ret void
+}
+
+; A function of another file may call back, and need not check itself: a
+; poll before the call, which checks for the loop too.
+; CHECK-LABEL: define void @calls_ext(ptr %p)
+; CHECK: loop:
+; CHECK-NEXT: %preempt.flag = load ptr, ptr @preempt.poll.at
+; CHECK: preempt.poll.done:
+; CHECK-NEXT: call void @ext(ptr %p)
+; CHECK-NEXT: br label %loop
+; CHECK-NEXT: }
+define void @calls_ext(ptr %p) {
+entry:
+  br label %loop
+loop:
+  call void @ext(ptr %p)
+  br label %loop
+}
+
+; Through a pointer: a poll before the call.
+; CHECK-LABEL: define void @indirect(ptr %f)
+; CHECK-NEXT: entry:
+; CHECK-NEXT: %preempt.flag = load ptr, ptr @preempt.poll.at
+; CHECK: preempt.poll.done:
+; CHECK-NEXT: call void %f()
+define void @indirect(ptr %f) {
+entry:
+  call void %f()
+  ret void
+}
+
+; The C library's qsort calls the comparator: a poll before it.
+; CHECK-LABEL: define void @sorts(ptr %a, ptr %cmp)
+; CHECK-NEXT: entry:
+; CHECK-NEXT: %preempt.flag = load ptr, ptr @preempt.poll.at
+define void @sorts(ptr %a, ptr %cmp) {
+entry:
+  call void @qsort(ptr %a, i64 10, i64 8, ptr %cmp)
+  ret void
+}
+
+; strlen calls nothing back: no poll before it; the loop is polled.
+; CHECK-LABEL: define i64 @lengths(ptr %s, i64 %n)
+; CHECK: %l = call i64 @strlen(ptr %s)
+; CHECK: %preempt.poll = load volatile
+; CHECK: ret i64 %i1
+define i64 @lengths(ptr %s, i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i1, %loop ]
+  %l = call i64 @strlen(ptr %s)
+  %i1 = add i64 %i, %l
+  %more = icmp ult i64 %i1, %n
+  br i1 %more, label %loop, label %exit
+exit:
+  ret i64 %i1
+}
+
+; No loop, no recursion: nothing, however hot.
+; CHECK-LABEL: define i64 @leaf(ptr %p)
+; CHECK-NOT: preempt
+; CHECK: ret i64
+define i64 @leaf(ptr %p) {
+  %v = load i64, ptr %p
+  %l = call i64 @strlen(ptr %p)
+  %r = add i64 %v, %l
+  ret i64 %r
+}
+
+; An irreducible cycle (two entries) has no natural loop: polled all the
+; same.
+; CHECK-LABEL: define void @irreducible(i1 %c)
+; CHECK: %preempt.poll = load volatile
+define void @irreducible(i1 %c) {
+entry:
+  br i1 %c, label %a, label %b
+a:
+  br label %b
+b:
+  br label %a
+}
+
+; Inside an unsafe range the collector could not see the hidden pointer:
+; no poll there (the loop outside the range is polled).
+; CHECK-LABEL: define ptr @unsafe_loop(ptr %p, i64 %k)
+; CHECK: inner:
+; CHECK-NOT: preempt.poll =
+; CHECK: "# preempt.unsafe.end 1 0 1 $0"
+; CHECK: %preempt.poll = load volatile
+; CHECK: ret ptr
+define ptr @unsafe_loop(ptr %p, i64 %k) {
+entry:
+  br label %outer
+outer:
+  %b = call ptr asm sideeffect "# preempt.unsafe.begin 1 0 7 $0", "=r,0,~{memory}"(ptr %p)
+  %i = ptrtoint ptr %b to i64
+  br label %inner
+inner:
+  %h = phi i64 [ %i, %outer ], [ %h1, %inner ]
+  %h1 = xor i64 %h, %k
+  %again = icmp ne i64 %h1, %i
+  br i1 %again, label %inner, label %done
+done:
+  %q = inttoptr i64 %h1 to ptr
+  %e = call ptr asm sideeffect "# preempt.unsafe.end 1 0 1 $0", "=r,0,~{memory}"(ptr %q)
+  %stop = icmp eq ptr %e, null
+  br i1 %stop, label %exit, label %outer
+exit:
+  ret ptr %e
+}
+
+; CHECK-LABEL: define void @marked_unsafe()
+; CHECK-NOT: preempt.poll
+define void @marked_unsafe() "preempt-unsafe" {
+entry:
+  br label %loop
+loop:
+  br label %loop
+}
+
+; CHECK-LABEL: define void @no_safepoint()
+; CHECK-NOT: preempt.poll
+define void @no_safepoint() "preempt-no-safepoint" {
+entry:
+  br label %loop
+loop:
+  br label %loop
+}
+
+; A function of this module that checks on every path: calling it checks.
+; CHECK-LABEL: define void @checker(i1 %c)
+; CHECK-NOT: preempt.poll
+; CHECK-LABEL: define void @calls_checker(i1 %c)
+; CHECK-NOT: preempt.poll
+; CHECK: ret void
+define void @checker(i1 %c) {
+entry:
+  br i1 %c, label %a, label %b
+a:
+  call void @preempt_gc()
+  ret void
+b:
+  call void @preempt_safepoint()
+  ret void
+}
+define void @calls_checker(i1 %c) {
+entry:
+  br label %loop
+loop:
+  call void @checker(i1 %c)
+  br i1 %c, label %loop, label %exit
+exit:
+  ret void
+}
+
+; The constructor: the runtime's flag if it is linked.
+; CHECK-LABEL: define internal void @preempt.poll.init()
+; CHECK-NEXT: icmp ne ptr @preempt__stop_requested, null
+; CHECK-NEXT: select i1 {{.*}}, ptr @preempt__stop_requested, ptr @preempt.poll.none
+; CHECK-NEXT: store ptr {{.*}}, ptr @preempt.poll.at
+
+; CHECK: attributes #[[COLD]] = { cold }
+; CHECK: [[UNLIKELY]] = !{!"branch_weights", i32 1, i32 1048575}
