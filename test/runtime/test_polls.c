@@ -1,0 +1,209 @@
+/* Cooperative polls (-fplugin-arg-preempt-polls, passes/Polls.cpp) with
+ * PREEMPT=asyncpreempt=0: no signal stops a thread, only its own checks.
+ *
+ * Threads spin in loops without any call, or recurse without a loop;
+ * other threads stop the world and collect.  The stops must complete (a
+ * hang is a Criterion timeout), a stopped spinner must not advance, and
+ * objects held only in the spinning frame must survive the collections
+ * (their checksums; PREEMPT=verify=1 poisons freed memory) and be
+ * collected once the frame is gone.  Every stop must have been made
+ * without a signal: the test fails if it runs with signals on.
+ *
+ * Built at -O2 (test_polls) and -O0 (test_polls_O0); CMake runs both
+ * with PREEMPT=asyncpreempt=0. */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
+
+static _Atomic unsigned long progress;
+static _Atomic int quit;
+static _Atomic int ready;
+static _Atomic uintptr_t hidden_head; /* the spinner's chain, hidden */
+
+static void wait_running(void) {
+  unsigned long c = atomic_load(&progress);
+  while (atomic_load(&progress) == c)
+    sched_yield();
+}
+
+static void spin_us(long us) {
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  do
+    clock_gettime(CLOCK_MONOTONIC, &b);
+  while ((b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000 <
+         us);
+}
+
+/* With the world stopped: the spinner must not move.  No malloc, no stdio. */
+static int frozen(void) {
+  unsigned long before = atomic_load(&progress);
+  spin_us(300);
+  return atomic_load(&progress) != before;
+}
+
+/* Signals the runtime sent for stops with this reason (0 if none). */
+static uint64_t signals_for(const char *reason, uint64_t *stops) {
+  struct preempt_stw_stats s[16];
+  size_t n = preempt_read_stw_stats(s, 16);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(s[i].reason, reason) == 0) {
+      *stops = s[i].stops;
+      return s[i].signals;
+    }
+  *stops = 0;
+  return 0;
+}
+
+static void assert_no_signals(const char *reason, uint64_t min_stops) {
+  uint64_t stops, sig = signals_for(reason, &stops);
+  cr_assert_geq(stops, min_stops, "\"%s\": %llu stops recorded, expected %llu",
+                reason, (unsigned long long)stops,
+                (unsigned long long)min_stops);
+  cr_assert_eq(sig, 0,
+               "\"%s\": %llu stop signals sent: this test needs "
+               "PREEMPT=asyncpreempt=0 (only polls may stop threads)",
+               reason, (unsigned long long)sig);
+}
+
+/* A loop without any call: only the plugin's poll on its back-edge can
+ * stop it.  It keeps a chain of its own, live across the loop. */
+static void *spinner(void *arg) {
+  (void)arg;
+  struct tnode *head = chain(40, 100); /* attaches the thread, too */
+  atomic_store(&hidden_head, hide(head));
+  atomic_store(&ready, 1);
+  while (!atomic_load_explicit(&quit, memory_order_relaxed))
+    atomic_fetch_add_explicit(&progress, 1, memory_order_relaxed);
+  return (void *)(intptr_t)chain_ok(head, 40, 100);
+}
+
+static void start(pthread_t *th, void *(*fn)(void *)) {
+  atomic_store(&quit, 0);
+  atomic_store(&ready, 0);
+  cr_assert_eq(pthread_create(th, NULL, fn, NULL), 0);
+  while (!atomic_load(&ready))
+    sched_yield();
+  wait_running();
+}
+
+/* Without signals a thread blocked outside a blocking region would hold
+ * every stop up (README): joins are blocking regions. */
+static void *join(pthread_t th) {
+  void *ret;
+  preempt_enter_blocking();
+  pthread_join(th, &ret);
+  preempt_exit_blocking();
+  return ret;
+}
+
+static void finish(pthread_t th) {
+  atomic_store(&quit, 1);
+  cr_assert(join(th), "the spinning thread's chain was freed while it held it");
+}
+
+Test(polls, call_free_loop_stops, .timeout = 60) {
+  pthread_t th;
+  start(&th, spinner);
+  for (int i = 0; i < 200; i++) {
+    preempt_stop_the_world("polls: loop");
+    int moved = frozen();
+    preempt_start_the_world();
+    cr_assert_eq(moved, 0, "round %d: the spinner advanced while stopped", i);
+    wait_running();
+  }
+  finish(th);
+  assert_no_signals("polls: loop", 200);
+}
+
+Test(polls, spinning_frame_keeps_its_objects, .timeout = 60) {
+  pthread_t th;
+  uint64_t before = gc_count();
+  start(&th, spinner);
+  for (int i = 0; i < 30; i++) {
+    preempt_gc(); /* stops the spinner at its poll, scans its frame */
+    /* the chain is reachable: every node intact */
+    struct tnode *h = unhide(atomic_load(&hidden_head));
+    cr_assert(chain_ok(h, 40, 100), "collection %d freed the spinner's chain",
+              i);
+    wait_running();
+  }
+  finish(th);
+  cr_assert_geq(gc_count() - before, 30);
+  assert_no_signals("gc", 30);
+  /* The frame is gone: nothing holds the chain any more. */
+  uintptr_t h = atomic_load(&hidden_head);
+  for (int i = 0; i < 3; i++)
+    preempt_gc();
+  assert_collected(h, "the chain outlived the frame that held it");
+}
+
+/* Recursion without a loop or an allocation: only the poll before the
+ * recursive calls stops it.  Each leaf counts; the recursion ends once
+ * asked to (it would run for minutes otherwise). */
+static long recurse(long n) {
+  if (n < 2 || atomic_load_explicit(&quit, memory_order_relaxed)) {
+    atomic_fetch_add_explicit(&progress, 1, memory_order_relaxed);
+    return n;
+  }
+  return recurse(n - 1) + recurse(n - 2);
+}
+
+static void *recurser(void *arg) {
+  (void)arg;
+  struct tnode *head = chain(40, 500);
+  atomic_store(&hidden_head, hide(head));
+  atomic_store(&ready, 1);
+  long r = recurse(60);
+  return (void *)(intptr_t)(chain_ok(head, 40, 500) && r >= 0);
+}
+
+Test(polls, recursion_without_loops_stops, .timeout = 60) {
+  pthread_t th;
+  start(&th, recurser);
+  for (int i = 0; i < 100; i++) {
+    preempt_stop_the_world("polls: recursion");
+    int moved = frozen();
+    preempt_start_the_world();
+    cr_assert_eq(moved, 0, "round %d: the recursion advanced while stopped",
+                 i);
+    if (i % 10 == 0)
+      preempt_gc();
+    wait_running();
+  }
+  finish(th);
+  assert_no_signals("polls: recursion", 100);
+}
+
+/* Two spinners and two threads that stop the world concurrently. */
+static void nothing(void *arg) { (void)arg; }
+
+static void *stopper(void *arg) {
+  (void)arg;
+  preempt_thread_attach();
+  for (int i = 0; i < 100; i++) {
+    if (i % 4 == 0)
+      preempt_gc();
+    else
+      preempt_with_world_stopped("polls: concurrent", nothing, NULL);
+  }
+  return NULL;
+}
+
+Test(polls, concurrent_stoppers, .timeout = 120) {
+  pthread_t spin[2], stop[2];
+  for (int i = 0; i < 2; i++)
+    start(&spin[i], spinner);
+  for (int i = 0; i < 2; i++)
+    cr_assert_eq(pthread_create(&stop[i], NULL, stopper, NULL), 0);
+  for (int i = 0; i < 2; i++)
+    join(stop[i]);
+  atomic_store(&quit, 1);
+  for (int i = 0; i < 2; i++)
+    cr_assert(join(spin[i]), "spinner %d lost its chain", i);
+  assert_no_signals("polls: concurrent", 100);
+}
