@@ -5,11 +5,10 @@
  * needs each time (errno, a shared counter that wakes a sleeping stopper,
  * waiting for a stop signal on its way); all of that only matters while a
  * stop is requested.  The protocol is stw.c's: a thread publishes its
- * state with a sequentially consistent store and then reads
- * preempt__stop_requested, which the stopper sets before it reads the
- * states; if the thread sees no request, the stopper will see the new
- * state.  When it sees one, it takes stw.c's own path (the slow
- * functions), which does the rest. */
+ * state (preempt_stw_state_store) and then reads preempt__stop_requested,
+ * which the stopper sets before it reads the states; if the thread sees
+ * no request, the stopper will see the new state.  When it sees one, it
+ * takes stw.c's own path (the slow functions), which does the rest. */
 #ifndef PREEMPT_FFI_TRANSITION_H
 #define PREEMPT_FFI_TRANSITION_H
 
@@ -24,14 +23,14 @@ void preempt_ffi_block_slow(struct preempt_thread *t) PREEMPT_HIDDEN;
 void preempt_ffi_unblock_slow(struct preempt_thread *t) PREEMPT_HIDDEN;
 
 static inline void preempt_ffi_block(struct preempt_thread *t) {
-  atomic_store(&t->state, THREAD_BLOCKING);
-  if (unlikely(atomic_load(&preempt__stop_requested)))
+  preempt_stw_state_store(&t->state, THREAD_BLOCKING);
+  if (unlikely(atomic_load_explicit(&preempt__stop_requested, memory_order_acquire)))
     preempt_ffi_block_slow(t);
 }
 
 static inline void preempt_ffi_unblock(struct preempt_thread *t) {
-  atomic_store(&t->state, THREAD_RUNNING);
-  if (unlikely(atomic_load(&preempt__stop_requested)))
+  preempt_stw_state_store(&t->state, THREAD_RUNNING);
+  if (unlikely(atomic_load_explicit(&preempt__stop_requested, memory_order_acquire)))
     preempt_ffi_unblock_slow(t);
 }
 

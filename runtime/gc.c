@@ -34,6 +34,7 @@ static void init_once_fn(void) {
   preempt_heap_init();
   preempt_malloc_init();
   preempt_threads_init();
+  preempt_stw_init();
   preempt_signal_init();
   preempt_registry_sync();
   preempt_next_gc = preempt_opts.min_heap;

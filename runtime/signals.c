@@ -23,6 +23,7 @@
 #include "stw.h"
 #include "threads.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
@@ -63,6 +64,7 @@ static _Atomic unsigned user_seq;
 static pthread_mutex_t user_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uintptr_t loader_lo, loader_hi; /* ld.so's code */
+static uintptr_t libc_lo, libc_hi;     /* the C library's */
 
 static void resolve_once(void) {
   real_sigaction = (sigaction_fn *)preempt_libc_symbol("sigaction");
@@ -192,22 +194,36 @@ static void handler(int sig, siginfo_t *info, void *uc) {
 /* ---- installing ---------------------------------------------------------- */
 
 
-static int find_loader(struct dl_phdr_info *info, size_t size, void *arg) {
+/* The executable segment of the object loaded at arg[0], into arg[1..2]. */
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg) {
   (void)size;
-  if (info->dlpi_addr != *(uintptr_t *)arg)
+  uintptr_t *r = arg;
+  if (info->dlpi_addr != r[0])
     return 0;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
     if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-      loader_lo = info->dlpi_addr + ph->p_vaddr;
-      loader_hi = loader_lo + ph->p_memsz;
+      r[1] = info->dlpi_addr + ph->p_vaddr;
+      r[2] = r[1] + ph->p_memsz;
     }
   }
   return 1;
 }
 
+static void text_of(uintptr_t base, uintptr_t *lo, uintptr_t *hi) {
+  uintptr_t r[3] = {base, 0, 0};
+  if (base)
+    dl_iterate_phdr(find_text, r);
+  *lo = r[1];
+  *hi = r[2];
+}
+
 bool preempt_signal_in_loader_text(uintptr_t pc) {
   return pc >= loader_lo && pc < loader_hi;
+}
+
+bool preempt_signal_in_libc_text(uintptr_t pc) {
+  return pc >= libc_lo && pc < libc_hi;
 }
 
 static void after_fork_child(void) { self_pid = getpid(); }
@@ -296,9 +312,10 @@ void preempt_signal_init(void) {
   resolve();
   self_pid = getpid();
   pthread_atfork(NULL, NULL, after_fork_child);
-  uintptr_t base = (uintptr_t)getauxval(AT_BASE);
-  if (base)
-    dl_iterate_phdr(find_loader, &base);
+  text_of((uintptr_t)getauxval(AT_BASE), &loader_lo, &loader_hi);
+  Dl_info libc;
+  if (dladdr((void *)real_sigprocmask, &libc))
+    text_of((uintptr_t)libc.dli_fbase, &libc_lo, &libc_hi);
   if (preempt_opts.async_preempt)
     install(preempt_opts.stop_signal);
   wrap_existing();

@@ -36,7 +36,9 @@ int preempt_signal_real_mask(int how, const void *set, void *old) PREEMPT_HIDDEN
 bool preempt_signal_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
     PREEMPT_HIDDEN;
 /* The dynamic linker's code, where a thread is never stopped (it may hold
- * the loader's lock, which scanning globals takes). */
+ * the loader's lock, which scanning globals takes), and the C library's,
+ * whose lock functions the dynamic linker calls with that lock held. */
 bool preempt_signal_in_loader_text(uintptr_t pc) PREEMPT_HIDDEN;
+bool preempt_signal_in_libc_text(uintptr_t pc) PREEMPT_HIDDEN;
 
 #endif

@@ -227,6 +227,35 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
 
 static void walk_stack(struct walk *w);
 
+struct loader_walk {
+  uintptr_t pc;
+  bool started, found;
+  int frames; /* C library frames left to look through */
+};
+
+static _Unwind_Reason_Code loader_cb(struct _Unwind_Context *ctx, void *arg) {
+  struct loader_walk *w = arg;
+  int before_insn = 0;
+  uintptr_t ip = (uintptr_t)_Unwind_GetIPInfo(ctx, &before_insn);
+  if (!w->started) { /* the handler's frames, then the interrupted one */
+    w->started = before_insn && ip == w->pc;
+    return _URC_NO_REASON;
+  }
+  if (preempt_signal_in_loader_text(ip - 1)) {
+    w->found = true;
+    return _URC_END_OF_STACK;
+  }
+  return preempt_signal_in_libc_text(ip - 1) && --w->frames > 0
+             ? _URC_NO_REASON
+             : _URC_END_OF_STACK;
+}
+
+bool preempt_stack_libc_called_by_loader(const void *uc) {
+  struct loader_walk w = {.pc = preempt_arch_context_pc(uc), .frames = 8};
+  _Unwind_Backtrace(loader_cb, &w);
+  return w.found;
+}
+
 
 void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
                             struct preempt_vec *sink) {

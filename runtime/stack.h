@@ -18,6 +18,10 @@ void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
  * preempt_scan_own_stack does. */
 void preempt_scan_interrupted(struct preempt_thread *t, const void *uc,
                               struct preempt_vec *sink) PREEMPT_HIDDEN;
+/* From a signal handler: was the context uc interrupted in C library code
+ * that the dynamic linker called (its lock functions, with the loader's
+ * lock held or half taken)? */
+bool preempt_stack_libc_called_by_loader(const void *uc) PREEMPT_HIDDEN;
 /* Where the own stack is mapped from (the main thread's grows on demand). */
 uintptr_t preempt_stack_mapped_lo(const struct preempt_thread *t) PREEMPT_HIDDEN;
 /* After saved_sp is set: which stack it is on (saved_hi, off_stack). */

@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -55,6 +56,7 @@ __attribute__((used)) static const char *const blocking_anchor =
 
 pthread_mutex_t preempt_heap_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic int preempt__stop_requested;
+bool preempt_stw_asymmetric;
 static _Atomic unsigned world_epoch; /* futex word: bumped on restart */
 static _Atomic long heap_owner;      /* kernel tid holding the heap lock */
 /* Bumped whenever a thread stops; a stopper waiting for that sleeps on it
@@ -88,6 +90,13 @@ static void futex_wake_all(_Atomic unsigned *addr) {
 static void futex_wait_ns(_Atomic unsigned *addr, unsigned val, uint64_t ns) {
   struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
   syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+void preempt_stw_init(void) {
+  long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  preempt_stw_asymmetric =
+      cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+      syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 }
 
 /* The calling thread has left RUNNING. */
@@ -238,7 +247,12 @@ preempt_stw_enter_blocking(const uintptr_t *regs, uintptr_t sp) {
   memcpy(t->saved_regs, regs, sizeof t->saved_regs);
   t->saved_sp = sp;
   preempt_stack_note_blocking(t);
-  enter_blocked(t);
+  /* With no stop requested and no stop signal on its way, the state is
+   * all there is to publish. */
+  preempt_stw_state_store(&t->state, THREAD_BLOCKING);
+  if (unlikely(atomic_load_explicit(&preempt__stop_requested, memory_order_acquire) ||
+               atomic_load_explicit(&t->sig_pending, memory_order_relaxed)))
+    enter_blocked(t);
   errno = saved_errno;
 }
 
@@ -247,12 +261,17 @@ __attribute__((naked)) void preempt_enter_blocking(void) {
 }
 
 void preempt_exit_blocking(void) {
-  int saved_errno = errno; /* of the call just made */
   struct preempt_thread *t = preempt_self;
-  if (t && atomic_load(&world.holder) == t->tid)
-    atomic_store(&t->state, THREAD_RUNNING); /* its own stop: no waiting */
-  else if (t)
+  if (!t)
+    return;
+  preempt_stw_state_store(&t->state, THREAD_RUNNING);
+  if (likely(!atomic_load_explicit(&preempt__stop_requested, memory_order_acquire)))
+    return;
+  int saved_errno = errno; /* of the call just made */
+  if (atomic_load(&world.holder) != t->tid) { /* its own stop: no waiting */
+    stopped(t, THREAD_BLOCKING); /* the stopper may be counting on it */
     resume(t, THREAD_BLOCKING, NULL);
+  }
   errno = saved_errno;
 }
 
@@ -294,7 +313,8 @@ void preempt_stw_on_signal(struct preempt_thread *t, void *uc) {
     return;
   }
   uintptr_t pc = preempt_arch_context_pc(uc);
-  if (preempt_signal_in_loader_text(pc) || preempt_registry_unsafe_at(pc)) {
+  if (preempt_signal_in_loader_text(pc) || preempt_registry_unsafe_at(pc) ||
+      (preempt_signal_in_libc_text(pc) && preempt_stack_libc_called_by_loader(uc))) {
     atomic_store(&t->retry_soon, true);
     atomic_store(&t->sig_pending, 0); /* the range's poll or a new signal */
     return;
@@ -443,6 +463,10 @@ void preempt_stop_world(const char *reason, bool roots) {
   atomic_store(&world.begun, true);
   atomic_store(&world.roots, roots);
   atomic_store(&preempt__stop_requested, 1);
+  if (preempt_stw_asymmetric &&
+      syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+    preempt_fatal("membarrier failed after it was registered: %s",
+                  strerror(errno));
   preempt_threads_each(request_each, self);
   preempt_threads_each(wait_stopped, self);
   uint64_t t1 = preempt_now_ns();

@@ -15,6 +15,23 @@ extern pthread_mutex_t preempt_heap_lock PREEMPT_HIDDEN;
 /* A stop is requested: every thread must stop.  Exported (the plugin's
  * polls at the end of unsafe ranges read it). */
 extern _Atomic int preempt__stop_requested PREEMPT_API;
+
+/* A thread changing its state and then reading preempt__stop_requested,
+ * and the stopper setting that and then reading the states, must not both
+ * read the old value.  The stopper runs a process-wide barrier
+ * (membarrier) in between, if the kernel has it: then a thread's side
+ * needs no fence, and a blocking transition costs a few nanoseconds
+ * instead of two locked instructions.  Set once, at initialisation. */
+extern bool preempt_stw_asymmetric PREEMPT_HIDDEN;
+void preempt_stw_init(void) PREEMPT_HIDDEN;
+static inline void preempt_stw_state_store(_Atomic int *state, int value) {
+  if (__builtin_expect(preempt_stw_asymmetric, 1)) {
+    atomic_store_explicit(state, value, memory_order_release);
+    atomic_signal_fence(memory_order_seq_cst);
+  } else {
+    atomic_store(state, value);
+  }
+}
 /* Takes the heap lock; publishes the caller's roots first if it must wait
  * (ip: return address into the caller's code).  Holding it is a runtime
  * critical section: no signal stops the thread meanwhile. */
