@@ -5,13 +5,18 @@
 // makes sure that it checks within a bounded time, wherever it runs.
 //
 // A poll is
-//   if (*preempt.poll.at) preempt_safepoint();
-// a load that x86 folds into a compare, and a branch predicted not taken;
-// the call sits in a cold block that code placement moves out of line.
-// preempt.poll.at, one per module, points to preempt__stop_requested; it
-// is set by the module's constructor only if the runtime is linked (a weak
-// reference), and points to a zero before that or without the runtime:
-// code built with polls links and runs without the runtime.
+//   if (preempt__poll_flag) preempt_safepoint();
+// on x86 `cmpl $0, preempt__poll_flag(%rip); jne cold`: no register, no
+// pointer load; the call sits in a cold block that code placement moves
+// out of line.  preempt__poll_flag is a hidden linkonce_odr global in a
+// comdat: one copy per linked object (executable or shared library),
+// shared by all its files, addressed relative to the instruction pointer.
+// A constructor in the same comdat (one per linked object) hands its
+// address to the runtime (preempt__poll_register, a weak reference: code
+// built with polls links and runs without the runtime, where the flag
+// stays 0), which sets it while a stop is requested; a destructor takes it
+// back before dlclose unmaps it.  A poll that fires calls
+// preempt_safepoint(), which reads the runtime's own request.
 //
 // Only a cycle can keep a thread from checking for long:
 //   - Recursion (a cycle of calls).  A call is "re-entering" if it may
@@ -138,6 +143,14 @@ bool definedHere(const Function &F) {
   return !F.isDeclarationForLinker() && !F.isInterposable();
 }
 
+// The poll flag of the linked object, its constructor and destructor, and
+// the runtime's entries they call (runtime/polls.c).
+constexpr const char *PollFlagName = "preempt__poll_flag";
+constexpr const char *PollInitName = "preempt__poll_init";
+constexpr const char *PollFiniName = "preempt__poll_fini";
+constexpr const char *PollRegisterName = "preempt__poll_register";
+constexpr const char *PollUnregisterName = "preempt__poll_unregister";
+
 bool isCall(const Instruction &I) {
   const auto *CB = dyn_cast<CallBase>(&I);
   return CB && !CB->isInlineAsm() && !isa<IntrinsicInst>(CB);
@@ -155,7 +168,7 @@ private:
   LLVMContext &Ctx;
   FunctionAnalysisManager &FAM;
   TargetLibraryInfoImpl TLII;
-  GlobalVariable *At = nullptr;              // preempt.poll.at
+  GlobalVariable *Flag = nullptr; // preempt__poll_flag
   DenseSet<const Instruction *> Polls; // their loads
   SmallPtrSet<const Function *, 32> AlwaysChecks;
   unsigned CallPolls = 0, EntryPolls = 0, LoopPolls = 0, Functions = 0;
@@ -172,7 +185,7 @@ private:
   unsigned loopPolls(Function &F, const DenseSet<const Instruction *> &Unsafe);
   bool everyReturnChecks(Function &F) const;
   void unsafeInstructions(Function &F, DenseSet<const Instruction *> &Unsafe);
-  void createFlagPointer();
+  void createFlag();
   void insertPoll(Instruction *Before);
 };
 
@@ -457,53 +470,77 @@ void ModulePolls::unsafeInstructions(Function &F,
     }
 }
 
-// preempt.poll.at and the constructor that points it to the runtime's
-// flag when the runtime is there (the flag is a weak reference).
-void ModulePolls::createFlagPointer() {
+// preempt__poll_flag, and the constructor and destructor that register
+// it with the runtime if the runtime is there (weak references).  All
+// three in one comdat keyed by the flag, and the constructor's and
+// destructor's table entries too: the linker keeps one of each per linked
+// object, however many of its files have polls.
+void ModulePolls::createFlag() {
   Type *I32 = Type::getInt32Ty(Ctx);
   PointerType *Ptr = PointerType::get(Ctx, 0);
-  auto *Flag =
-      cast<GlobalVariable>(M.getOrInsertGlobal(StopRequestedName, I32));
-  if (Flag->isDeclaration())
-    Flag->setLinkage(GlobalValue::ExternalWeakLinkage);
-  auto *Zero = new GlobalVariable(M, I32, /*isConstant=*/true,
-                                  GlobalValue::PrivateLinkage,
-                                  ConstantInt::get(I32, 0),
-                                  "preempt.poll.none");
-  At = new GlobalVariable(M, Ptr, /*isConstant=*/false,
-                          GlobalValue::InternalLinkage, Zero,
-                          "preempt.poll.at");
-  Function *Init = Function::Create(
-      FunctionType::get(Type::getVoidTy(Ctx), false),
-      GlobalValue::InternalLinkage, "preempt.poll.init", M);
-  Init->addFnAttr("preempt-no-safepoint");
-  Init->addFnAttr(Attribute::NoUnwind);
-  IRBuilder<> B(BasicBlock::Create(Ctx, "", Init));
-  Value *Has = B.CreateICmpNE(Flag, ConstantPointerNull::get(Ptr));
-  B.CreateStore(B.CreateSelect(Has, Flag, Zero), At);
-  B.CreateRetVoid();
-  // Before other constructors: those of this module may poll already.
-  appendToGlobalCtors(M, Init, /*Priority=*/0);
+  Flag = M.getNamedGlobal(PollFlagName);
+  if (Flag && !Flag->isDeclaration())
+    return; // this module has them already (the pass ran before)
+  if (Flag)
+    Flag->eraseFromParent(); // a declaration someone wrote: ours is hidden
+  Comdat *C = M.getOrInsertComdat(PollFlagName);
+  C->setSelectionKind(Comdat::Any);
+  Flag = new GlobalVariable(M, I32, /*isConstant=*/false,
+                            GlobalValue::LinkOnceODRLinkage,
+                            ConstantInt::get(I32, 0), PollFlagName);
+  Flag->setVisibility(GlobalValue::HiddenVisibility);
+  Flag->setDSOLocal(true);
+  Flag->setAlignment(Align(4));
+  Flag->setComdat(C);
+  auto Make = [&](const char *Name, const char *Entry, bool Ctor) {
+    auto *Callee = cast<Function>(
+        M.getOrInsertFunction(Entry, Type::getVoidTy(Ctx), Ptr).getCallee());
+    if (Callee->isDeclaration())
+      Callee->setLinkage(GlobalValue::ExternalWeakLinkage);
+    Function *F = Function::Create(
+        FunctionType::get(Type::getVoidTy(Ctx), false),
+        GlobalValue::LinkOnceODRLinkage, Name, M);
+    F->setVisibility(GlobalValue::HiddenVisibility);
+    F->setDSOLocal(true);
+    F->setComdat(C);
+    F->addFnAttr("preempt-no-safepoint");
+    F->addFnAttr(Attribute::NoUnwind);
+    BasicBlock *Entry0 = BasicBlock::Create(Ctx, "", F);
+    BasicBlock *Call = BasicBlock::Create(Ctx, "runtime", F);
+    BasicBlock *Done = BasicBlock::Create(Ctx, "done", F);
+    IRBuilder<> B(Entry0);
+    B.CreateCondBr(B.CreateICmpNE(Callee, ConstantPointerNull::get(Ptr)),
+                   Call, Done);
+    B.SetInsertPoint(Call);
+    B.CreateCall(Callee, {Flag});
+    B.CreateBr(Done);
+    B.SetInsertPoint(Done);
+    B.CreateRetVoid();
+    // Registered before other constructors (which may poll already), and
+    // taken back after other destructors.
+    if (Ctor)
+      appendToGlobalCtors(M, F, /*Priority=*/0, Flag);
+    else
+      appendToGlobalDtors(M, F, /*Priority=*/0, Flag);
+  };
+  Make(PollInitName, PollRegisterName, true);
+  Make(PollFiniName, PollUnregisterName, false);
 }
 
-// if (*preempt.poll.at) preempt_safepoint();  with the call out of line
+// if (preempt__poll_flag) preempt_safepoint();  with the call out of line
 // (unlikely branch, cold call site).  The flag is read with a volatile
 // load: never hoisted out of a loop, never merged with another, and
 // folded into the compare (an atomic load would not be).
 void ModulePolls::insertPoll(Instruction *Before) {
-  if (!At)
-    createFlagPointer();
+  if (!Flag)
+    createFlag();
   FunctionCallee Safepoint =
       M.getOrInsertFunction(PollFunctionName, Type::getVoidTy(Ctx));
   if (auto *Fn = dyn_cast<Function>(Safepoint.getCallee());
       Fn && Fn->isDeclaration())
     Fn->setLinkage(GlobalValue::ExternalWeakLinkage);
   IRBuilder<> B(Before);
-  // Written once, by the constructor, before the program runs: the code
-  // generator may keep it in a register for a whole loop.
-  LoadInst *Addr = B.CreateLoad(At->getValueType(), At, "preempt.flag");
-  Addr->setMetadata(LLVMContext::MD_invariant_load, MDNode::get(Ctx, {}));
-  LoadInst *L = B.CreateAlignedLoad(B.getInt32Ty(), Addr, Align(4),
+  LoadInst *L = B.CreateAlignedLoad(B.getInt32Ty(), Flag, Align(4),
                                     /*isVolatile=*/true, "preempt.poll");
   Polls.insert(L);
   Value *Cond = B.CreateICmpNE(L, B.getInt32(0), "preempt.stop");

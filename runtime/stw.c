@@ -33,6 +33,7 @@
 #include "gc.h"
 #include "blocking.h"
 #include "options.h"
+#include "polls.h"
 #include "registry.h"
 #include "signals.h"
 #include "stack.h"
@@ -463,6 +464,7 @@ void preempt_stop_world(const char *reason, bool roots) {
   atomic_store(&world.begun, true);
   atomic_store(&world.roots, roots);
   atomic_store(&preempt__stop_requested, 1);
+  preempt_polls_set(1); /* the flags the plugin's polls read (polls.c) */
   if (preempt_stw_asymmetric &&
       syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
     preempt_fatal("membarrier failed after it was registered: %s",
@@ -482,6 +484,7 @@ void preempt_start_world(void) {
   preempt_stw_stats_start(preempt_now_ns() - world.since);
   atomic_store(&world.holder, 0);
   atomic_store(&preempt__stop_requested, 0);
+  preempt_polls_set(0);
   atomic_fetch_add(&world_epoch, 1);
   futex_wake_all(&world_epoch);
 }

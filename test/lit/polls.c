@@ -1,7 +1,11 @@
 // -fplugin-arg-preempt-polls through clang: the fast path of a loop's
-// poll is a compare with memory and a branch not taken (the flag's address
-// in a register for the whole loop), the call out of line after the loop's
-// own code; the call has a stack map.  At -O0 too.  Without the argument,
+// poll is a compare of the flag in memory, addressed relative to the
+// instruction pointer (no register, no pointer load), and a branch not
+// taken; the call out of line after the loop's own code; the call has a
+// stack map.  The flag (one per linked object) is a hidden comdat global;
+// the constructor and destructor that register it with the runtime are in
+// its comdat, and so are their .init_array/.fini_array entries (the
+// linker keeps one of each per object).  At -O0 too.  Without the argument,
 // no poll.  The stats argument counts them; unknown arguments list it.
 // RUN: %cc -O2 -fplugin-arg-preempt-polls -S -o - %s | FileCheck %s --check-prefix=ASM
 // RUN: %cc -O2 -fplugin-arg-preempt-polls -S -emit-llvm -o - %s | FileCheck %s --check-prefix=IR
@@ -15,10 +19,10 @@
 _Atomic int stop;
 
 // ASM-LABEL: spin:
-// ASM: movq preempt.poll.at(%rip), %[[R:[a-z0-9]+]]
+// ASM-NOT: preempt__poll_flag
 // ASM: [[LOOP:.LBB[0-9_]+]]: # =>This Inner Loop Header
 // ASM-NOT: call
-// ASM: cmpl $0, (%[[R]])
+// ASM: cmpl $0, preempt__poll_flag(%rip)
 // ASM-NEXT: jne [[SLOW:.LBB[0-9_]+]]
 // ASM-NOT: call
 // ASM: je [[LOOP]]
@@ -34,6 +38,19 @@ long spin(_Atomic long *c) {
     atomic_store_explicit(c, ++n, memory_order_relaxed);
   return n;
 }
+
+// ASM: .section .text.preempt__poll_init,"axG",@progbits,preempt__poll_flag,comdat
+// ASM: leaq preempt__poll_flag(%rip), %rdi
+// ASM: callq preempt__poll_register@PLT
+// ASM: .section .text.preempt__poll_fini,"axG",@progbits,preempt__poll_flag,comdat
+// ASM: callq preempt__poll_unregister@PLT
+// ASM: .hidden preempt__poll_flag
+// ASM: .section .init_array.0,"awG",@init_array,preempt__poll_flag,comdat
+// ASM-NEXT: .p2align 3
+// ASM-NEXT: .quad preempt__poll_init
+// ASM: .section .fini_array.0,"awG",@fini_array,preempt__poll_flag,comdat
+// ASM-NEXT: .p2align 3
+// ASM-NEXT: .quad preempt__poll_fini
 
 // OFF-NOT: preempt.poll
 // OFF-NOT: preempt_safepoint

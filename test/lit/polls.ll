@@ -15,13 +15,19 @@
 target datalayout = "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:64-i128:128-f80:128-n8:16:32:64-S128"
 target triple = "x86_64-pc-linux-gnu"
 
-; Weak references: code built with polls links without the runtime.  The
-; module's constructor points preempt.poll.at to the flag if it is there.
-; CHECK-DAG: @preempt__stop_requested = extern_weak global i32
-; CHECK-DAG: @preempt.poll.none = private constant i32 0
-; CHECK-DAG: @preempt.poll.at = internal global ptr @preempt.poll.none
-; CHECK-DAG: @llvm.global_ctors = appending global {{.*}} { i32 0, ptr @preempt.poll.init, ptr null }
+; One flag per linked object: hidden (addressed relative to the
+; instruction pointer), linkonce_odr in a comdat of its own (the files of
+; one executable or library share it).  The constructor and destructor
+; (same comdat; their table entries keyed by the flag, so the linker keeps
+; one of each) register it with the runtime if the runtime is linked: weak
+; references, code built with polls links without the runtime.
+; CHECK-DAG: $preempt__poll_flag = comdat any
+; CHECK-DAG: @preempt__poll_flag = linkonce_odr hidden global i32 0, comdat, align 4
+; CHECK-DAG: @llvm.global_ctors = appending global {{.*}} { i32 0, ptr @preempt__poll_init, ptr @preempt__poll_flag }
+; CHECK-DAG: @llvm.global_dtors = appending global {{.*}} { i32 0, ptr @preempt__poll_fini, ptr @preempt__poll_flag }
 ; CHECK-DAG: declare extern_weak void @preempt_safepoint()
+; CHECK-NOT: preempt__stop_requested
+; CHECK-NOT: preempt.poll.at
 
 declare void @ext(ptr)
 declare i64 @strlen(ptr)
@@ -32,16 +38,15 @@ declare ptr @preempt_alloc(i64)
 declare i32 @preempt_blocking_usleep(i32) "preempt-no-safepoint"
 declare i32 @usleep(i32)
 
-; A call-free loop: on the back-edge a volatile load of the flag (its
-; address is invariant: the code generator keeps it in a register), a
-; test and an unlikely branch to the cold call.
+; A call-free loop: on the back-edge a volatile load of the flag (at a
+; constant address: x86 folds it into the compare), a test and an
+; unlikely branch to the cold call.
 ; CHECK-LABEL: define void @spin(ptr %c)
 ; CHECK-NEXT: entry:
 ; CHECK-NEXT: br label %loop
 ; CHECK: loop:
 ; CHECK: store atomic i64
-; CHECK-NEXT: %preempt.flag = load ptr, ptr @preempt.poll.at, align 8, !invariant.load
-; CHECK-NEXT: %preempt.poll = load volatile i32, ptr %preempt.flag, align 4
+; CHECK-NEXT: %preempt.poll = load volatile i32, ptr @preempt__poll_flag, align 4
 ; CHECK-NEXT: %preempt.stop = icmp ne i32 %preempt.poll, 0
 ; CHECK-NEXT: br i1 %preempt.stop, label %preempt.poll.slow, label %preempt.poll.done, !prof [[UNLIKELY:![0-9]+]]
 ; CHECK: preempt.poll.slow:
@@ -241,7 +246,7 @@ exit:
 ; CHECK-NOT: preempt.poll
 ; CHECK-LABEL: define void @pong(i64 %n)
 ; CHECK-NEXT: entry:
-; CHECK-NEXT: %preempt.flag = load ptr, ptr @preempt.poll.at
+; CHECK-NEXT: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
 ; CHECK: preempt.poll.done:
 ; CHECK-NEXT: call void @ping(i64 %n)
 define void @ping(i64 %n) {
@@ -265,7 +270,7 @@ entry:
 ; poll before the call, which checks for the loop too.
 ; CHECK-LABEL: define void @calls_ext(ptr %p)
 ; CHECK: loop:
-; CHECK-NEXT: %preempt.flag = load ptr, ptr @preempt.poll.at
+; CHECK-NEXT: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
 ; CHECK: preempt.poll.done:
 ; CHECK-NEXT: call void @ext(ptr %p)
 ; CHECK-NEXT: br label %loop
@@ -281,7 +286,7 @@ loop:
 ; Through a pointer: a poll before the call.
 ; CHECK-LABEL: define void @indirect(ptr %f)
 ; CHECK-NEXT: entry:
-; CHECK-NEXT: %preempt.flag = load ptr, ptr @preempt.poll.at
+; CHECK-NEXT: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
 ; CHECK: preempt.poll.done:
 ; CHECK-NEXT: call void %f()
 define void @indirect(ptr %f) {
@@ -293,7 +298,7 @@ entry:
 ; The C library's qsort calls the comparator: a poll before it.
 ; CHECK-LABEL: define void @sorts(ptr %a, ptr %cmp)
 ; CHECK-NEXT: entry:
-; CHECK-NEXT: %preempt.flag = load ptr, ptr @preempt.poll.at
+; CHECK-NEXT: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
 define void @sorts(ptr %a, ptr %cmp) {
 entry:
   call void @qsort(ptr %a, i64 10, i64 8, ptr %cmp)
@@ -415,11 +420,20 @@ exit:
   ret void
 }
 
-; The constructor: the runtime's flag if it is linked.
-; CHECK-LABEL: define internal void @preempt.poll.init()
-; CHECK-NEXT: icmp ne ptr @preempt__stop_requested, null
-; CHECK-NEXT: select i1 {{.*}}, ptr @preempt__stop_requested, ptr @preempt.poll.none
-; CHECK-NEXT: store ptr {{.*}}, ptr @preempt.poll.at
+; The constructor and destructor: register the flag, and take it back,
+; if the runtime is linked.
+; CHECK: declare extern_weak void @preempt__poll_register(ptr)
+; CHECK-LABEL: define linkonce_odr hidden void @preempt__poll_init() #{{[0-9]+}} comdat($preempt__poll_flag)
+; CHECK-NEXT: icmp ne ptr @preempt__poll_register, null
+; CHECK-NEXT: br i1 %{{[0-9]+}}, label %runtime, label %done
+; CHECK: runtime:
+; CHECK-NEXT: call void @preempt__poll_register(ptr @preempt__poll_flag)
+; CHECK: declare extern_weak void @preempt__poll_unregister(ptr)
+; CHECK-LABEL: define linkonce_odr hidden void @preempt__poll_fini() #{{[0-9]+}} comdat($preempt__poll_flag)
+; CHECK-NEXT: icmp ne ptr @preempt__poll_unregister, null
+; CHECK-NEXT: br i1 %{{[0-9]+}}, label %runtime, label %done
+; CHECK: runtime:
+; CHECK-NEXT: call void @preempt__poll_unregister(ptr @preempt__poll_flag)
 
 ; CHECK: attributes #[[COLD]] = { cold }
 ; CHECK: [[UNLIKELY]] = !{!"branch_weights", i32 1, i32 1048575}
