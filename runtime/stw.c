@@ -25,10 +25,11 @@
  *
  * Every way of stopping goes through publish: a thread scans its own
  * stack, and the collector waits until it has, so nothing frees or
- * rebuilds what a scan is reading.  A thread stopped by signal for a stop
- * that needs no roots (the public API) does not scan: on a busy machine
- * that scan holds the CPU a thread not yet stopped is waiting for.  If a
- * stop that needs them finds it still parked, it scans then (resume). */
+ * rebuilds what a scan is reading.  A thread parked (by signal or at a
+ * safepoint) for a stop that needs no roots (the public API) does not
+ * scan: the scan would delay the stop, and on a busy machine hold the CPU
+ * a thread not yet stopped is waiting for.  If a stop that needs them
+ * finds it still parked, it scans then (resume). */
 #define _GNU_SOURCE
 #include "gc.h"
 #include "blocking.h"
@@ -120,10 +121,12 @@ void preempt_stw_publish(struct preempt_thread *t, uintptr_t start_ip) {
 
 static void publish_interrupted(struct preempt_thread *t, const void *uc);
 
-/* Leave a stopped state unless a stop is (still) requested.  uc: the
- * context a signal stopped the thread in, which it publishes if a stop
- * needs roots that it has not published. */
-static void resume(struct preempt_thread *t, int stopped_state, const void *uc) {
+/* Leave a stopped state unless a stop is (still) requested.  A thread
+ * parked without publishing its roots publishes them if a stop needs
+ * them: from uc, the context a signal stopped it in, or from its own
+ * stack at start_ip (0: nothing to publish). */
+static void resume(struct preempt_thread *t, int stopped_state, const void *uc,
+                   uintptr_t start_ip) {
   for (;;) {
     unsigned epoch = atomic_load(&world_epoch);
     if (!atomic_load(&preempt__stop_requested)) {
@@ -135,8 +138,16 @@ static void resume(struct preempt_thread *t, int stopped_state, const void *uc) 
       }
       stopped(t, stopped_state);
     }
-    if (uc && !atomic_load(&t->roots_valid) && atomic_load(&world.roots))
-      publish_interrupted(t, uc);
+    if ((uc || start_ip) && !atomic_load(&t->roots_valid) &&
+        atomic_load(&world.roots)) {
+      if (uc) {
+        publish_interrupted(t, uc);
+      } else {
+        atomic_store(&t->publishing, 1);
+        preempt_stw_publish(t, start_ip);
+        atomic_store(&t->publishing, 0);
+      }
+    }
     futex_wait(&world_epoch, epoch);
   }
 }
@@ -149,9 +160,11 @@ void preempt_park(uintptr_t start_ip) {
   preempt_nopreempt_enter(t);
   sigset_t mask;
   preempt_signal_block_all(&mask); /* no handler runs on a parked thread */
-  preempt_stw_publish(t, start_ip);
+  atomic_store(&t->roots_valid, false);
+  if (atomic_load(&world.roots)) /* else only if a stop needs them later */
+    preempt_stw_publish(t, start_ip);
   stopped(t, THREAD_PARKED);
-  resume(t, THREAD_PARKED, NULL);
+  resume(t, THREAD_PARKED, NULL, start_ip);
   preempt_signal_restore(&mask);
   preempt_nopreempt_exit(t);
 }
@@ -271,7 +284,7 @@ void preempt_exit_blocking(void) {
   int saved_errno = errno; /* of the call just made */
   if (atomic_load(&world.holder) != t->tid) { /* its own stop: no waiting */
     stopped(t, THREAD_BLOCKING); /* the stopper may be counting on it */
-    resume(t, THREAD_BLOCKING, NULL);
+    resume(t, THREAD_BLOCKING, NULL, 0);
   }
   errno = saved_errno;
 }
@@ -329,7 +342,7 @@ void preempt_stw_on_signal(struct preempt_thread *t, void *uc) {
   atomic_store(&t->sig_pending, 0);
   if (roots)
     publish_interrupted(t, uc);
-  resume(t, THREAD_PARKED, uc);
+  resume(t, THREAD_PARKED, uc, 0);
 }
 
 static void publish_interrupted(struct preempt_thread *t, const void *uc) {
