@@ -9,11 +9,18 @@
  * collected once the frame is gone.  Every stop must have been made
  * without a signal: the test fails if it runs with signals on.
  *
+ * A library built with polls (pollslib.c) is loaded and unloaded over
+ * and over while another thread stops the world: its loop stops at its
+ * own flag, which its constructor registered with the runtime and its
+ * destructor took back before dlclose unmapped it (a stopper writing to
+ * it afterwards would crash).
+ *
  * Built at -O2 (test_polls) and -O0 (test_polls_O0); CMake runs both
  * with PREEMPT=asyncpreempt=0. */
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -206,4 +213,63 @@ Test(polls, concurrent_stoppers, .timeout = 120) {
   for (int i = 0; i < 2; i++)
     cr_assert(join(spin[i]), "spinner %d lost its chain", i);
   assert_no_signals("polls: concurrent", 100);
+}
+
+/* dlopen and dlclose of a library with polls while another thread stops
+ * the world all the time: the library's spinner stops at its flag each
+ * round, and unloading leaves the stoppers nothing to write to. */
+#define POLLSLIB LIBDIR "/libpreempt_pollslib.so"
+
+typedef long (*lib_spin_fn)(_Atomic int *, _Atomic unsigned long *);
+static lib_spin_fn lib_spin;
+static _Atomic int background_quit;
+
+static void *lib_spinner(void *arg) {
+  (void)arg;
+  preempt_thread_attach();
+  atomic_store(&ready, 1);
+  return (void *)(intptr_t)lib_spin(&quit, &progress);
+}
+
+static void *background_stopper(void *arg) {
+  (void)arg;
+  preempt_thread_attach();
+  for (unsigned i = 0; !atomic_load(&background_quit); i++) {
+    if (i % 4 == 0)
+      preempt_gc();
+    else
+      preempt_with_world_stopped("polls: background", nothing, NULL);
+  }
+  return NULL;
+}
+
+Test(polls, dlopen_dlclose_under_stops, .timeout = 120) {
+  pthread_t bg;
+  atomic_store(&background_quit, 0);
+  cr_assert_eq(pthread_create(&bg, NULL, background_stopper, NULL), 0);
+  for (int i = 0; i < 30; i++) {
+    void *h = dlopen(POLLSLIB, RTLD_NOW | RTLD_LOCAL);
+    cr_assert(h, "dlopen: %s", dlerror());
+    lib_spin = (lib_spin_fn)dlsym(h, "pollslib_spin");
+    cr_assert(lib_spin, "dlsym: %s", dlerror());
+    pthread_t th;
+    start(&th, lib_spinner);
+    for (int j = 0; j < 5; j++) {
+      preempt_stop_the_world("polls: dlopen");
+      int moved = frozen();
+      preempt_start_the_world();
+      cr_assert_eq(moved, 0, "load %d, round %d: the library's spinner "
+                   "advanced while stopped", i, j);
+      wait_running();
+    }
+    finish(th);
+    cr_assert_eq(dlclose(h), 0, "dlclose: %s", dlerror());
+    cr_assert_null(dlopen(POLLSLIB, RTLD_NOW | RTLD_NOLOAD),
+                   "load %d: the library stayed loaded after dlclose: the "
+                   "test would not see a flag written after unmapping", i);
+  }
+  atomic_store(&background_quit, 1);
+  join(bg);
+  assert_no_signals("polls: dlopen", 150);
+  assert_no_signals("polls: background", 1);
 }
