@@ -33,6 +33,15 @@
 //     search over the blocks that do not check; a poll at the end of each
 //     block from which an edge closes a cycle (a retreating edge), so
 //     irreducible cycles are covered too.
+//   - Except short loops: the back-edges of an innermost loop without
+//     calls that scalar evolution bounds to at most MaxShortTrips
+//     iterations of at most MaxShortBody instructions are left out of
+//     the search.  Such a loop runs a bounded number of instructions
+//     each time it is entered; any cycle that enters it again passes
+//     through its entry, outside it, and is polled there (its parent
+//     loop's back-edge, or the recursion's call poll).  So
+//     for (i = 0; i < 16; i++) a[i] = 0;  inside a polled loop costs
+//     nothing more.
 // A check is a poll, or a call after which the thread has certainly
 // checked: preempt_safepoint, preempt_gc, a blocking region (a thread in
 // one does not hold a stop up, and leaving it waits for the world), or a
@@ -56,6 +65,9 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Analysis/BlockFrequencyInfo.h"
 #include "llvm/Analysis/CallGraph.h"
+#include "llvm/Analysis/LoopInfo.h"
+#include "llvm/Analysis/ScalarEvolution.h"
+#include "llvm/Analysis/ScalarEvolutionExpressions.h"
 #include "llvm/Analysis/TargetLibraryInfo.h"
 #include "llvm/IR/CFG.h"
 #include "llvm/IR/Constants.h"
@@ -170,8 +182,11 @@ private:
   TargetLibraryInfoImpl TLII;
   GlobalVariable *Flag = nullptr; // preempt__poll_flag
   DenseSet<const Instruction *> Polls; // their loads
+  // Back-edges (latch, header) of short loops: not polled (see the top).
+  DenseSet<std::pair<const BasicBlock *, const BasicBlock *>> ShortEdges;
   SmallPtrSet<const Function *, 32> AlwaysChecks;
-  unsigned CallPolls = 0, EntryPolls = 0, LoopPolls = 0, Functions = 0;
+  unsigned CallPolls = 0, EntryPolls = 0, LoopPolls = 0, Functions = 0,
+           ShortLoops = 0;
 
   static bool skipped(const Function &F);
   bool reentersUnseen(const CallBase &CB, const TargetLibraryInfo &TLI) const;
@@ -182,6 +197,7 @@ private:
                      const DenseSet<const Instruction *> &Unsafe);
   SmallVector<BasicBlock *, 8>
   latches(Function &F, ArrayRef<const BasicBlock *> Extra = {}) const;
+  void shortLoops(Function &F);
   unsigned loopPolls(Function &F, const DenseSet<const Instruction *> &Unsafe);
   bool everyReturnChecks(Function &F) const;
   void unsafeInstructions(Function &F, DenseSet<const Instruction *> &Unsafe);
@@ -368,7 +384,7 @@ ModulePolls::latches(Function &F,
         continue;
       }
       BasicBlock *S = *It++;
-      if (Checking.count(S))
+      if (Checking.count(S) || ShortEdges.count({BB, S}))
         continue;
       if (OnStack.count(S)) {
         if (IsLatch.insert(BB).second)
@@ -384,6 +400,40 @@ ModulePolls::latches(Function &F,
   for (BasicBlock *BB : ReversePostOrderTraversal<Function *>(&F))
     Search(BB);
   return Latches;
+}
+
+// The back-edges of F's short loops into ShortEdges: innermost, no call
+// (an intrinsic aside), a constant bound on the iterations from scalar
+// evolution, few instructions.  Before any poll goes into F (the
+// analyses are of F as it is): no poll ever goes into such a loop.
+void ModulePolls::shortLoops(Function &F) {
+  constexpr uint64_t MaxShortTrips = 256, MaxShortBody = 64;
+  LoopInfo &LI = FAM.getResult<LoopAnalysis>(F);
+  if (LI.empty())
+    return;
+  ScalarEvolution &SE = FAM.getResult<ScalarEvolutionAnalysis>(F);
+  for (Loop *L : LI.getLoopsInPreorder()) {
+    if (!L->isInnermost())
+      continue;
+    const auto *Max =
+        dyn_cast<SCEVConstant>(SE.getConstantMaxBackedgeTakenCount(L));
+    if (!Max || Max->getAPInt().uge(MaxShortTrips))
+      continue;
+    uint64_t Size = 0;
+    bool Calls = false;
+    for (const BasicBlock *BB : L->blocks())
+      for (const Instruction &I : *BB) {
+        Size++;
+        Calls |= isCall(I) || checks(I);
+      }
+    if (Calls || Size > MaxShortBody)
+      continue;
+    SmallVector<BasicBlock *, 2> Latches;
+    L->getLoopLatches(Latches);
+    for (BasicBlock *Latch : Latches)
+      ShortEdges.insert({Latch, L->getHeader()});
+    ShortLoops++;
+  }
 }
 
 // Polls the cycles of F's control flow that pass no check.
@@ -572,6 +622,7 @@ bool ModulePolls::run() {
         continue;
       DenseSet<const Instruction *> Unsafe;
       unsafeInstructions(*F, Unsafe);
+      shortLoops(*F);
       unsigned C = callPolls(*F, Cycle, Unsafe);
       unsigned L = loopPolls(*F, Unsafe);
       if (everyReturnChecks(*F))
@@ -593,7 +644,8 @@ bool ModulePolls::run() {
     errs() << "preempt: " << M.getSourceFileName() << ": polls in "
            << Functions << " functions: " << LoopPolls << " on loops, "
            << CallPolls << " before calls that may recurse, " << EntryPolls
-           << " at entries instead\n";
+           << " at entries instead; " << ShortLoops
+           << " short loops left to their parents\n";
   return Changed;
 }
 

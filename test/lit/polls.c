@@ -8,7 +8,7 @@
 // linker keeps one of each per object).  At -O0 too.  Without the argument,
 // no poll.  The stats argument counts them; unknown arguments list it.
 // RUN: %cc -O2 -fplugin-arg-preempt-polls -S -o - %s | FileCheck %s --check-prefix=ASM
-// RUN: %cc -O2 -fplugin-arg-preempt-polls -S -emit-llvm -o - %s | FileCheck %s --check-prefix=IR
+// RUN: %cc -O2 -fplugin-arg-preempt-polls -S -emit-llvm -o - %s | FileCheck %s --check-prefixes=IR,IRO2
 // RUN: %cc -O0 -fplugin-arg-preempt-polls -S -emit-llvm -o - %s | FileCheck %s --check-prefix=IR
 // RUN: %cc -O2 -S -emit-llvm -o - %s | FileCheck %s --check-prefix=OFF
 // RUN: %cc -O2 -fplugin-arg-preempt-polls -fplugin-arg-preempt-stats -c -o /dev/null %s 2>&1 | FileCheck %s --check-prefix=STATS
@@ -39,6 +39,22 @@ long spin(_Atomic long *c) {
   return n;
 }
 
+// A short loop (100 iterations, no call) inside a polled one: only the
+// outer loop polls.
+// ASM-LABEL: fill:
+// ASM-COUNT-1: cmpl $0, preempt__poll_flag(%rip)
+// ASM-NOT: preempt__poll_flag
+// ASM: .Lfunc_end
+void fill(long (*rows)[100], long n) {
+  for (long i = 0; i < n; i++)
+    for (int j = 0; j < 100; j++)
+      ((volatile long *)rows[i])[j] = i + j;
+}
+// IRO2-LABEL: define {{.*}}void @fill(
+// IRO2-COUNT-1: load volatile i32, ptr @preempt__poll_flag
+// IRO2-NOT: preempt__poll_flag
+// IRO2: {{^}}}{{$}}
+
 // ASM: .section .text.preempt__poll_init,"axG",@progbits,preempt__poll_flag,comdat
 // ASM: leaq preempt__poll_flag(%rip), %rdi
 // ASM: callq preempt__poll_register@PLT
@@ -55,5 +71,5 @@ long spin(_Atomic long *c) {
 // OFF-NOT: preempt.poll
 // OFF-NOT: preempt_safepoint
 
-// STATS: preempt: {{.*}}polls.c: polls in 1 functions: 1 on loops, 0 before calls that may recurse, 0 at entries instead
+// STATS: preempt: {{.*}}polls.c: polls in 2 functions: 2 on loops, 0 before calls that may recurse, 0 at entries instead; 1 short loops left to their parents
 // ARG: error: preempt: unknown plugin argument 'bogus' (known: no-llvm-stackmaps, polls, stats)

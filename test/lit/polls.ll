@@ -420,6 +420,117 @@ exit:
   ret void
 }
 
+; Short loops: an innermost loop without calls that scalar evolution
+; bounds to at most 256 iterations of at most 64 instructions gets no
+; poll; a cycle that enters it again is polled outside it (here, the
+; parent loop's back-edge).
+; CHECK-LABEL: define void @short_inner(ptr %a, i64 %n)
+; CHECK: inner:
+; CHECK-NOT: preempt.poll
+; CHECK: outer.latch:
+; CHECK-NEXT: %i.next = add i64 %i, 1
+; CHECK-NEXT: %again = icmp ne i64 %i.next, %n
+; CHECK-NEXT: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
+; CHECK: preempt.poll.done:
+; CHECK-NEXT: br i1 %again, label %outer, label %exit
+define void @short_inner(ptr %a, i64 %n) {
+entry:
+  br label %outer
+outer:
+  %i = phi i64 [ 0, %entry ], [ %i.next, %outer.latch ]
+  br label %inner
+inner:
+  %j = phi i64 [ 0, %outer ], [ %j.next, %inner ]
+  %p = getelementptr i64, ptr %a, i64 %j
+  store volatile i64 %i, ptr %p
+  %j.next = add nuw nsw i64 %j, 1
+  %more = icmp ult i64 %j.next, 16
+  br i1 %more, label %inner, label %outer.latch
+outer.latch:
+  %i.next = add i64 %i, 1
+  %again = icmp ne i64 %i.next, %n
+  br i1 %again, label %outer, label %exit
+exit:
+  ret void
+}
+
+; A short loop in no loop: it runs once per call; nothing to poll.
+; CHECK-LABEL: define void @short_alone(ptr %a)
+; CHECK-NOT: preempt.poll
+; CHECK: ret void
+define void @short_alone(ptr %a) {
+entry:
+  br label %loop
+loop:
+  %j = phi i64 [ 0, %entry ], [ %j.next, %loop ]
+  %p = getelementptr i64, ptr %a, i64 %j
+  store volatile i64 %j, ptr %p
+  %j.next = add nuw nsw i64 %j, 1
+  %more = icmp ult i64 %j.next, 256
+  br i1 %more, label %loop, label %exit
+exit:
+  ret void
+}
+
+; Polled: one iteration more than the bound allows,
+; CHECK-LABEL: define void @long_bound(ptr %a)
+; CHECK: loop:
+; CHECK: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
+define void @long_bound(ptr %a) {
+entry:
+  br label %loop
+loop:
+  %j = phi i64 [ 0, %entry ], [ %j.next, %loop ]
+  %p = getelementptr i64, ptr %a, i64 %j
+  store volatile i64 %j, ptr %p
+  %j.next = add nuw nsw i64 %j, 1
+  %more = icmp ult i64 %j.next, 257
+  br i1 %more, label %loop, label %exit
+exit:
+  ret void
+}
+
+; a short loop that calls (even a function of this file without loops),
+define void @short_callee(ptr %p) {
+  store volatile i64 0, ptr %p
+  ret void
+}
+; CHECK-LABEL: define void @short_calls(ptr %a)
+; CHECK: loop:
+; CHECK: call void @short_callee(
+; CHECK: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
+define void @short_calls(ptr %a) {
+entry:
+  br label %loop
+loop:
+  %j = phi i64 [ 0, %entry ], [ %j.next, %loop ]
+  %p = getelementptr i64, ptr %a, i64 %j
+  call void @short_callee(ptr %p)
+  %j.next = add nuw nsw i64 %j, 1
+  %more = icmp ult i64 %j.next, 16
+  br i1 %more, label %loop, label %exit
+exit:
+  ret void
+}
+
+; and a loop whose bound scalar evolution cannot see.
+; CHECK-LABEL: define void @unknown_bound(ptr %a, i64 %n)
+; CHECK: loop:
+; CHECK: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
+define void @unknown_bound(ptr %a, i64 %n) {
+entry:
+  br label %loop
+loop:
+  %j = phi i64 [ 0, %entry ], [ %j.next, %loop ]
+  %p = getelementptr i64, ptr %a, i64 %j
+  store volatile i64 %j, ptr %p
+  %j.next = add i64 %j, 1
+  %more = icmp ne i64 %j.next, %n
+  br i1 %more, label %loop, label %exit
+exit:
+  ret void
+}
+
 ; The constructor and destructor: register the flag, and take it back,
 ; if the runtime is linked.
 ; CHECK: declare extern_weak void @preempt__poll_register(ptr)
