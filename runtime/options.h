@@ -14,6 +14,7 @@ struct preempt_options {
   int verbose;          /* 1: one line per collection on stderr */
   double retain_s;      /* half-life of the retained heap size, seconds */
   bool async_preempt;   /* stop threads by signal (else cooperatively) */
+  bool membarrier;      /* fence-free transitions, a membarrier per stop */
   int stop_signal;      /* the signal that stops them */
   bool stw_check;       /* catch misuse of a stopped world */
   int stw_timeout_s;    /* stw_check: report a stop longer than this */

@@ -95,6 +95,8 @@ static void futex_wait_ns(_Atomic unsigned *addr, unsigned val, uint64_t ns) {
 }
 
 void preempt_stw_init(void) {
+  if (!preempt_opts.membarrier)
+    return;
   long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
   preempt_stw_asymmetric =
       cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&

@@ -18,10 +18,13 @@ extern _Atomic int preempt__stop_requested PREEMPT_API;
 
 /* A thread changing its state and then reading preempt__stop_requested,
  * and the stopper setting that and then reading the states, must not both
- * read the old value.  The stopper runs a process-wide barrier
- * (membarrier) in between, if the kernel has it: then a thread's side
- * needs no fence, and a blocking transition costs a few nanoseconds
- * instead of two locked instructions.  Set once, at initialisation. */
+ * read the old value: both sides fence.  With PREEMPT=membarrier=1 (and a
+ * kernel that has it) the stopper runs a process-wide barrier instead, and
+ * a thread's side needs no fence: a blocking transition costs a few
+ * nanoseconds instead of two locked instructions, and every stop one
+ * interrupt of each CPU running a thread of the program (not the default:
+ * on a VM that interrupt is as slow as the stop signal itself).  Set
+ * once, at initialisation. */
 extern bool preempt_stw_asymmetric PREEMPT_HIDDEN;
 void preempt_stw_init(void) PREEMPT_HIDDEN;
 static inline void preempt_stw_state_store(_Atomic int *state, int value) {

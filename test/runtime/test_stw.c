@@ -513,11 +513,12 @@ Test(stw, large_allocation_while_stopped_is_fatal, .signal = SIGABRT) {
   opaque(preempt_alloc(1 << 20)); /* the slow path needs the heap lock */
 }
 
-static _Atomic int go_start;
+static _Atomic int go_start, other_detached;
 
 static void *start_other(void *arg) {
   (void)arg;
   preempt_thread_detach(); /* so that the stop does not stop it */
+  atomic_store(&other_detached, 1);
   while (!atomic_load(&go_start))
     sched_yield();
   preempt_start_the_world();
@@ -527,7 +528,8 @@ static void *start_other(void *arg) {
 Test(stw, starting_anothers_stop_is_fatal, .signal = SIGABRT) {
   pthread_t th;
   pthread_create(&th, NULL, start_other, NULL);
-  spin_us(100000); /* detached by now */
+  while (!atomic_load(&other_detached)) /* a stop now would wait for it */
+    sched_yield();
   preempt_stop_the_world("mine");
   atomic_store(&go_start, 1);
   pthread_join(th, NULL);
