@@ -50,7 +50,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
 import runexec  # noqa: E402
-from report import exit_status, join_cflags, ratio, table  # noqa: E402
+from report import exit_status, fmt, join_cflags, ratio, table  # noqa: E402
 SRC_C = os.path.join(HERE, "binarytrees.c")
 SRC_GO = os.path.join(HERE, "binarytrees.go")
 ALL_VARIANTS = ["preempt", "preempt-untyped", "boehm", "malloc", "go"]
@@ -155,10 +155,6 @@ def run_once(args, exe, depth):
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
-
-
-def fmt(x, spec, none="-"):
-    return none if x is None else format(x, spec)
 
 
 def main():

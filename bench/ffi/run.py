@@ -36,7 +36,6 @@ of a bare ffi_call; a callback round trip faster than Go's.
 import argparse
 import datetime
 import os
-import platform
 import re
 import shlex
 import shutil
@@ -48,7 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
-from report import exit_status, join_cflags, ratio, table  # noqa: E402
+from report import exit_status, fmt, machine_line, join_cflags, ratio, table  # noqa: E402
 
 # (variant, what it measures), in table order.
 C_VARIANTS = [
@@ -216,23 +215,6 @@ def percentile(sorted_xs, q):
         return None
     i = min(len(sorted_xs) - 1, max(0, int(round(q * (len(sorted_xs) - 1)))))
     return sorted_xs[i]
-
-
-def fmt(x, spec, none="-"):
-    return none if x is None else format(x, spec)
-
-
-def machine_line():
-    model = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            m = re.search(r"^model name\s*:\s*(.*)$", f.read(), re.M)
-            if m:
-                model = m.group(1).strip()
-    except OSError:
-        pass
-    return "%s, %d CPUs, Linux %s" % (model, os.cpu_count() or 0,
-                                      platform.release())
 
 
 def versions(args, with_go):

@@ -53,7 +53,6 @@ with 1 spinner.
 import argparse
 import datetime
 import os
-import platform
 import re
 import resource
 import shlex
@@ -66,7 +65,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
-from report import exit_status, join_cflags, ratio, table  # noqa: E402
+from report import exit_status, fmt, machine_line, join_cflags, ratio, table  # noqa: E402
 
 ALL_SYSTEMS = ["floor", "preempt", "preempt-polls", "boehm", "go",
                "go-default"]
@@ -267,23 +266,6 @@ def summarize(samples):
     return {"p50": percentile(xs, 50) / 1000.0,
             "p99": percentile(xs, 99) / 1000.0,
             "max": xs[-1] / 1000.0, "rounds": len(xs)}
-
-
-def fmt(x, spec, none="-"):
-    return none if x is None else format(x, spec)
-
-
-def machine_line():
-    model = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            m = re.search(r"^model name\s*:\s*(.*)$", f.read(), re.M)
-            if m:
-                model = m.group(1).strip()
-    except OSError:
-        pass
-    return "%s, %d CPUs, Linux %s" % (model, os.cpu_count() or 0,
-                                      platform.release())
 
 
 def tool_versions(systems):

@@ -1,8 +1,29 @@
-"""What the benchmark drivers share: tables, ratios, their command-line
-quirk, and how they end (errors and exit status)."""
+"""What the benchmark drivers share: tables, ratios, number formatting,
+the machine's description, their command-line quirk, and how they end
+(errors and exit status)."""
 
 
+import os
+import platform
+import re
 import sys
+
+
+def fmt(x, spec, none="-"):
+    return none if x is None else format(x, spec)
+
+
+def machine_line():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"^model name\s*:\s*(.*)$", f.read(), re.M)
+            if m:
+                model = m.group(1).strip()
+    except OSError:
+        pass
+    return "%s, %d CPUs, Linux %s" % (model, os.cpu_count() or 0,
+                                      platform.release())
 
 
 def ratio(a, b):

@@ -1479,6 +1479,20 @@ Test(async, is_heap_object_of_a_temporary, .timeout = 300) {
 
 /* ---- 7. fork while threads mutate and collect -------------------------------- */
 
+/* The child's status, or -1 (and the child killed) if it ran 30 s. */
+static int wait_child(pid_t pid) {
+  int status = 0;
+  uint64_t deadline = now_ns() + 30000000000ull;
+  pid_t w;
+  while ((w = waitpid(pid, &status, WNOHANG)) == 0 && now_ns() < deadline)
+    nap_us(1000);
+  if (w != 0)
+    return status;
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
 /* In the child: only this thread is left. */
 static int child_work(void) {
   int bad = 0;
@@ -1512,16 +1526,9 @@ Test(async, fork_under_stops, .timeout = 300) {
     cr_assert_neq(pid, -1);
     if (pid == 0)
       _exit(child_work());
-    int status = 0;
-    uint64_t deadline = now_ns() + 30000000000ull;
-    pid_t w;
-    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && now_ns() < deadline)
-      nap_us(1000);
-    if (w == 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      cr_assert_fail("fork %d: the child hung (30 s) collecting or stopping the world", f);
-    }
+    int status = wait_child(pid);
+    cr_assert_neq(status, -1, "fork %d: the child hung (30 s) collecting or "
+                  "stopping the world", f);
     cr_assert(WIFEXITED(status), "fork %d: the child died of signal %d", f,
               WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     cr_assert_eq(WEXITSTATUS(status), 0, "fork %d: the child found lost objects (%d)",
@@ -1567,17 +1574,9 @@ Test(async, fork_child_stopped_by_signal, .timeout = 120) {
     cr_assert_neq(pid, -1);
     if (pid == 0)
       _exit(child_spins_while_collected());
-    int status = 0;
-    uint64_t deadline = now_ns() + 30000000000ull;
-    pid_t w;
-    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && now_ns() < deadline)
-      nap_us(1000);
-    if (w == 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      cr_assert_fail("fork %d: the child's collector never stopped the forking "
-                     "thread (30 s)", f);
-    }
+    int status = wait_child(pid);
+    cr_assert_neq(status, -1, "fork %d: the child's collector never stopped "
+                  "the forking thread (30 s)", f);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "fork %d: the child failed (status %#x)", f, status);
   }
