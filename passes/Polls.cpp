@@ -584,11 +584,7 @@ void ModulePolls::createFlag() {
 void ModulePolls::insertPoll(Instruction *Before) {
   if (!Flag)
     createFlag();
-  FunctionCallee Safepoint =
-      M.getOrInsertFunction(PollFunctionName, Type::getVoidTy(Ctx));
-  if (auto *Fn = dyn_cast<Function>(Safepoint.getCallee());
-      Fn && Fn->isDeclaration())
-    Fn->setLinkage(GlobalValue::ExternalWeakLinkage);
+  FunctionCallee Safepoint = pollFunction(M);
   IRBuilder<> B(Before);
   LoadInst *L = B.CreateAlignedLoad(B.getInt32Ty(), Flag, Align(4),
                                     /*isVolatile=*/true, "preempt.poll");

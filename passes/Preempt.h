@@ -9,6 +9,7 @@
 #define PREEMPT_PASSES_PREEMPT_H
 
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/IR/DerivedTypes.h"
 #include "llvm/IR/PassManager.h"
 
 namespace llvm {
@@ -79,6 +80,9 @@ inline constexpr const char *UnsafeFnAttr = "preempt-unsafe";
 inline constexpr const char *UnsafeAnnotation = "preempt_unsafe";
 inline constexpr const char *StopRequestedName = "preempt__stop_requested";
 inline constexpr const char *PollFunctionName = "preempt_safepoint";
+// Its declaration in M, weak: code that polls still links without the
+// runtime (Unsafe.cpp).
+llvm::FunctionCallee pollFunction(llvm::Module &M);
 struct UnsafePass : llvm::PassInfoMixin<UnsafePass> {
   explicit UnsafePass(bool Optimizing = true) : Optimizing(Optimizing) {}
   bool Optimizing;

@@ -449,11 +449,7 @@ void FunctionUnsafe::insertPoll(Instruction *Before) {
     Zero = new GlobalVariable(M, I32, /*isConstant=*/true,
                               GlobalValue::PrivateLinkage,
                               ConstantInt::get(I32, 0), "preempt.poll.zero");
-  FunctionCallee Safepoint =
-      M.getOrInsertFunction(PollFunctionName, Type::getVoidTy(Ctx));
-  if (auto *Fn = dyn_cast<Function>(Safepoint.getCallee());
-      Fn && Fn->isDeclaration())
-    Fn->setLinkage(GlobalValue::ExternalWeakLinkage);
+  FunctionCallee Safepoint = pollFunction(M);
   IRBuilder<> B(Before);
   Value *Addr = B.CreateSelect(
       B.CreateICmpEQ(Flag, ConstantPointerNull::get(Flag->getType())), Zero,
@@ -519,6 +515,14 @@ void markAnnotated(Module &M) {
 }
 
 } // namespace
+
+FunctionCallee pollFunction(Module &M) {
+  FunctionCallee F =
+      M.getOrInsertFunction(PollFunctionName, Type::getVoidTy(M.getContext()));
+  if (auto *Fn = dyn_cast<Function>(F.getCallee()); Fn && Fn->isDeclaration())
+    Fn->setLinkage(GlobalValue::ExternalWeakLinkage);
+  return F;
+}
 
 PreservedAnalyses UnsafePass::run(Module &M, ModuleAnalysisManager &) {
   markAnnotated(M);
