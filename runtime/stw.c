@@ -74,6 +74,9 @@ static struct {
   _Atomic bool roots;  /* stopped threads must publish their roots */
   uint64_t since;      /* when every thread was stopped */
   _Atomic bool begun;  /* a thread has been stopped once */
+  unsigned signalled;  /* threads signalled as the stop began */
+  unsigned progress0;  /* stop_progress then */
+  uint64_t spin_until; /* the stopper spins, rather than yields, until */
 } world;
 
 static long current_tid(void) {
@@ -357,6 +360,13 @@ static void publish_interrupted(struct preempt_thread *t, const void *uc) {
   atomic_store(&t->publishing, 0);
 }
 
+static int ncpus(void) {
+  static _Atomic int n;
+  if (!atomic_load_explicit(&n, memory_order_relaxed))
+    atomic_store(&n, get_nprocs());
+  return atomic_load_explicit(&n, memory_order_relaxed);
+}
+
 /* Ask t to stop by signal, unless one is on its way or it is not running.
  * sig_pending is set before the state is read (see the top). */
 static void request(struct preempt_thread *t) {
@@ -381,6 +391,17 @@ static void request_each(struct preempt_thread *t, void *self) {
   t->signals_this_stop = 0;
   atomic_store(&t->retry_soon, false);
   request(t);
+  world.signalled += t->signals_this_stop;
+}
+
+/* More signalled threads still running than CPUs besides ours: some wait
+ * for a CPU, and spinning or yielding on ours only delays them (the
+ * scheduler prefers a thread that slept).  An estimate: stop_progress
+ * also counts threads that stopped without a signal. */
+static bool oversubscribed(void) {
+  unsigned stopped_since = atomic_load(&stop_progress) - world.progress0;
+  unsigned left = world.signalled > stopped_since ? world.signalled - stopped_since : 0;
+  return left + 1 > (unsigned)ncpus();
 }
 
 static void report_straggler(const struct preempt_thread *t, unsigned secs) {
@@ -398,30 +419,32 @@ static void report_straggler(const struct preempt_thread *t, unsigned secs) {
                  world.reason, secs, t->tid);
 }
 
-static int ncpus(void) {
-  static _Atomic int n;
-  if (!atomic_load_explicit(&n, memory_order_relaxed))
-    atomic_store(&n, get_nprocs());
-  return atomic_load_explicit(&n, memory_order_relaxed);
+static bool seen_stopped(struct preempt_thread *t) {
+  int state = atomic_load(&t->state);
+  t->stopped_as = state;
+  return state != THREAD_RUNNING;
 }
 
 static void wait_stopped(struct preempt_thread *t, void *self) {
-  if (t == self)
+  if (t == self) {
+    t->stopped_as = THREAD_RUNNING; /* it publishes as it collects */
     return;
+  }
   /* A thread on another CPU stops within a signal's round trip (10-15 us
-   * on a VM): spin that long, checking the clock every 32 pauses.  With
-   * one CPU it cannot run while we spin. */
+   * on a VM): spin that long from the start of the stop, checking the
+   * clock every 32 pauses, unless a signalled thread may be waiting for
+   * this CPU (one CPU, or more of them running than other CPUs). */
   uint64_t start = preempt_now_ns(), next = start + 20000, backoff = 20000;
-  while (ncpus() > 1 && preempt_now_ns() - start < 30000)
+  while (!oversubscribed() && preempt_now_ns() < world.spin_until)
     for (unsigned spins = 0; spins < 32; spins++) {
-      if (atomic_load(&t->state) != THREAD_RUNNING)
+      if (seen_stopped(t))
         return;
       PREEMPT_ARCH_PAUSE();
     }
   unsigned reported = 0;
   for (;;) {
     unsigned progress = atomic_load(&stop_progress);
-    if (atomic_load(&t->state) != THREAD_RUNNING)
+    if (seen_stopped(t))
       return;
     uint64_t now = preempt_now_ns();
     /* Signalled again unless a critical section will stop it at its end. */
@@ -456,7 +479,7 @@ static void wait_published(struct preempt_thread *t, void *self) {
   if (t == self)
     return;
   while (atomic_load(&t->publishing) ||
-         (atomic_load(&t->state) == THREAD_PARKED && !atomic_load(&t->roots_valid)))
+         (t->stopped_as == THREAD_PARKED && !atomic_load(&t->roots_valid)))
     sched_yield();
 }
 
@@ -484,6 +507,9 @@ void preempt_stop_world(const char *reason, bool roots) {
       syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
     preempt_fatal("membarrier failed after it was registered: %s",
                   strerror(errno));
+  world.signalled = 0;
+  world.progress0 = atomic_load(&stop_progress);
+  world.spin_until = t0 + 30000;
   preempt_threads_each(request_each, self);
   preempt_threads_each(wait_stopped, self);
   uint64_t t1 = preempt_now_ns();

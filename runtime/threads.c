@@ -127,7 +127,7 @@ static void visit_thread(struct preempt_thread *t, struct preempt_visitor *v) {
   for (const struct preempt_ffi_frame *f = t->ffi_frames; f; f = f->prev)
     for (size_t i = 0; i < f->n; i++)
       v->value(v, f->words[i]);
-  int state = atomic_load(&t->state);
+  int state = t->stopped_as;
   if (state == THREAD_BLOCKING && t->idle)
     return;
   if (state == THREAD_BLOCKING) {
@@ -374,8 +374,7 @@ bool preempt_registered_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
 
 static bool stack_in_use(uintptr_t lo, uintptr_t hi) {
   for (struct preempt_thread *t = threads; t; t = t->next) {
-    uintptr_t sp = atomic_load(&t->state) == THREAD_BLOCKING ? t->saved_sp
-                                                              : t->scan_sp;
+    uintptr_t sp = t->stopped_as == THREAD_BLOCKING ? t->saved_sp : t->scan_sp;
     if (sp >= lo && sp <= hi)
       return true;
   }

@@ -21,6 +21,11 @@ struct preempt_thread {
   pthread_t id;
   long tid; /* kernel thread id, for messages */
   _Atomic int state;
+  /* The state the stopper found it in (stw.c): how the collector scans it.
+   * Until the world restarts it passes only through runtime code, which
+   * may store RUNNING for a moment (leaving a blocking region, waking
+   * from a stop) before it sees the stop and returns to that state. */
+  int stopped_as;
   uintptr_t stack_lo, stack_hi; /* its own (pthread) stack */
   uintptr_t saved_sp, saved_hi; /* BLOCKING: the frozen part of its stack */
   bool off_stack;               /* BLOCKING on another stack than its own */
