@@ -411,6 +411,15 @@ struct preempt_stats {
 PREEMPT_API void preempt_read_stats(struct preempt_stats *out);
 /* Collects, then prints live objects by type to fd. */
 PREEMPT_API void preempt_heap_report(int fd);
+/* Writes a snapshot of the live heap to fd, for preempt-heap: every
+ * object reachable from the roots (its size, type and the pointers it
+ * holds) and every root (its kind, and the thread, frame, global or
+ * registered range holding it).  The world is stopped only for the walk,
+ * which allocates nothing on the heap and calls no malloc; the file is
+ * written after the world restarts, so fd may be a pipe read by another
+ * thread.  reason (NULL: "preempt_heap_snapshot") is recorded.  Returns 0,
+ * or -1 with errno set (ENOMEM, or write's error). */
+PREEMPT_API int preempt_heap_snapshot(int fd, const char *reason);
 /* Is p (possibly interior) inside an allocated object?  For tests. */
 PREEMPT_API int preempt_is_heap_object(const void *p);
 

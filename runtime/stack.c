@@ -85,7 +85,23 @@ struct walk {
   uintptr_t seg_lo, seg_hi; /* the stack the current frame is on */
   struct preempt_thread *t;
   struct preempt_vec *sink;
+  struct preempt_vec *frames; /* (sink index, ip) per frame, or NULL */
 };
+
+bool preempt_stack_frames_wanted;
+
+/* Where each frame's roots begin, for heap snapshots. */
+static void frame_begins(struct walk *w, uintptr_t ip) {
+  if (w->frames) {
+    preempt_vec_push(w->frames, w->sink->len);
+    preempt_vec_push(w->frames, ip);
+  }
+}
+
+static struct preempt_vec *frames_of(struct preempt_thread *t) {
+  t->frames.len = 0;
+  return preempt_stack_frames_wanted ? &t->frames : NULL;
+}
 
 static inline void push(struct walk *w, uintptr_t v) {
   if (preempt_in_heap(v))
@@ -184,6 +200,8 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
   }
   if (sp < w->sp)
     return _URC_END_OF_STACK; /* going back down: the unwinder is lost */
+  if (w->started) /* what is pushed from here on is this frame's */
+    frame_begins(w, ip);
   if (w->pending_lo) {
     push_range(w, w->pending_lo, sp);
     w->pending_lo = 0;
@@ -196,6 +214,7 @@ static _Unwind_Reason_Code frame_cb(struct _Unwind_Context *ctx, void *arg) {
         (w->interrupted && sp != w->int_sp))
       return _URC_NO_REASON;
     w->started = true;
+    frame_begins(w, ip);
     if (w->interrupted) {
       /* Stopped at any instruction: no map holds here.  Its registers
        * were pushed from the signal context; its frame, and the red zone
@@ -263,6 +282,7 @@ void preempt_scan_own_stack(struct preempt_thread *t, uintptr_t start_ip,
       .start_ip = start_ip,
       .t = t,
       .sink = sink,
+      .frames = frames_of(t),
   };
   walk_stack(&w);
 }
@@ -277,6 +297,7 @@ void preempt_scan_interrupted(struct preempt_thread *t, const void *uc,
       .int_sp = preempt_arch_context_sp(uc),
       .t = t,
       .sink = sink,
+      .frames = frames_of(t),
   };
   preempt_arch_context_values(uc, push_value, &w);
   walk_stack(&w);

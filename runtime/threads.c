@@ -11,6 +11,7 @@
 #include "options.h"
 #include "registry.h"
 #include "signals.h"
+#include "snapshot_format.h"
 #include "stack.h"
 #include "stw.h"
 #include "sysmem.h"
@@ -88,6 +89,7 @@ __attribute__((noinline)) void preempt_thread_attach(void) {
 
 static void thread_free(struct preempt_thread *t) {
   preempt_vec_free(&t->roots);
+  preempt_vec_free(&t->frames);
   preempt_vec_free(&t->tls);
   preempt_sys_free(t, sizeof *t);
 }
@@ -119,9 +121,23 @@ void preempt_threads_each(void (*fn)(struct preempt_thread *, void *),
 
 /* ---- roots of threads ------------------------------------------------- */
 
+/* Published values, each frame's labelled when a snapshot asked for them. */
+static void visit_published(struct preempt_thread *t, struct preempt_visitor *v) {
+  const struct preempt_vec *f = &t->frames;
+  size_t next = 0;
+  preempt_visit_label(v, PREEMPT_ROOT_REGISTER, t->tid, 0);
+  for (size_t i = 0; i < t->roots.len; i++) {
+    for (; v->label && next + 1 < f->len && f->data[next] <= i; next += 2)
+      preempt_visit_label(v, PREEMPT_ROOT_STACK, t->tid, f->data[next + 1]);
+    v->value(v, t->roots.data[i]);
+  }
+}
+
 static void visit_thread(struct preempt_thread *t, struct preempt_visitor *v) {
+  preempt_visit_label(v, PREEMPT_ROOT_TLS, t->tid, 0);
   for (size_t i = 0; i + 1 < t->tls.len; i += 2)
     v->range(v, (void *)t->tls.data[i], (void *)t->tls.data[i + 1]);
+  preempt_visit_label(v, PREEMPT_ROOT_RUNTIME, t->tid, 0);
   for (int i = 0; i < 2; i++)
     v->value(v, t->held[i]);
   for (const struct preempt_ffi_frame *f = t->ffi_frames; f; f = f->prev)
@@ -133,16 +149,17 @@ static void visit_thread(struct preempt_thread *t, struct preempt_visitor *v) {
   if (state == THREAD_BLOCKING) {
     /* Frozen in a foreign call: conservative from its stack pointer (and
      * its own stack whole if it blocked on another one). */
+    preempt_visit_label(v, PREEMPT_ROOT_REGISTER, t->tid, 0);
     for (int i = 0; i < PREEMPT_NUM_CALLEE_SAVED; i++)
       v->value(v, t->saved_regs[i]);
+    preempt_visit_label(v, PREEMPT_ROOT_STACK, t->tid, 0);
     if (t->saved_sp < t->saved_hi)
       v->range(v, (void *)t->saved_sp, (void *)t->saved_hi);
     if (t->off_stack)
       v->range(v, (void *)preempt_stack_mapped_lo(t), (void *)t->stack_hi);
     return;
   }
-  for (size_t i = 0; i < t->roots.len; i++)
-    v->value(v, t->roots.data[i]);
+  visit_published(t, v);
 }
 
 static bool stack_in_use(uintptr_t lo, uintptr_t hi);

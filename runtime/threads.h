@@ -32,6 +32,8 @@ struct preempt_thread {
   uintptr_t saved_regs[PREEMPT_NUM_CALLEE_SAVED]; /* BLOCKING */
   uintptr_t scan_sp;            /* PARKED: where its published scan began */
   struct preempt_vec roots;     /* values published when parked */
+  struct preempt_vec frames;    /* (roots index, ip) of each frame, when
+                                   preempt_stack_frames_wanted */
   struct preempt_vec tls;       /* (lo, hi) of its thread-local blocks */
   uint64_t tls_generation;      /* registry generation tls was read at */
   bool tls_missing;             /* some block not allocated when read */

@@ -1,0 +1,451 @@
+/* Heap snapshots (preempt_heap_snapshot): every live object, its size,
+ * type and pointers, and every root with what holds it, in the format of
+ * snapshot_format.h.
+ *
+ * The walk is a mark of its own, done with the world stopped and the heap
+ * locked: from the roots (labelled by kind, thread and frame through the
+ * visitor's label call), each object reached is scanned once, its edges
+ * appended to a buffer in OS memory.  No malloc, no heap allocation and no
+ * write happen while the world is stopped (a pipe drained by a stopped
+ * thread would never drain).  Mark bits are cleared afterwards: nothing is
+ * freed, the next collection starts afresh.  Types, loaded objects and
+ * thread names are added, and the file written, once the world runs. */
+#define _GNU_SOURCE
+#include "finalizer.h"
+#include "gc.h"
+#include "heap.h"
+#include "malloc.h"
+#include "pin.h"
+#include "registry.h"
+#include "roots.h"
+#include "snapshot_format.h"
+#include "stack.h"
+#include "stw.h"
+#include "sysmem.h"
+#include "threads.h"
+#include "types.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A growable byte buffer in OS memory; a failed growth is remembered and
+ * the snapshot fails with ENOMEM rather than the program. */
+struct buf {
+  uint8_t *data;
+  size_t len, cap;
+  bool failed;
+};
+
+static bool buf_room(struct buf *b, size_t n) {
+  if (b->failed)
+    return false;
+  if (b->cap - b->len >= n)
+    return true;
+  size_t ncap = b->cap ? b->cap : 1 << 20;
+  while (ncap - b->len < n)
+    ncap *= 2;
+  uint8_t *d = preempt_sys_alloc(ncap);
+  if (!d) {
+    b->failed = true;
+    return false;
+  }
+  if (b->data) {
+    memcpy(d, b->data, b->len);
+    preempt_sys_free(b->data, b->cap);
+  }
+  b->data = d;
+  b->cap = ncap;
+  return true;
+}
+
+static void buf_free(struct buf *b) {
+  if (b->data)
+    preempt_sys_free(b->data, b->cap);
+}
+
+/* A record: its payload is built in scratch, then framed into b. */
+static void put_record(struct buf *b, int tag, const uint8_t *payload,
+                       size_t n) {
+  if (!buf_room(b, 1 + 10 + n))
+    return;
+  b->data[b->len++] = (uint8_t)tag;
+  b->len = (size_t)(preempt_snap_put_uleb(b->data + b->len, n) - b->data);
+  memcpy(b->data + b->len, payload, n);
+  b->len += n;
+}
+
+static uint8_t *put_string(uint8_t *p, const char *s, size_t max) {
+  size_t n = strnlen(s, max);
+  p = preempt_snap_put_uleb(p, n);
+  memcpy(p, s, n);
+  return p + n;
+}
+
+/* ---- the walk (world stopped) ---------------------------------------------- */
+
+struct walk {
+  struct preempt_visitor v;
+  struct buf roots, objects;
+  struct preempt_vec stack; /* objects reached, not yet scanned */
+  uint8_t *scratch;         /* an OBJECT payload */
+  size_t scratch_cap;
+  int kind;
+  long tid;
+  uintptr_t ip;
+  uint64_t nobjects, nroots;
+  bool stack_failed;
+};
+
+/* The object v points into (interior too), or 0. */
+static uintptr_t object_at(uintptr_t v, struct preempt_span **sp, uint32_t *ip) {
+  if (!preempt_in_heap(v))
+    return 0;
+  struct preempt_span *s = preempt_span_of(v);
+  if (!s)
+    return 0;
+  if (s->state == SPAN_SMALL) {
+    uint32_t i = span_index(s, v);
+    if (i >= s->nelems || !span_slot_allocated(s, i))
+      return 0;
+    *sp = s;
+    *ip = i;
+    return s->base + (uintptr_t)i * s->elemsize;
+  }
+  if (s->state == SPAN_LARGE) {
+    *sp = s;
+    *ip = 0;
+    return s->base;
+  }
+  return 0;
+}
+
+static void mark_of(struct preempt_span *s, uint32_t i, uint64_t **word,
+                    uint64_t *bit) {
+  *word = &s->markbits[i >> 6];
+  *bit = (uint64_t)1 << (i & 63);
+}
+
+/* Marks the object at obj; true if it was not marked yet. */
+static bool reach(struct walk *w, uintptr_t obj, struct preempt_span *s,
+                  uint32_t i) {
+  uint64_t *word, bit;
+  mark_of(s, i, &word, &bit);
+  if (*word & bit)
+    return false;
+  *word |= bit;
+  if (w->stack.len == w->stack.cap) {
+    size_t ncap = w->stack.cap ? w->stack.cap * 2 : 65536;
+    uintptr_t *d = preempt_sys_alloc(ncap * sizeof *d);
+    if (!d) {
+      w->stack_failed = true;
+      return true;
+    }
+    if (w->stack.data) {
+      memcpy(d, w->stack.data, w->stack.len * sizeof *d);
+      preempt_sys_free(w->stack.data, w->stack.cap * sizeof *d);
+    }
+    w->stack.data = d;
+    w->stack.cap = ncap;
+  }
+  w->stack.data[w->stack.len++] = obj;
+  return true;
+}
+
+static void root(struct walk *w, uintptr_t value, uintptr_t slot) {
+  struct preempt_span *s;
+  uint32_t i;
+  uintptr_t obj = object_at(value, &s, &i);
+  if (!obj)
+    return;
+  uint8_t p[6 * 10 + 1], *e = p;
+  e = preempt_snap_put_uleb(e, (uint64_t)w->kind);
+  e = preempt_snap_put_uleb(e, obj);
+  e = preempt_snap_put_uleb(e, slot);
+  e = preempt_snap_put_uleb(e, (uint64_t)w->tid);
+  e = preempt_snap_put_uleb(e, w->ip);
+  e = preempt_snap_put_uleb(e, 0); /* name */
+  put_record(&w->roots, PREEMPT_SNAP_ROOT, p, (size_t)(e - p));
+  w->nroots++;
+  reach(w, obj, s, i);
+}
+
+static void walk_value(struct preempt_visitor *v, uintptr_t word) {
+  root((struct walk *)v, word, 0);
+}
+
+PREEMPT_NO_ASAN static void walk_range(struct preempt_visitor *v,
+                                       const void *lo, const void *hi) {
+  uintptr_t a = ALIGN_UP((uintptr_t)lo, sizeof(uintptr_t));
+  for (; a + sizeof(uintptr_t) <= (uintptr_t)hi; a += sizeof(uintptr_t))
+    root((struct walk *)v, *(const uintptr_t *)a, a);
+}
+
+/* A finalizable object's contents are roots (the object itself is not). */
+PREEMPT_NO_ASAN static void walk_contents(struct preempt_visitor *v,
+                                          uintptr_t obj) {
+  struct preempt_span *s;
+  uint32_t i;
+  uintptr_t base = object_at(obj, &s, &i);
+  if (!base || s->noscan)
+    return;
+  uintptr_t size =
+      s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
+  for (uintptr_t a = base; a < base + size; a += sizeof(uintptr_t)) {
+    uintptr_t word = *(const uintptr_t *)a;
+    if (word - base >= size)
+      root((struct walk *)v, word, a);
+  }
+}
+
+static bool walk_reached(struct preempt_visitor *v, uintptr_t obj) {
+  (void)v;
+  struct preempt_span *s;
+  uint32_t i;
+  uintptr_t base = object_at(obj, &s, &i);
+  uint64_t *word, bit;
+  if (!base)
+    return false;
+  mark_of(s, i, &word, &bit);
+  return *word & bit;
+}
+
+static void walk_label(struct preempt_visitor *v, int kind, long tid,
+                       uintptr_t ip) {
+  struct walk *w = (struct walk *)v;
+  w->kind = kind;
+  w->tid = tid;
+  w->ip = ip;
+}
+
+static void label(struct walk *w, int kind) { walk_label(&w->v, kind, 0, 0); }
+
+/* Scans one reached object: its OBJECT record, and what it reaches. */
+PREEMPT_NO_ASAN static void scan(struct walk *w, uintptr_t obj) {
+  struct preempt_span *s;
+  uint32_t i;
+  object_at(obj, &s, &i);
+  uintptr_t size =
+      s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
+  unsigned type = s->types ? s->types[i] : 0;
+  size_t words = s->noscan ? 0 : size / sizeof(uintptr_t);
+  size_t need = 6 * 10 + words * 20;
+  if (w->scratch_cap < need) {
+    size_t ncap = w->scratch_cap ? w->scratch_cap : 4096;
+    while (ncap < need)
+      ncap *= 2;
+    uint8_t *d = preempt_sys_alloc(ncap);
+    if (!d) {
+      w->objects.failed = true;
+      return;
+    }
+    if (w->scratch)
+      preempt_sys_free(w->scratch, w->scratch_cap);
+    w->scratch = d;
+    w->scratch_cap = ncap;
+  }
+  /* Edges first, after room for the fixed fields (moved down after). */
+  uint8_t *e = w->scratch + 6 * 10;
+  uint64_t nedges = 0;
+  for (size_t k = 0; k < words; k++) {
+    uintptr_t word = ((const uintptr_t *)obj)[k];
+    struct preempt_span *ts;
+    uint32_t ti;
+    uintptr_t target = object_at(word, &ts, &ti);
+    if (!target)
+      continue;
+    e = preempt_snap_put_uleb(e, k * sizeof(uintptr_t));
+    e = preempt_snap_put_uleb(e, target);
+    nedges++;
+    reach(w, target, ts, ti);
+  }
+  uint8_t head[6 * 10], *h = head;
+  h = preempt_snap_put_uleb(h, obj);
+  h = preempt_snap_put_uleb(h, size);
+  h = preempt_snap_put_uleb(h, type);
+  h = preempt_snap_put_uleb(h, s->noscan ? PREEMPT_SNAP_NOSCAN : 0);
+  h = preempt_snap_put_uleb(h, nedges);
+  size_t hn = (size_t)(h - head), en = (size_t)(e - (w->scratch + 6 * 10));
+  uint8_t *payload = w->scratch + 6 * 10 - hn;
+  memcpy(payload, head, hn);
+  put_record(&w->objects, PREEMPT_SNAP_OBJECT, payload, hn + en);
+  w->nobjects++;
+}
+
+static void clear_marks(struct preempt_span *s, void *arg) {
+  (void)arg;
+  if (s->state == SPAN_SMALL)
+    memset(s->markbits, 0, span_bitmap_words(s->nelems) * sizeof(uint64_t));
+  else if (s->state == SPAN_LARGE)
+    s->large_bits[1] = 0;
+}
+
+static void flush_cache(struct preempt_thread *t, void *arg) {
+  (void)arg;
+  preempt_cache_flush(&t->cache); /* what it allocated shows in the spans */
+}
+
+static void walk_heap(struct walk *w) {
+  preempt_threads_each(flush_cache, NULL);
+  preempt_visit_label(&w->v, PREEMPT_ROOT_STACK, 0, 0);
+  preempt_threads_visit(&w->v);
+  label(w, PREEMPT_ROOT_GLOBAL);
+  preempt_registry_visit_globals(&w->v);
+  label(w, PREEMPT_ROOT_RANGE);
+  preempt_roots_visit(&w->v);
+  label(w, PREEMPT_ROOT_PINNED);
+  preempt_pins_visit(&w->v);
+  label(w, PREEMPT_ROOT_FINALIZER);
+  preempt_finalizers_visit_queue(&w->v);
+  preempt_finalizers_visit_referents(&w->v);
+  while (w->stack.len && !w->objects.failed && !w->stack_failed)
+    scan(w, w->stack.data[--w->stack.len]);
+  /* Objects with finalizers, unreachable but kept for them, are not in
+   * the snapshot: they are garbage waiting for their finalizer. */
+  preempt_heap_each_span(clear_marks, NULL);
+}
+
+/* ---- the description (world running) --------------------------------------- */
+
+static int module_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  struct buf *b = arg;
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    if (info->dlpi_phdr[i].p_type == PT_LOAD) {
+      uintptr_t a = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+      if (a < lo)
+        lo = a;
+      if (a + info->dlpi_phdr[i].p_memsz > hi)
+        hi = a + info->dlpi_phdr[i].p_memsz;
+    }
+  if (hi <= lo)
+    return 0;
+  char path[4096];
+  const char *name = info->dlpi_name;
+  if (!name || !*name) { /* the executable */
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    path[n > 0 ? n : 0] = 0;
+    name = path;
+  }
+  uint8_t p[3 * 10 + 10 + 4096], *e = p;
+  e = preempt_snap_put_uleb(e, info->dlpi_addr);
+  e = preempt_snap_put_uleb(e, lo);
+  e = preempt_snap_put_uleb(e, hi);
+  e = put_string(e, name, 4096);
+  put_record(b, PREEMPT_SNAP_MODULE, p, (size_t)(e - p));
+  return 0;
+}
+
+static void thread_record(struct preempt_thread *t, void *arg) {
+  struct buf *b = arg;
+  char path[64], name[64] = "";
+  snprintf(path, sizeof path, "/proc/self/task/%ld/comm", t->tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, name, sizeof name - 1);
+    name[n > 0 ? n : 0] = 0;
+    close(fd);
+    name[strcspn(name, "\n")] = 0;
+  }
+  uint8_t p[10 + 10 + 64], *e = p;
+  e = preempt_snap_put_uleb(e, (uint64_t)t->tid);
+  e = put_string(e, name, 63);
+  put_record(b, PREEMPT_SNAP_THREAD, p, (size_t)(e - p));
+}
+
+static void describe(struct buf *b, const struct walk *w, uint64_t pause,
+                     uint64_t when, const char *reason) {
+  uint8_t p[8 * 10 + 10 + 256], *e = p;
+  e = preempt_snap_put_uleb(e, PREEMPT_SNAP_VERSION);
+  e = preempt_snap_put_uleb(e, (uint64_t)getpid());
+  e = preempt_snap_put_uleb(e, when);
+  e = preempt_snap_put_uleb(e, pause);
+  e = preempt_snap_put_uleb(e, preempt_heap_mapped());
+  e = preempt_snap_put_uleb(e, w->nobjects);
+  e = preempt_snap_put_uleb(e, w->nroots);
+  e = put_string(e, reason, 256);
+  put_record(b, PREEMPT_SNAP_INFO, p, (size_t)(e - p));
+  for (int id = 0; id < preempt_type_count(); id++) {
+    uint8_t q[10 + 10 + 1024], *f = q;
+    f = preempt_snap_put_uleb(f, (uint64_t)id);
+    f = put_string(f, preempt_type_name(id), 1024);
+    put_record(b, PREEMPT_SNAP_TYPE, q, (size_t)(f - q));
+  }
+  dl_iterate_phdr(module_cb, b);
+  preempt_lock_heap(0); /* the thread list */
+  preempt_threads_each(thread_record, b);
+  preempt_unlock_heap();
+}
+
+static bool write_all(int fd, const uint8_t *p, size_t n) {
+  while (n) {
+    ssize_t k = write(fd, p, n);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return false;
+    p += k;
+    n -= (size_t)k;
+  }
+  return true;
+}
+
+__attribute__((noinline)) int preempt_heap_snapshot(int fd, const char *reason) {
+  uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+  struct preempt_thread *self = preempt_thread_current();
+  if (!reason)
+    reason = "preempt_heap_snapshot";
+  struct walk w = {
+      .v = {.value = walk_value,
+            .range = walk_range,
+            .contents = walk_contents,
+            .reached = walk_reached,
+            .label = walk_label},
+  };
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  uint64_t when = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+
+  preempt_stack_frames_wanted = true;
+  preempt_lock_heap(ip);
+  uint64_t t0 = preempt_now_ns();
+  preempt_stop_world("heap snapshot", true);
+  preempt_stw_publish(self, ip);
+  walk_heap(&w);
+  self->roots.len = 0;
+  preempt_start_world();
+  uint64_t pause = preempt_now_ns() - t0;
+  preempt_unlock_heap();
+  preempt_stack_frames_wanted = false;
+
+  struct buf head = {0};
+  describe(&head, &w, pause, when, reason);
+  static const uint8_t end[2] = {PREEMPT_SNAP_END, 0};
+  int err = 0;
+  if (head.failed || w.roots.failed || w.objects.failed || w.stack_failed)
+    err = ENOMEM;
+  else if (!write_all(fd, (const uint8_t *)PREEMPT_SNAP_MAGIC, 8) ||
+           !write_all(fd, head.data, head.len) ||
+           !write_all(fd, w.objects.data, w.objects.len) ||
+           !write_all(fd, w.roots.data, w.roots.len) ||
+           !write_all(fd, end, sizeof end))
+    err = errno ? errno : EIO;
+  buf_free(&head);
+  buf_free(&w.roots);
+  buf_free(&w.objects);
+  if (w.scratch)
+    preempt_sys_free(w.scratch, w.scratch_cap);
+  if (w.stack.data)
+    preempt_sys_free(w.stack.data, w.stack.cap * sizeof *w.stack.data);
+  if (err) {
+    errno = err;
+    return -1;
+  }
+  return 0;
+}
