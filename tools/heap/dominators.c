@@ -1,0 +1,257 @@
+/* Dominators of the object graph (Lengauer-Tarjan, simple version: path
+ * compression without balanced linking, O(m log n), in practice linear),
+ * and retained sizes.  Everything is iterative: snapshot graphs can be
+ * tens of millions of objects deep (a long list), far beyond any stack.
+ *
+ * Work arrays are indexed by DFS number, 0 being the virtual super-root
+ * whose successors are the roots' objects. */
+#include "heap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE UINT32_MAX
+
+/* The label of the forest node with the least semi-dominator on v's path
+ * to its forest root, compressing the path (with an explicit stack). */
+static uint32_t eval(uint32_t v, uint32_t *ancestor, uint32_t *label,
+                     const uint32_t *semi, uint32_t *stk) {
+  if (ancestor[v] == NONE)
+    return v;
+  size_t sp = 0;
+  for (uint32_t u = v; ancestor[ancestor[u]] != NONE; u = ancestor[u])
+    stk[sp++] = u;
+  while (sp) { /* from the top of the path down, as the recursion would */
+    uint32_t x = stk[--sp], a = ancestor[x];
+    if (semi[label[a]] < semi[label[x]])
+      label[x] = label[a];
+    ancestor[x] = ancestor[a];
+  }
+  return label[v];
+}
+
+size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
+                          const uint32_t *rootsucc, size_t nroot,
+                          uint32_t *idom, uint32_t *order) {
+  size_t m = start[n];
+  uint32_t *dfn = calloc(n ? n : 1, sizeof *dfn); /* 0: not reached */
+  uint32_t *vertex = malloc((n + 1) * sizeof *vertex);
+  uint32_t *parent = malloc((n + 1) * sizeof *parent);
+  size_t *cursor = malloc((n + 1) * sizeof *cursor);
+  uint8_t *isroot = calloc(n ? n : 1, 1);
+  if (!dfn || !vertex || !parent || !cursor || !isroot) {
+    free(dfn), free(vertex), free(parent), free(cursor), free(isroot);
+    return (size_t)-1;
+  }
+  for (size_t i = 0; i < nroot; i++)
+    isroot[rootsucc[i]] = 1;
+
+  /* DFS; the stack is the parent chain, each vertex's next successor in
+   * cursor[]. */
+  uint32_t N = 1;
+  vertex[0] = NONE;
+  parent[0] = NONE;
+  cursor[0] = 0;
+  uint32_t v = 0;
+  for (;;) {
+    uint32_t next = NONE;
+    if (v == 0) {
+      while (cursor[0] < nroot && next == NONE) {
+        uint32_t t = rootsucc[cursor[0]++];
+        if (!dfn[t])
+          next = t;
+      }
+    } else {
+      size_t end = start[vertex[v] + 1];
+      while (cursor[v] < end && next == NONE) {
+        uint32_t t = succ[cursor[v]++];
+        if (!dfn[t])
+          next = t;
+      }
+    }
+    if (next == NONE) {
+      if (v == 0)
+        break;
+      v = parent[v];
+      continue;
+    }
+    uint32_t w = N++;
+    dfn[next] = w;
+    vertex[w] = next;
+    parent[w] = v;
+    cursor[w] = start[next];
+    v = w;
+  }
+  free(cursor);
+
+  /* Predecessors (reverse CSR) of reached nodes, in DFS numbers. */
+  uint32_t *pstart = calloc((size_t)N + 1, sizeof *pstart);
+  uint32_t *pred = NULL;
+  uint32_t *semi = malloc((size_t)N * sizeof *semi);
+  uint32_t *ancestor = malloc((size_t)N * sizeof *ancestor);
+  uint32_t *label = malloc((size_t)N * sizeof *label);
+  uint32_t *dom = malloc((size_t)N * sizeof *dom);
+  uint32_t *bucket = malloc((size_t)N * sizeof *bucket);
+  uint32_t *bnext = malloc((size_t)N * sizeof *bnext);
+  uint32_t *stk = malloc((size_t)N * sizeof *stk);
+  size_t np = 0;
+  int ok = pstart && semi && ancestor && label && dom && bucket && bnext && stk;
+  if (ok) {
+    for (size_t i = 0; i < n; i++)
+      if (dfn[i])
+        for (size_t e = start[i]; e < start[i + 1]; e++)
+          if (dfn[succ[e]])
+            pstart[dfn[succ[e]] + 1]++, np++;
+    ok = np <= UINT32_MAX && (pred = malloc((np ? np : 1) * sizeof *pred));
+  }
+  if (!ok) {
+    free(dfn), free(vertex), free(parent), free(isroot), free(pstart);
+    free(pred), free(semi), free(ancestor), free(label), free(dom);
+    free(bucket), free(bnext), free(stk);
+    return (size_t)-1;
+  }
+  for (uint32_t w = 1; w <= N - 1; w++)
+    pstart[w + 1] += pstart[w];
+  /* Fill using pstart[w] as the insertion point, then shift back. */
+  for (size_t i = 0; i < n; i++)
+    if (dfn[i])
+      for (size_t e = start[i]; e < start[i + 1]; e++)
+        if (dfn[succ[e]])
+          pred[pstart[dfn[succ[e]]]++] = dfn[i];
+  for (uint32_t w = N - 1; w >= 1; w--)
+    pstart[w] = pstart[w - 1];
+  pstart[0] = 0;
+  pstart[1] = 0;
+  (void)m;
+
+  for (uint32_t w = 0; w < N; w++) {
+    semi[w] = w;
+    label[w] = w;
+    ancestor[w] = NONE;
+    bucket[w] = NONE;
+  }
+  dom[0] = 0;
+  for (uint32_t w = N - 1; w >= 1; w--) {
+    for (uint32_t k = pstart[w]; k < pstart[w + 1]; k++) {
+      uint32_t u = eval(pred[k], ancestor, label, semi, stk);
+      if (semi[u] < semi[w])
+        semi[w] = semi[u];
+    }
+    if (isroot[vertex[w]])
+      semi[w] = 0; /* the super-root is a predecessor */
+    bnext[w] = bucket[semi[w]];
+    bucket[semi[w]] = w;
+    uint32_t p = parent[w];
+    ancestor[w] = p;
+    for (uint32_t x = bucket[p]; x != NONE; x = bnext[x]) {
+      uint32_t u = eval(x, ancestor, label, semi, stk);
+      dom[x] = semi[u] < semi[x] ? u : p;
+    }
+    bucket[p] = NONE;
+  }
+  for (uint32_t w = 1; w < N; w++)
+    if (dom[w] != semi[w])
+      dom[w] = dom[dom[w]];
+
+  for (size_t i = 0; i < n; i++)
+    idom[i] = PREEMPT_DOM_UNREACHED;
+  for (uint32_t w = 1; w < N; w++) {
+    idom[vertex[w]] = dom[w] == 0 ? PREEMPT_DOM_ROOT : vertex[dom[w]];
+    if (order)
+      order[w - 1] = vertex[w];
+  }
+  free(dfn), free(vertex), free(parent), free(isroot), free(pstart);
+  free(pred), free(semi), free(ancestor), free(label), free(dom);
+  free(bucket), free(bnext), free(stk);
+  return (size_t)N - 1;
+}
+
+void preempt_dom_free(struct preempt_dom *d) {
+  free(d->idom);
+  free(d->retained);
+  free(d->type_top);
+  memset(d, 0, sizeof *d);
+}
+
+int preempt_dom_compute(const struct preempt_snap *s, struct preempt_dom *d) {
+  size_t n = s->nobjects;
+  memset(d, 0, sizeof *d);
+  uint32_t *rootsucc = malloc((s->nroots ? s->nroots : 1) * sizeof *rootsucc);
+  uint32_t *order = malloc((n ? n : 1) * sizeof *order);
+  d->idom = malloc((n ? n : 1) * sizeof *d->idom);
+  if (!rootsucc || !order || !d->idom) {
+    free(rootsucc), free(order);
+    preempt_dom_free(d);
+    return -1;
+  }
+  for (size_t i = 0; i < s->nroots; i++)
+    rootsucc[i] = s->roots[i].obj;
+  size_t nr = preempt_dominators(n, s->edge_start, s->edge_target, rootsucc,
+                                 s->nroots, d->idom, order);
+  free(rootsucc);
+  d->retained = calloc(n ? n : 1, sizeof *d->retained);
+  d->type_top = calloc(n ? n : 1, 1);
+  if (nr == (size_t)-1 || !d->retained || !d->type_top) {
+    free(order);
+    preempt_dom_free(d);
+    return -1;
+  }
+  d->nreached = nr;
+  d->nunreached = n - nr;
+  for (size_t i = 0; i < n; i++)
+    if (d->idom[i] == PREEMPT_DOM_UNREACHED)
+      d->unreached_bytes += s->objects[i].size;
+    else
+      d->retained[i] = s->objects[i].size;
+  /* Children after parents in preorder: sum bottom-up in reverse. */
+  for (size_t k = nr; k-- > 0;) {
+    uint32_t x = order[k], p = d->idom[x];
+    if (p == PREEMPT_DOM_ROOT)
+      d->reached_bytes += d->retained[x];
+    else
+      d->retained[p] += d->retained[x];
+  }
+
+  /* type_top: walk the dominator tree depth first, counting per type how
+   * many objects of that type are on the current path. */
+  uint32_t *cstart = calloc(n + 2, sizeof *cstart);
+  uint32_t *child = malloc((nr ? nr : 1) * sizeof *child);
+  uint32_t *cur = malloc((n + 1) * sizeof *cur);
+  uint32_t *active = calloc(s->ntypes ? s->ntypes : 1, sizeof *active);
+  if (!cstart || !child || !cur || !active) {
+    free(order), free(cstart), free(child), free(cur), free(active);
+    preempt_dom_free(d);
+    return -1;
+  }
+  /* Node n stands for the super-root in the tree. */
+#define TNODE(p) ((p) == PREEMPT_DOM_ROOT ? (uint32_t)n : (p))
+  for (size_t k = 0; k < nr; k++)
+    cstart[TNODE(d->idom[order[k]]) + 1]++;
+  for (size_t i = 0; i <= n; i++)
+    cstart[i + 1] += cstart[i];
+  for (size_t i = 0; i <= n; i++)
+    cur[i] = cstart[i];
+  for (size_t k = 0; k < nr; k++)
+    child[cur[TNODE(d->idom[order[k]])]++] = order[k];
+  for (size_t i = 0; i <= n; i++)
+    cur[i] = cstart[i];
+  free(order);
+  uint32_t v = (uint32_t)n;
+  for (;;) {
+    if (cur[v] < cstart[v + 1]) {
+      uint32_t c = child[cur[v]++];
+      uint32_t t = s->objects[c].type;
+      d->type_top[c] = active[t] == 0;
+      active[t]++;
+      v = c;
+      continue;
+    }
+    if (v == n)
+      break;
+    active[s->objects[v].type]--;
+    v = TNODE(d->idom[v]);
+  }
+#undef TNODE
+  free(cstart), free(child), free(cur), free(active);
+  return 0;
+}
