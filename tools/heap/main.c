@@ -566,11 +566,14 @@ static int cmd_diff(const char *p0, const char *p1, size_t limit,
   for (size_t i = 0; i < nrows; i++)
     for (int k = 0; k < 2; k++)
       tot[k][0] += rows[i].objects[k], tot[k][1] += rows[i].bytes[k];
-  size_t shown = 0;
-  for (size_t i = 0; i < nrows && shown < limit; i++)
+  /* Only types that changed are listed. */
+  size_t nchanged = 0;
+  for (size_t i = 0; i < nrows; i++)
     if (rows[i].objects[0] != rows[i].objects[1] ||
         rows[i].bytes[0] != rows[i].bytes[1])
-      shown = i + 1;
+      rows[nchanged++] = rows[i];
+  nrows = nchanged;
+  size_t shown = nrows < limit ? nrows : limit;
   /* A new object (address only in NEW) of each top growing type: the one
    * retaining most, lowest address among equals. */
   struct preempt_bfs b = {0};

@@ -1,0 +1,63 @@
+"""Writes heap snapshot files (runtime/snapshot_format.h) of constructed
+graphs for the preempt-heap tests."""
+
+MAGIC = b"PRHEAPS1"
+END, INFO, TYPE, MODULE, THREAD, OBJECT, ROOT = range(7)
+STACK, REGISTER, GLOBAL, TLS, RANGE, PINNED, FINALIZER, RUNTIME = range(1, 9)
+
+
+def uleb(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def string(s):
+    b = s.encode()
+    return uleb(len(b)) + b
+
+
+class Snapshot:
+    def __init__(self):
+        self.recs = []
+
+    def record(self, tag, payload):
+        self.recs.append(bytes([tag]) + uleb(len(payload)) + payload)
+
+    def info(self, pid=1234, reason="test", extra=b""):
+        self.record(INFO, b"".join(uleb(v) for v in
+                                   (1, pid, 1700000000000000000, 250000,
+                                    1 << 20, 0, 0)) + string(reason) + extra)
+
+    def type(self, tid, name):
+        self.record(TYPE, uleb(tid) + string(name))
+
+    def thread(self, tid, name):
+        self.record(THREAD, uleb(tid) + string(name))
+
+    def module(self, bias, lo, hi, path):
+        self.record(MODULE, uleb(bias) + uleb(lo) + uleb(hi) + string(path))
+
+    def obj(self, addr, size, type, edges=(), flags=0, extra=b""):
+        p = uleb(addr) + uleb(size) + uleb(type) + uleb(flags) + uleb(len(edges))
+        for off, to in edges:
+            p += uleb(off) + uleb(to)
+        self.record(OBJECT, p + extra)
+
+    def root(self, kind, addr, slot=0, tid=0, ip=0, name=""):
+        self.record(ROOT, uleb(kind) + uleb(addr) + uleb(slot) + uleb(tid) +
+                    uleb(ip) + string(name))
+
+    def raw(self, tag, payload):
+        self.record(tag, payload)
+
+    def data(self, end=True):
+        return MAGIC + b"".join(self.recs) + (bytes([END, 0]) if end else b"")
+
+    def write(self, path, end=True):
+        with open(path, "wb") as f:
+            f.write(self.data(end))
