@@ -240,6 +240,57 @@ static int sort_objects(struct preempt_snap *s, uint64_t **pos) {
   return 0;
 }
 
+struct addr_index {
+  uint64_t min;
+  unsigned shift;
+  size_t nb;
+  uint32_t *first; /* nb + 1: first object of each bucket */
+};
+
+static int index_build(const struct preempt_snap *s, struct addr_index *ix) {
+  size_t n = s->nobjects;
+  memset(ix, 0, sizeof *ix);
+  if (!n)
+    return 0;
+  ix->min = s->objects[0].addr;
+  uint64_t span = s->objects[n - 1].addr - ix->min;
+  while ((span >> ix->shift) >= n)
+    ix->shift++;
+  ix->nb = (size_t)(span >> ix->shift) + 1;
+  ix->first = malloc((ix->nb + 1) * sizeof *ix->first);
+  if (!ix->first)
+    return -1;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t b = (size_t)((s->objects[i].addr - ix->min) >> ix->shift);
+    while (k <= b)
+      ix->first[k++] = (uint32_t)i;
+  }
+  while (k <= ix->nb)
+    ix->first[k++] = (uint32_t)n;
+  return 0;
+}
+
+static uint32_t index_find(const struct preempt_snap *s,
+                           const struct addr_index *ix, uint64_t addr) {
+  if (!s->nobjects || addr < ix->min)
+    return PREEMPT_SNAP_NONE;
+  uint64_t b = (addr - ix->min) >> ix->shift;
+  if (b >= ix->nb)
+    return PREEMPT_SNAP_NONE;
+  size_t lo = ix->first[b], hi = ix->first[b + 1];
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s->objects[mid].addr < addr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < ix->first[b + 1] && s->objects[lo].addr == addr
+             ? (uint32_t)lo
+             : PREEMPT_SNAP_NONE;
+}
+
 int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
                        struct preempt_snap *s, char *err, size_t errlen) {
   struct rd r = {buf, name, err, errlen};
@@ -518,6 +569,14 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
     fail(&r, buf, "out of memory for %zu edges", nedges);
     goto out;
   }
+  /* An address index for resolving edges: a binary search per edge over
+   * millions of objects is a cache miss a step; buckets of the address
+   * range narrow it to a few objects. */
+  struct addr_index ix;
+  if (index_build(s, &ix)) {
+    fail(&r, buf, "out of memory for the address index");
+    goto out;
+  }
   size_t e = 0;
   for (size_t i = 0; i < s->nobjects; i++) {
     const uint8_t *q = buf + pos[i];
@@ -529,8 +588,9 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
       const uint8_t *eat = q;
       preempt_snap_get_uleb(&q, end, &off);
       preempt_snap_get_uleb(&q, end, &to);
-      uint32_t t = preempt_snap_find_exact(s, to);
+      uint32_t t = index_find(s, &ix, to);
       if (t == PREEMPT_SNAP_NONE) {
+        free(ix.first);
         fail(&r, eat, "edge +%llu of the object at 0x%llx points to 0x%llx, "
              "which has no OBJECT record", (unsigned long long)off,
              (unsigned long long)s->objects[i].addr, (unsigned long long)to);
@@ -540,6 +600,7 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
       s->edge_offset[e++] = off;
     }
   }
+  free(ix.first);
   s->edge_start[s->nobjects] = e;
   s->nedges = e;
   for (size_t i = 0; i < s->nroots; i++) {
