@@ -38,6 +38,8 @@ struct preempt_bfs {
   uint32_t *from;     /* per object: predecessor object, PREEMPT_DOM_ROOT or
                          PREEMPT_DOM_UNREACHED */
   uint64_t *via;      /* per object: edge index from `from`, or root index */
+  uint32_t *order;    /* the norder reached objects, parents first */
+  size_t norder;
 };
 int preempt_bfs_compute(const struct preempt_snap *s, struct preempt_bfs *b);
 void preempt_bfs_free(struct preempt_bfs *b);

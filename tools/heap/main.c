@@ -5,6 +5,8 @@
  *   preempt-heap top FILE [-n N] [--json]
  *   preempt-heap why FILE (ADDRESS | TYPE) [--json]
  *   preempt-heap diff OLD NEW [-n N] [--paths K] [--json]
+ *   preempt-heap pprof FILE [-o OUT]
+ *   preempt-heap html FILE [-n N] [-o OUT]
  *
  * Exit status: 0 done, 1 a file could not be read (or no such object),
  * 2 bad usage. */
@@ -12,6 +14,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,11 +22,18 @@ static const char usage_text[] =
     "usage: preempt-heap top FILE [-n N] [--json]\n"
     "       preempt-heap why FILE (ADDRESS | TYPE) [--json]\n"
     "       preempt-heap diff OLD NEW [-n N] [--paths K] [--json]\n"
+    "       preempt-heap pprof FILE [-o OUT]\n"
+    "       preempt-heap html FILE [-n N] [-o OUT]\n"
     "  top   per type: objects, bytes and retained bytes, largest first\n"
     "  why   the shortest path from a root keeping ADDRESS (an object's\n"
     "        start or inside it) alive, or the TYPE's largest-retaining object\n"
     "  diff  per-type growth from OLD to NEW, and why new objects of the\n"
-    "        K (default 3) fastest-growing types are alive\n";
+    "        K (default 3) fastest-growing types are alive\n"
+    "  pprof top as a profile for `go tool pprof` (objects, space and\n"
+    "        retained bytes per type and retention path)\n"
+    "  html  top as one self-contained page: chart, searchable table and\n"
+    "        the retention paths of the N largest types\n"
+    "  -o OUT writes to OUT instead of standard output\n";
 
 static int usage(const char *fmt, const char *arg) {
   fprintf(stderr, "preempt-heap: ");
@@ -101,7 +111,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "selftest")) /* hidden: dominators vs a naive solver */
     return preempt_heap_selftest(argc > 2 ? atoi(argv[2]) : 300) ? 1 : 0;
   const char *pos[3];
-  size_t npos = 0, limit = 25, npaths = 3;
+  size_t npos = 0, limit = SIZE_MAX, npaths = 3; /* SIZE_MAX: default */
   const char *out_path = NULL;
   enum preempt_heap_format fmt = PREEMPT_HEAP_TEXT;
   for (int i = 2; i < argc; i++) {
@@ -128,9 +138,18 @@ int main(int argc, char **argv) {
   char err[512] = "";
   int rc;
   FILE *out;
-  if (!strcmp(cmd, "top")) {
+  if (!strcmp(cmd, "pprof") || !strcmp(cmd, "html")) {
+    if (fmt != PREEMPT_HEAP_TEXT)
+      return usage("%s", "--json is for top, why and diff");
+    fmt = cmd[0] == 'p' ? PREEMPT_HEAP_PPROF : PREEMPT_HEAP_HTML;
+    if (fmt == PREEMPT_HEAP_HTML && limit == SIZE_MAX)
+      limit = 10; /* bars and paths shown */
+  }
+  if (limit == SIZE_MAX)
+    limit = 25;
+  if (!strcmp(cmd, "top") || !strcmp(cmd, "pprof") || !strcmp(cmd, "html")) {
     if (npos != 1)
-      return usage("%s", "top takes one FILE");
+      return usage("%s takes one FILE", cmd);
     struct preempt_heap_analysis *a = open_snapshot(pos[0]);
     if (!a || !(out = open_output(out_path))) {
       preempt_heap_analysis_free(a);

@@ -11,6 +11,8 @@ int preempt_bfs_compute(const struct preempt_snap *s, struct preempt_bfs *b) {
   b->from = malloc((n ? n : 1) * sizeof *b->from);
   b->via = malloc((n ? n : 1) * sizeof *b->via);
   uint32_t *queue = malloc((n ? n : 1) * sizeof *queue);
+  b->order = NULL;
+  b->norder = 0;
   if (!b->from || !b->via || !queue) {
     free(queue);
     preempt_bfs_free(b);
@@ -38,12 +40,14 @@ int preempt_bfs_compute(const struct preempt_snap *s, struct preempt_bfs *b) {
       }
     }
   }
-  free(queue);
+  b->order = queue; /* the queue is the BFS order */
+  b->norder = tail;
   return 0;
 }
 
 void preempt_bfs_free(struct preempt_bfs *b) {
   free(b->from);
   free(b->via);
+  free(b->order);
   memset(b, 0, sizeof *b);
 }
