@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages preempt needs, if any are missing.
-# golang-go is the benchmarks' Go reference (bench/), not needed to build.
+# golang-go is the benchmarks' Go reference (bench/), not needed to build;
+# the preempt-heap tests also read its profiles back with go tool pprof.
+# chromium renders preempt-heap's HTML page in its test (headless).
 set -euo pipefail
 pkgs=(clang-19 llvm-19 llvm-19-dev llvm-19-tools libclang-19-dev libclang-rt-19-dev
       lld-19 libcriterion-dev libffi-dev libgc-dev libelf-dev libdw-dev
-      cmake ninja-build make python3 pkg-config valgrind golang-go)
+      cmake ninja-build make python3 pkg-config valgrind golang-go chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
