@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Hops shown at each end of a longer retention path. */
+#define PATH_ENDS 20
+
 /* Text or attribute value, escaped; control bytes as character refs. */
 static void esc(FILE *f, const char *s) {
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -106,6 +109,13 @@ static void path_details(FILE *out, struct preempt_heap_analysis *a,
   fputs("</li>\n", out);
   for (size_t i = 0; i < n; i++) {
     const struct preempt_snap_object *x = &s->objects[chain[i]];
+    if (n > 2 * PATH_ENDS + 1 && i == PATH_ENDS) {
+      /* A path down a long list: its ends tell the story. */
+      fprintf(out, "<li class=\"elided\">&hellip; %zu hops &hellip;</li>\n",
+              n - 2 * PATH_ENDS);
+      i = n - PATH_ENDS - 1;
+      continue;
+    }
     fputs("<li>", out);
     if (i) {
       uint64_t e = b->via[chain[i]];

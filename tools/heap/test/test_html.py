@@ -156,6 +156,24 @@ check("filter with an escaped <, sorted by name",
        [r["data-type"] for r in d.rows if "hidden" not in r]),
       (["Leaf", "char[]", MAP, "struct entry", "type#9"], [MAP]))
 
+# A path down a 100-long list: its 20 first and last hops, one elision.
+s = Snapshot()
+s.type(1, "Cell")
+s.type(2, "Big")
+for i in range(100):
+    s.obj(0x100000 + 16 * i, 16, 1, [(8, 0x100000 + 16 * (i + 1))]
+          if i + 1 < 100 else [(0, 0x900000)])
+s.obj(0x900000, 5000, 2)
+s.root(STACK, 0x100000, tid=1)
+s.write(snap)
+p = subprocess.run([TOOL, "html", snap, "-o", page], capture_output=True,
+                   text=True, timeout=120)
+d = render("")
+check("long path", [(len(x["items"]), [i.strip() for i in x["items"]
+                                        if "hops" in i])
+                    for x in d.details],
+      [(2, []), (42, ["\u2026 61 hops \u2026"])])
+
 if failures:
     print("\n\n".join(failures))
     print("\n%d failures" % len(failures))
