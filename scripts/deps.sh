@@ -5,7 +5,7 @@
 # chromium renders preempt-heap's HTML page in its test (headless).
 set -euo pipefail
 pkgs=(clang-19 llvm-19 llvm-19-dev llvm-19-tools libclang-19-dev libclang-rt-19-dev
-      lld-19 libcriterion-dev libffi-dev libgc-dev libelf-dev libdw-dev
+      lld-19 libcriterion-dev libffi-dev libgc-dev libelf-dev libdw-dev libmicrohttpd-dev
       cmake ninja-build make python3 pkg-config valgrind golang-go chromium)
 missing=()
 for p in "${pkgs[@]}"; do
