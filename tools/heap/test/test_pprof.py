@@ -32,28 +32,35 @@ def check(what, got, want):
 # stack root (frame 0x401234) -> E3 +8 -> S3
 # registered root "list" -> 40 entries linked at +0 (a path longer than
 # the profile keeps whole)
-s = Snapshot()
-s.info()
-s.type(1, "struct entry")
-s.type(2, "struct cache")
-s.type(3, "char[]")
-s.thread(7, "main")
-s.obj(0x1000, 64, 2, [(8, 0x2000), (16, 0x2100)])  # C
-s.obj(0x2000, 32, 1, [(8, 0x3000)])  # E1
-s.obj(0x2100, 32, 1, [(8, 0x3100)])  # E2
-s.obj(0x2200, 32, 1, [(8, 0x3200)])  # E3
-s.obj(0x3000, 100, 3)  # S1
-s.obj(0x3100, 50, 3)  # S2
-s.obj(0x3200, 10, 3)  # S3
-N = 40
-for i in range(N):
-    s.obj(0x10000 + 16 * i, 16, 1,
-          [(0, 0x10000 + 16 * (i + 1))] if i + 1 < N else [])
-s.root(GLOBAL, 0x1000, slot=0x601000)
-s.root(STACK, 0x2200, slot=0x7FF0, tid=7, ip=0x401234)
-s.root(RANGE, 0x10000, slot=0x5000, name="list")
+def graph(grown=False):
+    s = Snapshot()
+    s.info()
+    s.type(1, "struct entry")
+    s.type(2, "struct cache")
+    s.type(3, "char[]")
+    s.thread(7, "main")
+    s.obj(0x1000, 64, 2, [(8, 0x2000), (16, 0x2100)])  # C
+    s.obj(0x2000, 32, 1, [(8, 0x3000)])  # E1
+    s.obj(0x2100, 32, 1, [(8, 0x3100)])  # E2
+    s.obj(0x2200, 32, 1,  # E3
+          [(8, 0x3200)] + ([(16, 0x3300)] if grown else []))
+    if grown:
+        s.obj(0x3300, 200, 3)  # S4, only in the second snapshot
+    s.obj(0x3000, 100, 3)  # S1
+    s.obj(0x3100, 50, 3)  # S2
+    s.obj(0x3200, 10, 3)  # S3
+    N = 40
+    for i in range(N):
+        s.obj(0x10000 + 16 * i, 16, 1,
+              [(0, 0x10000 + 16 * (i + 1))] if i + 1 < N else [])
+    s.root(GLOBAL, 0x1000, slot=0x601000)
+    s.root(STACK, 0x2200, slot=0x7FF0, tid=7, ip=0x401234)
+    s.root(RANGE, 0x10000, slot=0x5000, name="list")
+    return s
+
+
 snap = os.path.join(WORK, "pprof.snap")
-s.write(snap)
+graph().write(snap)
 prof = os.path.join(WORK, "pprof.pb")
 p = subprocess.run([TOOL, "pprof", snap, "-o", prof], capture_output=True,
                    text=True, timeout=120)
@@ -141,6 +148,19 @@ check("long paths elided", (len(longest), "... (hops elided)" in longest,
       (27, True, "struct entry", 'registered "list"'))
 check("whole up to 24 hops",
       max(len(t) for t in traces if "... (hops elided)" not in t), 26)
+
+# Frames are named, not numbered: pprof -base subtracts two snapshots'
+# profiles, as preempt-heap diff does.
+grown = os.path.join(WORK, "grown.snap")
+graph(grown=True).write(grown)
+base, prof = prof, os.path.join(WORK, "grown.pb")
+subprocess.run([TOOL, "pprof", grown, "-o", prof], check=True, timeout=120)
+out = pprof("-top", "-sample_index=space", "-base", base)
+rows = {m.group(3): (m.group(1), m.group(2)) for m in map(ROW.match,
+        out.splitlines()) if m and m.group(1) != "flat"}
+check("-base: growth", {k: v for k, v in rows.items() if v != ("0", "0")},
+      {"char[]": ("200B", "200B"), "struct entry +16": ("0", "200B"),
+       "stack 0x401234": ("0", "200B")})
 
 if failures:
     print("\n\n".join(failures))
