@@ -113,6 +113,10 @@ PREEMPT_API void *preempt_alloc_typed(size_t size, const char *type_name);
  * the type up once (in *slot) rather than at every allocation. */
 PREEMPT_API void *preempt__alloc_slot(size_t size, const char *type_name,
                                       int *slot);
+/* What the plugin turns preempt__alloc_slot into when it knows the type's
+ * layout (which words may hold pointers). */
+PREEMPT_API void *preempt__alloc_layout(size_t size, const char *type_name,
+                                        int *slot, const void *layout);
 #define preempt__alloc_named(size, name)                                       \
   (__extension__({                                                             \
     static int preempt__type_slot;                                             \

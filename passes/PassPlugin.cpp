@@ -42,6 +42,7 @@ void registerPasses(PassBuilder &PB) {
   // computed on the code that will be compiled.
   PB.registerOptimizerLastEPCallback(
       [](ModulePassManager &MPM, OptimizationLevel Level) {
+        MPM.addPass(LayoutsPass());       // before maps: it changes calls
         MPM.addPass(BlockingCallsPass()); // its calls get maps too
         // Unsafe points first: its polls are calls that need maps.
         MPM.addPass(UnsafePass(Level != OptimizationLevel::O0));

@@ -12,6 +12,9 @@
 #include "llvm/IR/DerivedTypes.h"
 #include "llvm/IR/PassManager.h"
 
+#include <map>
+#include <string>
+
 namespace llvm {
 class CallInst;
 class Function;
@@ -60,6 +63,18 @@ struct SafepointsPass : llvm::PassInfoMixin<SafepointsPass> {
 // runtime/blocking.def to the runtime's wrappers (Blocking.cpp), which
 // make them blocking transitions.  Runs before SafepointsPass.
 struct BlockingCallsPass : llvm::PassInfoMixin<BlockingCallsPass> {
+  llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &);
+  static bool isRequired() { return true; }
+};
+
+// Type layouts (Layouts.cpp): the clang plugin's AST consumer
+// (plugin/Layouts.cpp) fills typeLayouts() with the layout blob
+// (runtime/layout_format.h) of each type named by a preempt_new(T) of the
+// file, keyed by the name literal (empty: no layout); LayoutsPass turns
+// each such preempt__alloc_slot call into preempt__alloc_layout with the
+// blob as a constant.  Without the AST consumer (opt) it changes nothing.
+std::map<std::string, std::string> &typeLayouts();
+struct LayoutsPass : llvm::PassInfoMixin<LayoutsPass> {
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &);
   static bool isRequired() { return true; }
 };

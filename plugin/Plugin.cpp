@@ -13,6 +13,10 @@
 
 using namespace clang;
 
+namespace preempt {
+std::unique_ptr<ASTConsumer> makeLayoutConsumer(); // Layouts.cpp
+}
+
 namespace {
 
 class PreemptAction : public PluginASTAction {
@@ -30,7 +34,7 @@ protected:
     }
     CG.PassBuilderCallbacks.push_back(
         [](llvm::PassBuilder &PB) { preempt::registerPasses(PB); });
-    return std::make_unique<ASTConsumer>();
+    return preempt::makeLayoutConsumer();
   }
 
   bool ParseArgs(const CompilerInstance &CI,

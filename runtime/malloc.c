@@ -13,6 +13,7 @@
 #include "stw.h"
 #include "sysmem.h"
 #include "threads.h"
+#include "layout.h"
 #include "types.h"
 
 #include <string.h>
@@ -349,11 +350,14 @@ __attribute__((noinline)) void *preempt_alloc_typed(size_t size,
 }
 
 __attribute__((noinline, cold)) static void *
-alloc_first_of_type(size_t size, const char *name, int *slot, uintptr_t ip) {
+alloc_first_of_type(size_t size, const char *name, int *slot,
+                    const void *layout, uintptr_t ip) {
   int id = preempt_type_id(name);
+  preempt_type_set_layout(id, layout);
   if (name)
     __atomic_store_n(slot, id, __ATOMIC_RELAXED);
-  return alloc(size, preempt_type_pad[id], false, id, ip);
+  return alloc(size, preempt_type_pad[id], layout && preempt_type_noscan[id],
+               id, ip);
 }
 
 /* Behind preempt_new: no type lookup once the call site knows its id, and
@@ -363,8 +367,20 @@ __attribute__((noinline)) void *preempt__alloc_slot(size_t size,
                                                     int *slot) {
   int id = __atomic_load_n(slot, __ATOMIC_RELAXED);
   if (unlikely(!id))
-    return alloc_first_of_type(size, name, slot, CALLER);
+    return alloc_first_of_type(size, name, slot, NULL, CALLER);
   return alloc(size, preempt_type_pad[id], false, id, CALLER);
+}
+
+/* preempt_new(T) built with the plugin: layout describes T
+ * (layout_format.h).  A type without pointers is never scanned. */
+__attribute__((noinline)) void *preempt__alloc_layout(size_t size,
+                                                      const char *name,
+                                                      int *slot,
+                                                      const void *layout) {
+  int id = __atomic_load_n(slot, __ATOMIC_RELAXED);
+  if (unlikely(!id))
+    return alloc_first_of_type(size, name, slot, layout, CALLER);
+  return alloc(size, preempt_type_pad[id], preempt_type_noscan[id], id, CALLER);
 }
 
 enum preempt_oom_policy preempt_set_oom_policy(enum preempt_oom_policy p) {

@@ -5,6 +5,8 @@
  * most of a collection's time: the queue holds (object, size) so that
  * scanning needs no span lookup, and queued objects are prefetched. */
 #include "heap.h"
+#include "layout.h"
+#include "layout_format.h"
 #include "mark.h"
 #include "sysmem.h"
 
@@ -48,6 +50,18 @@ static inline uintptr_t object_of(uintptr_t v, struct preempt_span **sp,
   return 0;
 }
 
+/* An object of a type with a layout is queued as (obj | 1, layout): its
+ * scan reads only the words that may hold pointers. */
+static inline void queue(const struct preempt_span *s, uintptr_t obj,
+                         uint32_t i, uintptr_t size) {
+  const struct preempt_layout *l =
+      s->types ? preempt_type_layouts[s->types[i]] : NULL;
+  if (l)
+    push(obj | 1, (uintptr_t)l);
+  else
+    push(obj, size);
+}
+
 /* v is inside the arena. */
 __attribute__((always_inline)) static inline void mark(uintptr_t v) {
   struct preempt_span *s =
@@ -64,11 +78,11 @@ __attribute__((always_inline)) static inline void mark(uintptr_t v) {
       return;
     *word |= bit;
     if (!s->noscan)
-      push(s->base + (uintptr_t)i * s->elemsize, s->elemsize);
+      queue(s, s->base + (uintptr_t)i * s->elemsize, i, s->elemsize);
   } else if (s->state == SPAN_LARGE && !s->large_bits[1]) {
     s->large_bits[1] = 1;
     if (!s->noscan)
-      push(s->base, s->npages * PREEMPT_PAGE_SIZE);
+      queue(s, s->base, 0, s->npages * PREEMPT_PAGE_SIZE);
   }
 }
 
@@ -121,6 +135,25 @@ PREEMPT_NO_ASAN static void mark_contents(struct preempt_visitor *vis,
       mark(*p);
 }
 
+/* An array (preempt_new_array) repeats its element's layout up to the end
+ * of its slot. */
+PREEMPT_NO_ASAN static void scan_typed(uintptr_t obj,
+                                       const struct preempt_layout *l) {
+  uintptr_t end = obj + l->size;
+  if (l->flags & PREEMPT_LAYOUT_ARRAY) {
+    const struct preempt_span *s = preempt_span_of(obj);
+    end = obj + (s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE
+                                        : s->elemsize);
+  }
+  uintptr_t lo = preempt_heap.lo, span = preempt_heap.hi - lo;
+  for (uintptr_t base = obj; base + l->size <= end; base += l->size)
+    for (uint32_t k = 0; k < l->nptrs; k++) {
+      uintptr_t v = *(const uintptr_t *)(base + l->offsets[k]);
+      if (v - lo < span)
+        mark(v);
+    }
+}
+
 static void mark_range(struct preempt_visitor *v, const void *lo,
                        const void *hi) {
   (void)v;
@@ -150,7 +183,7 @@ void preempt_mark_drain(void) {
     while (count < PREFETCH_DEPTH && stack.len) {
       stack.len -= 2;
       uintptr_t obj = stack.data[stack.len];
-      __builtin_prefetch((const void *)obj);
+      __builtin_prefetch((const void *)(obj & ~(uintptr_t)1));
       unsigned slot = (head + count) % PREFETCH_DEPTH;
       ring_obj[slot] = obj;
       ring_size[slot] = stack.data[stack.len + 1];
@@ -161,6 +194,9 @@ void preempt_mark_drain(void) {
     uintptr_t obj = ring_obj[head], size = ring_size[head];
     head = (head + 1) % PREFETCH_DEPTH;
     count--;
-    scan(obj, size);
+    if (obj & 1)
+      scan_typed(obj - 1, (const struct preempt_layout *)size);
+    else
+      scan(obj, size);
   }
 }

@@ -14,6 +14,8 @@
 #include "finalizer.h"
 #include "gc.h"
 #include "heap.h"
+#include "layout.h"
+#include "layout_format.h"
 #include "malloc.h"
 #include "pin.h"
 #include "registry.h"
@@ -252,7 +254,18 @@ PREEMPT_NO_ASAN static void scan(struct walk *w, uintptr_t obj) {
   /* Edges first, after room for the fixed fields (moved down after). */
   uint8_t *e = w->scratch + 6 * 10;
   uint64_t nedges = 0;
+  /* A type with a layout has edges only from its pointer words. */
+  const struct preempt_layout *l = preempt_type_layouts[type];
   for (size_t k = 0; k < words; k++) {
+    if (l) {
+      size_t in = (k * sizeof(uintptr_t)) % l->size, m = 0;
+      if (!(l->flags & PREEMPT_LAYOUT_ARRAY) && k * sizeof(uintptr_t) >= l->size)
+        break;
+      while (m < l->nptrs && l->offsets[m] != in)
+        m++;
+      if (m == l->nptrs)
+        continue;
+    }
     uintptr_t word = ((const uintptr_t *)obj)[k];
     struct preempt_span *ts;
     uint32_t ti;
@@ -371,12 +384,30 @@ static void describe(struct buf *b, const struct walk *w, uint64_t pause,
   e = preempt_snap_put_uleb(e, w->nroots);
   e = put_string(e, reason, 256);
   put_record(b, PREEMPT_SNAP_INFO, p, (size_t)(e - p));
+  size_t qsize = 10 + 10 + 1024 + 3 * 10 + PREEMPT_SNAP_MAX_FIELDS * (10 + 10 + 256);
+  uint8_t *q = preempt_sys_alloc(qsize);
+  if (!q) {
+    b->failed = true;
+    return;
+  }
   for (int id = 0; id < preempt_type_count(); id++) {
-    uint8_t q[10 + 10 + 1024], *f = q;
+    uint8_t *f = q;
     f = preempt_snap_put_uleb(f, (uint64_t)id);
     f = put_string(f, preempt_type_name(id), 1024);
+    const struct preempt_layout *l = preempt_type_layouts[id];
+    if (l) { /* its pointer fields' names, for retention paths */
+      uint32_t n = l->nptrs < PREEMPT_SNAP_MAX_FIELDS ? l->nptrs : PREEMPT_SNAP_MAX_FIELDS;
+      f = preempt_snap_put_uleb(f, l->size);
+      f = preempt_snap_put_uleb(f, l->flags & PREEMPT_LAYOUT_ARRAY);
+      f = preempt_snap_put_uleb(f, n);
+      for (uint32_t k = 0; k < n; k++) {
+        f = preempt_snap_put_uleb(f, l->offsets[k]);
+        f = put_string(f, l->names[k], 255);
+      }
+    }
     put_record(b, PREEMPT_SNAP_TYPE, q, (size_t)(f - q));
   }
+  preempt_sys_free(q, qsize);
   dl_iterate_phdr(module_cb, b);
   preempt_lock_heap(0); /* the thread list */
   preempt_threads_each(thread_record, b);

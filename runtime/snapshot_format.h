@@ -13,7 +13,10 @@
  *   INFO    version, pid, unix time (ns), pause (ns: the world was
  *           stopped this long for the walk), heap bytes mapped, objects,
  *           roots, string reason
- *   TYPE    id, string name                    (id 0: "(untyped)")
+ *   TYPE    id, string name                    (id 0: "(untyped)"), and
+ *           for a type with a layout from the plugin: its size, array
+ *           (1: the object is an array of it), field count, then per
+ *           pointer field: byte offset, string name ("next", "a.b[2]")
  *   MODULE  load bias, lo, hi, string path     (a loaded ELF object:
  *           addresses in [lo, hi) minus the bias are its file's addresses,
  *           for symbols of frames and globals)
@@ -47,6 +50,10 @@ enum preempt_snap_tag {
   PREEMPT_SNAP_OBJECT = 5,
   PREEMPT_SNAP_ROOT = 6,
 };
+
+/* Fields listed per type, at most (a type's pointer words beyond are
+ * still edges, only unnamed). */
+#define PREEMPT_SNAP_MAX_FIELDS 4096
 
 /* Object flags. */
 #define PREEMPT_SNAP_NOSCAN 1u /* holds no pointers (never scanned) */
