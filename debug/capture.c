@@ -88,6 +88,16 @@ preempt_debug__capture(const char *reason, struct preempt_debug__snap **prev,
   return s;
 }
 
+void preempt_debug__capture_lock(void) { pthread_mutex_lock(&capture_lock); }
+void preempt_debug__capture_unlock(void) {
+  pthread_mutex_unlock(&capture_lock);
+}
+void preempt_debug__capture_forked(void) {
+  last = NULL; /* the parent's; its mapping stays mapped here, unused */
+  serial = 0;
+  pthread_mutex_unlock(&capture_lock);
+}
+
 void preempt_debug__capture_reset(void) {
   pthread_mutex_lock(&capture_lock);
   preempt_debug__snap_unref(last);

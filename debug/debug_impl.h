@@ -48,6 +48,11 @@ preempt_debug__capture(const char *reason, struct preempt_debug__snap **prev,
                        char *err, size_t errlen);
 /* Drops the kept snapshot (server stop). */
 void preempt_debug__capture_reset(void);
+/* Around fork (server.c): held across it, so no snapshot is half taken;
+ * in the child, released with the parent's snapshot forgotten. */
+void preempt_debug__capture_lock(void);
+void preempt_debug__capture_unlock(void);
+void preempt_debug__capture_forked(void);
 
 /* ---- pages.c */
 /* A request: its path and a lookup of its query arguments. */

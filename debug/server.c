@@ -158,6 +158,39 @@ static void *serve_loop(void *arg) {
   return NULL;
 }
 
+/* fork: the child has no server thread, but inherits the daemon's
+ * descriptors; the eventfd is shared with the parent, so the child's
+ * preempt_debug_stop would stop the parent's server.  The child forgets
+ * the server (closing its copies of the listening socket, epoll and
+ * eventfd descriptors: the parent's stay open) and may start its own. */
+static void fork_prepare(void) {
+  pthread_mutex_lock(&server_lock);
+  preempt_debug__capture_lock();
+}
+static void fork_parent(void) {
+  preempt_debug__capture_unlock();
+  pthread_mutex_unlock(&server_lock);
+}
+static void fork_child(void) {
+  if (daemon_) {
+    const union MHD_DaemonInfo *i;
+    if ((i = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_LISTEN_FD)))
+      close(i->listen_fd);
+    if ((i = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD)))
+      close(i->epoll_fd);
+    close(wake_fd);
+    wake_fd = -1;
+    daemon_ = NULL; /* its memory stays: freeing it would touch the fds */
+    port_ = 0;
+  }
+  preempt_debug__capture_forked();
+  pthread_mutex_unlock(&server_lock); /* this thread took it to fork */
+}
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void atfork_install(void) {
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
 int preempt_debug_start(const struct preempt_debug_options *opt) {
   static const struct preempt_debug_options defaults = {0};
   if (!opt)
@@ -176,6 +209,7 @@ int preempt_debug_start(const struct preempt_debug_options *opt) {
     errno = EPERM;
     return -1;
   }
+  pthread_once(&atfork_once, atfork_install);
   pthread_mutex_lock(&server_lock);
   if (daemon_) {
     pthread_mutex_unlock(&server_lock);

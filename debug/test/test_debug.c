@@ -442,3 +442,38 @@ Test(debug, stop_and_start_again) {
     preempt_debug_stop();
   }
 }
+
+/* A forked child has no server (stopping there must not stop the
+ * parent's), may start its own, and the parent's keeps serving. */
+Test(debug, fork_leaves_the_parent_serving) {
+  keep_markers(2);
+  int port = start_any_port();
+  struct answer a = get(port, "/diff"); /* a kept snapshot */
+  cr_assert_eq(a.status, 200);
+  answer_free(&a);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    int bad = preempt_debug_port() != 0;
+    preempt_debug_stop(); /* a no-op here */
+    struct preempt_debug_options o = {0};
+    bad |= (preempt_debug_start(&o) != 0) << 1;
+    int mine = preempt_debug_port();
+    bad |= (mine == port || mine == 0) << 2;
+    if (!(bad & 2)) {
+      a = get(mine, "/diff"); /* the parent's snapshot is not ours */
+      bad |= (a.status != 200 || !strstr(a.body, "No previous")) << 3;
+      answer_free(&a);
+      preempt_debug_stop();
+    }
+    _exit(bad);
+  }
+  int st;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+  a = get(port, "/diff?format=json");
+  cr_assert_eq(a.status, 200, "%s", a.head);
+  cr_assert(!strstr(a.body, "\"previous\": null"), "%s", a.body);
+  answer_free(&a);
+  preempt_debug_stop();
+}
