@@ -2,7 +2,8 @@
  * types retaining most, a table of every type with objects, bytes and
  * retained bytes that a search box filters and the column headers sort,
  * and for each charted type the shortest retention path of its
- * largest-retaining object, in a <details>.  Inline CSS and script only:
+ * largest-retaining object, in a <details>; diff's page is the same with
+ * growth for retention.  Inline CSS and script only:
  * no network, no fonts, so the file can be mailed or attached to a bug.
  *
  * The script reads "#q=TEXT&sort=KEY" from the URL fragment at load (a
@@ -13,6 +14,7 @@
 #include "snapshot_format.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +139,51 @@ static void path_details(FILE *out, struct preempt_heap_analysis *a,
   fputs("</ol></details>\n", out);
 }
 
+/* Everything up to and including the <h1>: "TITLE NAME[ -> NAME2]". */
+static void page_start(FILE *out, const char *title, const char *name,
+                       const char *name2) {
+  fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+        "<title>preempt-heap: ", out);
+  esc(out, name);
+  if (name2) {
+    fputs(" -&gt; ", out);
+    esc(out, name2);
+  }
+  fprintf(out, "</title>\n<style>%s</style></head>\n<body>\n<h1>%s <code>",
+          style, title);
+  esc(out, name);
+  fputs("</code>", out);
+  if (name2) {
+    fputs(" &rarr; <code>", out);
+    esc(out, name2);
+    fputs("</code>", out);
+  }
+  fputs("</h1>\n", out);
+}
+
+/* One bar: label, bar of width w scaled by the caller, value. */
+static void bar(FILE *out, size_t k, const char *name, double w, int64_t v,
+                const char *what) {
+  const int LABEL = 300, BAR = 20, GAP = 6;
+  size_t yy = GAP + k * (BAR + GAP);
+  fputs("<g><title>", out);
+  esc(out, name);
+  fprintf(out, ": %" PRId64 " bytes %s</title>\n<text x=\"%d\" y=\"%zu\" "
+          "text-anchor=\"end\">", v, what, LABEL - 6, yy + BAR - 5);
+  esc(out, name);
+  fputs("</text><rect class=\"bar\" data-type=\"", out);
+  esc(out, name);
+  fprintf(out, "\" data-v=\"%" PRId64 "\" x=\"%d\" y=\"%zu\" width=\"%.1f\" "
+          "height=\"%d\"/><text x=\"%.1f\" y=\"%zu\">%" PRId64 " B</text>"
+          "</g>\n", v, LABEL, yy, w, BAR, LABEL + w + 6, yy + BAR - 5, v);
+}
+
+static void chart_start(FILE *out, const char *title, size_t nbars) {
+  fprintf(out, "<h2>%s</h2>\n<svg id=\"chart\" xmlns=\"http://www.w3.org/"
+          "2000/svg\" width=\"900\" height=\"%zu\" role=\"img\" "
+          "aria-label=\"%s\">\n", title, nbars * 26 + 6, title);
+}
+
 int preempt_heap_html_top(FILE *out, struct preempt_heap_analysis *a,
                           size_t limit, char *err, size_t errlen) {
   const struct preempt_snap *s = &a->snap;
@@ -168,13 +215,8 @@ int preempt_heap_html_top(FILE *out, struct preempt_heap_analysis *a,
   size_t shown = nrows < limit ? nrows : limit;
   char nb[64];
 
-  fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-        "<title>preempt-heap: ", out);
-  esc(out, a->name);
-  fprintf(out, "</title>\n<style>%s</style></head>\n<body>\n<h1>Heap "
-          "snapshot <code>", style);
-  esc(out, a->name);
-  fprintf(out, "</code></h1>\n<p class=\"summary\">%zu objects, %" PRIu64
+  page_start(out, "Heap snapshot", a->name, NULL);
+  fprintf(out, "<p class=\"summary\">%zu objects, %" PRIu64
           " bytes, %zu edges, %zu roots", s->nobjects, all, s->nedges,
           s->nroots);
   if (s->info.present) {
@@ -191,30 +233,12 @@ int preempt_heap_html_top(FILE *out, struct preempt_heap_analysis *a,
   fputs(".</p>\n", out);
 
   /* The chart: one bar per charted type, scaled to the largest. */
-  const int W = 900, LABEL = 300, BAR = 20, GAP = 6;
   uint64_t max = shown ? rows[0].retained : 0;
-  fprintf(out, "<h2>Largest retained types</h2>\n<svg id=\"chart\" "
-          "xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%zu\" "
-          "role=\"img\" aria-label=\"retained bytes per type\">\n", W,
-          shown * (BAR + GAP) + GAP);
-  for (size_t k = 0; k < shown; k++) {
-    const struct preempt_heap_typerow *r = &rows[k];
-    const char *tn = preempt_heap_type_name(s, r->type, nb, sizeof nb);
-    double w = max ? (double)r->retained / (double)max * (W - LABEL - 120) : 0;
-    size_t yy = GAP + k * (BAR + GAP);
-    fputs("<g><title>", out);
-    esc(out, tn);
-    fprintf(out, ": %" PRIu64 " bytes retained</title>\n<text x=\"%d\" "
-            "y=\"%zu\" text-anchor=\"end\">", r->retained, LABEL - 6,
-            yy + BAR - 5);
-    esc(out, tn);
-    fprintf(out, "</text><rect class=\"bar\" data-type=\"");
-    esc(out, tn);
-    fprintf(out, "\" data-v=\"%" PRIu64 "\" x=\"%d\" y=\"%zu\" width=\"%.1f\" "
-            "height=\"%d\"/><text x=\"%.1f\" y=\"%zu\">%" PRIu64 " B</text>"
-            "</g>\n", r->retained, LABEL, yy, w, BAR, LABEL + w + 6,
-            yy + BAR - 5, r->retained);
-  }
+  chart_start(out, "Largest retained types", shown);
+  for (size_t k = 0; k < shown; k++)
+    bar(out, k, preempt_heap_type_name(s, rows[k].type, nb, sizeof nb),
+        max ? (double)rows[k].retained / (double)max * 480 : 0,
+        (int64_t)rows[k].retained, "retained");
   fputs("</svg>\n", out);
 
   /* The table: every type. */
@@ -267,4 +291,82 @@ int preempt_heap_html_top(FILE *out, struct preempt_heap_analysis *a,
   free(rows);
   free(best);
   return rc;
+}
+
+/* diff as a page: growth chart, the changed types' table, new objects'
+ * paths. */
+int preempt_heap_html_diff(FILE *out, struct preempt_heap_analysis *old,
+                           struct preempt_heap_analysis *new_,
+                           const struct preempt_heap_diff *df, size_t limit,
+                           char *err, size_t errlen) {
+  const struct preempt_bfs *b = preempt_heap_bfs(new_);
+  if (!b)
+    return preempt_heap_fail(err, errlen, "%s: out of memory", new_->name);
+  struct preempt_syms *y = preempt_heap_syms(new_);
+  const int64_t(*tot)[2] = df->total;
+  page_start(out, "Heap growth", old->name, new_->name);
+  fprintf(out, "<p class=\"summary\">%+" PRId64 " objects (%" PRId64 " to %"
+          PRId64 "), %+" PRId64 " bytes (%" PRId64 " to %" PRId64 ").</p>\n",
+          tot[1][0] - tot[0][0], tot[0][0], tot[1][0], tot[1][1] - tot[0][1],
+          tot[0][1], tot[1][1]);
+  /* Bars for the types that grew, scaled to the fastest. */
+  size_t ngrew = 0;
+  while (ngrew < df->nrows && ngrew < limit &&
+         df->rows[ngrew].bytes[1] > df->rows[ngrew].bytes[0])
+    ngrew++;
+  int64_t max = ngrew ? df->rows[0].bytes[1] - df->rows[0].bytes[0] : 0;
+  chart_start(out, "Fastest growing types", ngrew);
+  for (size_t k = 0; k < ngrew; k++) {
+    int64_t g = df->rows[k].bytes[1] - df->rows[k].bytes[0];
+    bar(out, k, df->rows[k].name, (double)g / (double)max * 480, g, "more");
+  }
+  fputs("</svg>\n<h2>Changed types</h2>\n<input id=\"q\" type=\"search\" "
+        "placeholder=\"filter types\" aria-label=\"filter types\"><span "
+        "id=\"count\"></span>\n<table id=\"types\"><thead><tr>"
+        "<th data-key=\"type\">Type</th>"
+        "<th class=\"n\" data-key=\"objects\">Objects &Delta;</th>"
+        "<th class=\"n\" data-key=\"objects_old\">Old</th>"
+        "<th class=\"n\" data-key=\"objects_new\">New</th>"
+        "<th class=\"n\" data-key=\"bytes\" data-dir=\"desc\">Bytes &Delta;</th>"
+        "<th class=\"n\" data-key=\"bytes_old\">Old</th>"
+        "<th class=\"n\" data-key=\"bytes_new\">New</th>"
+        "</tr></thead>\n<tbody>\n", out);
+  for (size_t i = 0; i < df->nrows; i++) {
+    const struct preempt_heap_diffrow *r = &df->rows[i];
+    int64_t v[6] = {r->objects[1] - r->objects[0], r->objects[0],
+                    r->objects[1], r->bytes[1] - r->bytes[0], r->bytes[0],
+                    r->bytes[1]};
+    fputs("<tr data-type=\"", out);
+    esc(out, r->name);
+    fputs("\"><td>", out);
+    esc(out, r->name);
+    fputs("</td>", out);
+    for (int c = 0; c < 6; c++)
+      fprintf(out, c % 3 ? "<td class=\"n\" data-v=\"%" PRId64 "\">%" PRId64
+                           "</td>"
+                         : "<td class=\"n\" data-v=\"%" PRId64 "\">%+" PRId64
+                           "</td>",
+              v[c], v[c]);
+    fputs("</tr>\n", out);
+  }
+  fprintf(out, "</tbody>\n<tfoot><tr><td>total</td><td class=\"n\">%+" PRId64
+          "</td><td class=\"n\">%" PRId64 "</td><td class=\"n\">%" PRId64
+          "</td><td class=\"n\">%+" PRId64 "</td><td class=\"n\">%" PRId64
+          "</td><td class=\"n\">%" PRId64 "</td></tr></tfoot></table>\n",
+          tot[1][0] - tot[0][0], tot[0][0], tot[1][0], tot[1][1] - tot[0][1],
+          tot[0][1], tot[1][1]);
+  fputs("<h2>Why new objects are alive</h2>\n<p class=\"note\">For each of "
+        "the fastest growing types, the shortest path from a root to its new "
+        "object (an address not in the old snapshot) retaining most.</p>\n",
+        out);
+  for (size_t i = 0; i < df->npath; i++) {
+    size_t n;
+    uint32_t *chain = preempt_heap_chain(new_, b, df->pathobj[i], &n);
+    if (!chain)
+      return preempt_heap_fail(err, errlen, "%s: out of memory", new_->name);
+    path_details(out, new_, b, y, df->pathobj[i], chain, n);
+    free(chain);
+  }
+  fprintf(out, "<script>\n%s</script>\n</body></html>\n", script);
+  return 0;
 }

@@ -4,7 +4,7 @@
  *
  *   preempt-heap top FILE [-n N] [--json]
  *   preempt-heap why FILE (ADDRESS | TYPE) [--json]
- *   preempt-heap diff OLD NEW [-n N] [--paths K] [--json]
+ *   preempt-heap diff OLD NEW [-n N] [--paths K] [--json | --html]
  *   preempt-heap pprof FILE [-o OUT]
  *   preempt-heap html FILE [-n N] [-o OUT]
  *
@@ -21,14 +21,15 @@
 static const char usage_text[] =
     "usage: preempt-heap top FILE [-n N] [--json]\n"
     "       preempt-heap why FILE (ADDRESS | TYPE) [--json]\n"
-    "       preempt-heap diff OLD NEW [-n N] [--paths K] [--json]\n"
+    "       preempt-heap diff OLD NEW [-n N] [--paths K] [--json | --html]\n"
     "       preempt-heap pprof FILE [-o OUT]\n"
     "       preempt-heap html FILE [-n N] [-o OUT]\n"
     "  top   per type: objects, bytes and retained bytes, largest first\n"
     "  why   the shortest path from a root keeping ADDRESS (an object's\n"
     "        start or inside it) alive, or the TYPE's largest-retaining object\n"
     "  diff  per-type growth from OLD to NEW, and why new objects of the\n"
-    "        K (default 3) fastest-growing types are alive\n"
+    "        K (default 3) fastest-growing types are alive (--html: as a\n"
+    "        page like html's)\n"
     "  pprof top as a profile for `go tool pprof` (objects, space and\n"
     "        retained bytes per type and retention path)\n"
     "  html  top as one self-contained page: chart, searchable table and\n"
@@ -118,6 +119,8 @@ int main(int argc, char **argv) {
     const char *a = argv[i];
     if (!strcmp(a, "--json"))
       fmt = PREEMPT_HEAP_JSON;
+    else if (!strcmp(a, "--html") && !strcmp(cmd, "diff"))
+      fmt = PREEMPT_HEAP_HTML;
     else if (!strcmp(a, "-n")) {
       if (parse_count("-n", i + 1 < argc ? argv[++i] : NULL, &limit))
         return 2;

@@ -541,15 +541,8 @@ int preempt_heap_report_why(FILE *out, struct preempt_heap_analysis *a,
 
 /* ---- diff ---- */
 
-struct diffrow {
-  const char *name;
-  int64_t objects[2];
-  int64_t bytes[2];
-  uint32_t newtype; /* type index in NEW, or NONE */
-};
-
 static int cmp_growth(const void *a, const void *b) {
-  const struct diffrow *x = a, *y = b;
+  const struct preempt_heap_diffrow *x = a, *y = b;
   int64_t gx = x->bytes[1] - x->bytes[0], gy = y->bytes[1] - y->bytes[0];
   if (gx != gy)
     return gx > gy ? -1 : 1;
@@ -560,39 +553,47 @@ static int cmp_growth(const void *a, const void *b) {
 }
 
 static int cmp_name(const void *a, const void *b) {
-  return strcmp(((const struct diffrow *)a)->name,
-                ((const struct diffrow *)b)->name);
+  return strcmp(((const struct preempt_heap_diffrow *)a)->name,
+                ((const struct preempt_heap_diffrow *)b)->name);
 }
 
-int preempt_heap_report_diff(FILE *out, struct preempt_heap_analysis *old,
-                             struct preempt_heap_analysis *new_,
-                             size_t limit, size_t npaths,
-                             enum preempt_heap_format fmt, char *err,
-                             size_t errlen) {
-  if (fmt != PREEMPT_HEAP_TEXT && fmt != PREEMPT_HEAP_JSON)
-    return preempt_heap_fail(err, errlen,
-                             "diff: only text and JSON output are offered");
-  struct preempt_heap_analysis *h[2] = {old, new_};
-  int rc = -1;
+void preempt_heap_diff_free(struct preempt_heap_diff *df) {
+  if (df->names)
+    for (size_t i = 0; i < df->nnames; i++)
+      free(df->names[i]);
+  free(df->names);
+  free(df->rows);
+  free(df->pathobj);
+  free(df->pathtype);
+  memset(df, 0, sizeof *df);
+}
+
+int preempt_heap_diff_compute(const struct preempt_heap_analysis *old,
+                              const struct preempt_heap_analysis *new_,
+                              size_t npaths, struct preempt_heap_diff *df) {
+  const struct preempt_heap_analysis *h[2] = {old, new_};
+  memset(df, 0, sizeof *df);
   /* Rows by type name: ids need not agree between two processes. */
   size_t cap = h[0]->snap.ntypes + h[1]->snap.ntypes;
-  struct diffrow *rows = calloc(cap ? cap : 1, sizeof *rows);
-  char **names = calloc(cap ? cap : 1, sizeof *names);
+  struct preempt_heap_diffrow *rows = calloc(cap ? cap : 1, sizeof *rows);
+  df->rows = rows;
+  df->names = calloc(cap ? cap : 1, sizeof *df->names);
+  df->nnames = cap;
+  df->pathobj = calloc(npaths ? npaths : 1, sizeof *df->pathobj);
+  df->pathtype = calloc(npaths ? npaths : 1, sizeof *df->pathtype);
   size_t *map = NULL;
-  uint32_t *pathobj = calloc(npaths ? npaths : 1, sizeof *pathobj);
-  const char **pathtype = calloc(npaths ? npaths : 1, sizeof *pathtype);
-  if (!rows || !names || !pathobj || !pathtype)
+  if (!rows || !df->names || !df->pathobj || !df->pathtype)
     goto oom;
   size_t nrows = 0;
   for (int k = 0; k < 2; k++)
     for (size_t t = 0; t < h[k]->snap.ntypes; t++) {
       char nb[64];
-      names[nrows] = strdup(
+      df->names[nrows] = strdup(
           preempt_heap_type_name(&h[k]->snap, (uint32_t)t, nb, sizeof nb));
-      if (!names[nrows])
+      if (!df->names[nrows])
         goto oom;
-      rows[nrows] = (struct diffrow){names[nrows], {0, 0}, {0, 0},
-                                     PREEMPT_SNAP_NONE};
+      rows[nrows] = (struct preempt_heap_diffrow){
+          df->names[nrows], {0, 0}, {0, 0}, PREEMPT_SNAP_NONE};
       nrows++;
     }
   qsort(rows, nrows, sizeof *rows, cmp_name);
@@ -608,15 +609,16 @@ int preempt_heap_report_diff(FILE *out, struct preempt_heap_analysis *old,
       goto oom;
     for (size_t t = 0; t < s->ntypes; t++) {
       char nb[64];
-      struct diffrow key = {
+      struct preempt_heap_diffrow key = {
           .name = preempt_heap_type_name(s, (uint32_t)t, nb, sizeof nb)};
-      struct diffrow *r = bsearch(&key, rows, nrows, sizeof *rows, cmp_name);
+      struct preempt_heap_diffrow *r =
+          bsearch(&key, rows, nrows, sizeof *rows, cmp_name);
       map[t] = (size_t)(r - rows);
       if (k == 1)
         r->newtype = (uint32_t)t;
     }
     for (size_t i = 0; i < s->nobjects; i++) {
-      struct diffrow *r = &rows[map[s->objects[i].type]];
+      struct preempt_heap_diffrow *r = &rows[map[s->objects[i].type]];
       r->objects[k]++;
       r->bytes[k] += (int64_t)s->objects[i].size;
     }
@@ -624,23 +626,21 @@ int preempt_heap_report_diff(FILE *out, struct preempt_heap_analysis *old,
     map = NULL;
   }
   qsort(rows, nrows, sizeof *rows, cmp_growth);
-  int64_t tot[2][2] = {{0, 0}, {0, 0}};
   for (size_t i = 0; i < nrows; i++)
     for (int k = 0; k < 2; k++)
-      tot[k][0] += rows[i].objects[k], tot[k][1] += rows[i].bytes[k];
+      df->total[k][0] += rows[i].objects[k],
+          df->total[k][1] += rows[i].bytes[k];
   /* Only types that changed are listed. */
   size_t nchanged = 0;
   for (size_t i = 0; i < nrows; i++)
     if (rows[i].objects[0] != rows[i].objects[1] ||
         rows[i].bytes[0] != rows[i].bytes[1])
       rows[nchanged++] = rows[i];
-  nrows = nchanged;
-  size_t shown = nrows < limit ? nrows : limit;
+  df->nrows = nrows = nchanged;
   /* A new object (address only in NEW) of each top growing type: the one
    * retaining most, lowest address among equals. */
-  size_t npath = 0;
   const struct preempt_snap *s1 = &h[1]->snap;
-  for (size_t i = 0; i < nrows && npath < npaths; i++) {
+  for (size_t i = 0; i < nrows && df->npath < npaths; i++) {
     if (rows[i].bytes[1] <= rows[i].bytes[0] &&
         rows[i].objects[1] <= rows[i].objects[0])
       break;
@@ -657,8 +657,41 @@ int preempt_heap_report_diff(FILE *out, struct preempt_heap_analysis *old,
         best = (uint32_t)o;
     if (best == PREEMPT_SNAP_NONE)
       continue;
-    pathtype[npath] = rows[i].name;
-    pathobj[npath++] = best;
+    df->pathtype[df->npath] = rows[i].name;
+    df->pathobj[df->npath++] = best;
+  }
+  return 0;
+oom:
+  free(map);
+  preempt_heap_diff_free(df);
+  return -1;
+}
+
+int preempt_heap_report_diff(FILE *out, struct preempt_heap_analysis *old,
+                             struct preempt_heap_analysis *new_,
+                             size_t limit, size_t npaths,
+                             enum preempt_heap_format fmt, char *err,
+                             size_t errlen) {
+  if (fmt == PREEMPT_HEAP_PPROF)
+    return preempt_heap_fail(err, errlen, "diff: no pprof output (give "
+                             "go tool pprof -base OLD.pb NEW.pb instead)");
+  if (fmt != PREEMPT_HEAP_TEXT && fmt != PREEMPT_HEAP_JSON &&
+      fmt != PREEMPT_HEAP_HTML)
+    return preempt_heap_fail(err, errlen, "diff: unknown format %d", fmt);
+  struct preempt_heap_analysis *h[2] = {old, new_};
+  struct preempt_heap_diff df;
+  if (preempt_heap_diff_compute(old, new_, npaths, &df))
+    return preempt_heap_fail(err, errlen, "%s: out of memory", new_->name);
+  int rc = -1;
+  const struct preempt_heap_diffrow *rows = df.rows;
+  int64_t (*tot)[2] = df.total;
+  size_t shown = df.nrows < limit ? df.nrows : limit, npath = df.npath;
+  const uint32_t *pathobj = df.pathobj;
+  const char **pathtype = df.pathtype;
+  if (fmt == PREEMPT_HEAP_HTML) {
+    rc = preempt_heap_html_diff(out, old, new_, &df, limit, err, errlen);
+    preempt_heap_diff_free(&df);
+    return rc;
   }
   if (fmt == PREEMPT_HEAP_JSON) {
     fprintf(out, "{\"old\": ");
@@ -667,7 +700,7 @@ int preempt_heap_report_diff(FILE *out, struct preempt_heap_analysis *old,
     preempt_json_string(out, h[1]->name);
     fprintf(out, ", \"types\": [");
     for (size_t i = 0; i < shown; i++) {
-      const struct diffrow *r = &rows[i];
+      const struct preempt_heap_diffrow *r = &rows[i];
       fprintf(out, "%s\n  {\"type\": ", i ? "," : "");
       preempt_json_string(out, r->name);
       fprintf(out, ", \"objects_old\": %" PRId64 ", \"objects_new\": %" PRId64
@@ -698,7 +731,7 @@ int preempt_heap_report_diff(FILE *out, struct preempt_heap_analysis *old,
     for (size_t c = 0; c < 7; c++)
       cell(&t, c, "%s", hd[c]);
     for (size_t i = 0; i < shown; i++) {
-      const struct diffrow *r = &rows[i];
+      const struct preempt_heap_diffrow *r = &rows[i];
       cell(&t, 0, "%s", r->name);
       cell(&t, 1, "%+" PRId64, r->objects[1] - r->objects[0]);
       cell(&t, 2, "%" PRId64, r->objects[0]);
@@ -727,13 +760,6 @@ int preempt_heap_report_diff(FILE *out, struct preempt_heap_analysis *old,
 oom:
   preempt_heap_fail(err, errlen, "%s: out of memory", h[1]->name);
 done:
-  free(map);
-  free(pathobj);
-  free(pathtype);
-  if (names)
-    for (size_t i = 0; i < cap; i++)
-      free(names[i]);
-  free(names);
-  free(rows);
+  preempt_heap_diff_free(&df);
   return rc;
 }

@@ -26,7 +26,8 @@
  * shortest path from a root to an object), diff (per-type growth between
  * two snapshots and why new objects are alive).  Formats: TEXT (aligned
  * columns), JSON (one object), PPROF (profile.proto, uncompressed, for
- * `go tool pprof`; top only), HTML (one self-contained page; top only).
+ * `go tool pprof`; top only: two profiles diff with pprof -base), HTML
+ * (one self-contained page; top and diff).
  * The JSON fields are those the preempt-heap tests pin down.
  *
  * Threads: an analysis is immutable after preempt_heap_analyze except for
@@ -89,9 +90,9 @@ int preempt_heap_report_why(FILE *out, struct preempt_heap_analysis *a,
                             char *err, size_t errlen);
 
 /* Per-type growth from old to new (types matched by name), the first
- * limit changed types, and the retention paths of a new object (address
- * absent in old) of each of the npaths fastest-growing types.  TEXT and
- * JSON. */
+ * limit changed types (HTML: every changed type, limit bars), and the
+ * retention paths of a new object (address absent in old) of each of the
+ * npaths fastest-growing types.  TEXT, JSON and HTML. */
 int preempt_heap_report_diff(FILE *out, struct preempt_heap_analysis *old,
                              struct preempt_heap_analysis *new_,
                              size_t limit, size_t npaths,

@@ -48,6 +48,32 @@ uint32_t preempt_heap_largest_of_type(const struct preempt_heap_analysis *a,
 int preempt_heap_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Per-type growth between two snapshots, types matched by name. */
+struct preempt_heap_diffrow {
+  const char *name;
+  int64_t objects[2], bytes[2]; /* [0] old, [1] new */
+  uint32_t newtype;             /* type index in new, or PREEMPT_SNAP_NONE */
+};
+struct preempt_heap_diff {
+  struct preempt_heap_diffrow *rows; /* the nrows changed types, fastest
+                                        growing (bytes, objects) first */
+  size_t nrows;
+  int64_t total[2][2]; /* [old/new][objects/bytes] */
+  uint32_t *pathobj;   /* npath new objects (indices in new) worth a path */
+  const char **pathtype;
+  size_t npath;
+  char **names; /* storage of the rows' names */
+  size_t nnames;
+};
+int preempt_heap_diff_compute(const struct preempt_heap_analysis *old,
+                              const struct preempt_heap_analysis *new_,
+                              size_t npaths, struct preempt_heap_diff *df);
+void preempt_heap_diff_free(struct preempt_heap_diff *df);
+
+int preempt_heap_html_diff(FILE *out, struct preempt_heap_analysis *old,
+                           struct preempt_heap_analysis *new_,
+                           const struct preempt_heap_diff *df, size_t limit,
+                           char *err, size_t errlen);
 int preempt_heap_pprof_top(FILE *out, struct preempt_heap_analysis *a,
                            char *err, size_t errlen);
 int preempt_heap_html_top(FILE *out, struct preempt_heap_analysis *a,

@@ -2,7 +2,7 @@
 """preempt-heap html: the page rendered by headless Chromium, checked in the
 DOM after its script ran: the table's rows, the chart's bars, the paths'
 <details>, names escaped, the search filter and sorting driven from the URL
-fragment, nothing loaded from elsewhere.  Skips (exit 77) if Chromium is
+fragment, nothing loaded from elsewhere; diff --html likewise.  Skips (exit 77) if Chromium is
 not installed.
 
 usage: test_html.py PREEMPT_HEAP WORKDIR"""
@@ -155,6 +155,41 @@ check("filter with an escaped <, sorted by name",
       ([r["data-type"] for r in d.rows],
        [r["data-type"] for r in d.rows if "hidden" not in r]),
       (["Leaf", "char[]", MAP, "struct entry", "type#9"], [MAP]))
+
+# diff --html: the old graph against one with a new char[] under E3 +16
+# and without V.
+old = snap
+s = Snapshot()
+s.type(1, MAP)
+s.type(2, "struct entry")
+s.type(3, "char[]")
+s.type(4, "Leaf")
+s.obj(0x1000, 64, 1, [(8, 0x2000), (16, 0x2100)])
+s.obj(0x2000, 32, 2, [(8, 0x3000)])
+s.obj(0x2100, 32, 2, [(8, 0x3100)])
+s.obj(0x2200, 32, 2, [(0, 0x4000), (16, 0x5000)])
+s.obj(0x3000, 100, 3)
+s.obj(0x3100, 50, 3)
+s.obj(0x4000, 16, 4)
+s.obj(0x5000, 200, 3)
+s.root(GLOBAL, 0x1000, slot=0x601000)
+s.root(STACK, 0x2200, slot=0x7FF0, tid=7, ip=0x401234)
+grown = os.path.join(WORK, "grown.snap")
+s.write(grown)
+p = subprocess.run([TOOL, "diff", old, grown, "--html", "-o", page],
+                   capture_output=True, text=True, timeout=120)
+check("diff --html exit", (p.returncode, p.stderr), (0, ""))
+d = render("")
+check("diff: the script ran", d.root.get("data-ready"), "1")
+check("diff: rows", [r["data-type"] for r in d.rows], ["char[]", "type#9"])
+check("diff: bars (growth only)", [(b["data-type"], b["data-v"])
+                                   for b in d.bars], [("char[]", "200")])
+check("diff: new object's path", [[i.strip() for i in x["items"]]
+                                  for x in d.details],
+      [["stack root thread 7, frame 0x401234, slot 0x7ff0",
+        "struct entry@0x2200 32 bytes",
+        "via +16 \u2192 char[]@0x5000 200 bytes"]])
+snap = os.path.join(WORK, "long.snap")
 
 # A path down a 100-long list: its 20 first and last hops, one elision.
 s = Snapshot()
