@@ -285,6 +285,16 @@ run("top", main, "--bogus", code=2)
 run("why", main, code=2)
 run("diff", main, code=2)
 run("top", path_of("missing.snap"), code=1)
+run("pprof", main, "--json", code=2)
+run("html", code=2)
+run("html", main, new, code=2)
+run("why", main, "Node", "--html", code=2)
+run("pprof", main, "-o", code=2)
+run("top", main, "-o", path_of("no/such/dir/out"), code=1)
+p = run("top", main, "--json", "-o", path_of("top.json"))
+with open(path_of("top.json")) as f:
+    check("top -o: the file", json.load(f)["types_total"], 5)
+check("top -o: nothing on stdout", p.stdout, "")
 
 # ---- dominators against the naive solver ----
 run("selftest", "300")
