@@ -22,7 +22,7 @@ std::map<std::string, std::string> &typeLayouts() {
 PreservedAnalyses LayoutsPass::run(Module &M, ModuleAnalysisManager &) {
   const auto &Map = typeLayouts();
   Function *Slot = M.getFunction("preempt__alloc_slot");
-  if (Map.empty() || !Slot)
+  if (Map.empty() || !Slot || !options().Layouts)
     return PreservedAnalyses::all();
   LLVMContext &C = M.getContext();
   FunctionType *SlotTy = Slot->getFunctionType();

@@ -35,6 +35,7 @@ struct Options {
   bool EmitLLVMStackMaps = true; // non-alloc .llvm_stackmaps for llvm-readobj
   bool Stats = false;            // per-module summary on stderr
   bool Polls = false;            // cooperative polls (Polls.cpp)
+  bool Layouts = true;           // typed layouts (Layouts.cpp)
 };
 Options &options();
 

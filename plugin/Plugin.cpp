@@ -47,12 +47,14 @@ protected:
         O.Stats = true;
       } else if (A == "polls") {
         O.Polls = true;
+      } else if (A == "no-layouts") {
+        O.Layouts = false;
       } else {
         DiagnosticsEngine &D = CI.getDiagnostics();
         D.Report(D.getCustomDiagID(
             DiagnosticsEngine::Error,
             "preempt: unknown plugin argument '%0' (known: "
-            "no-llvm-stackmaps, polls, stats)"))
+            "no-layouts, no-llvm-stackmaps, polls, stats)"))
             << A;
         return false;
       }

@@ -12,6 +12,9 @@ Usage:
 Variants:
     preempt          clang -O2 -fplugin=preempt.so, nodes from preempt_new
     preempt-untyped  the same with preempt_alloc (no type name); not default
+    preempt-conservative
+                     the same with -fplugin-arg-preempt-no-layouts: nodes
+                     scanned whole, not by their type's layout; not default
     boehm            clang -O2, GC_MALLOC from libgc (libgc-dev)
     malloc           clang -O2, malloc/free, every tree freed explicitly
     go               go build (golang-go), for reference
@@ -53,7 +56,8 @@ import runexec  # noqa: E402
 from report import exit_status, fmt, join_cflags, ratio, table  # noqa: E402
 SRC_C = os.path.join(HERE, "binarytrees.c")
 SRC_GO = os.path.join(HERE, "binarytrees.go")
-ALL_VARIANTS = ["preempt", "preempt-untyped", "boehm", "malloc", "go"]
+ALL_VARIANTS = ["preempt", "preempt-untyped", "preempt-conservative", "boehm",
+                "malloc", "go"]
 DEFAULT_VARIANTS = ["preempt", "boehm", "malloc", "go"]
 RUN_TIMEOUT = 900
 STATS_RE = re.compile(r"^STATS (.*)$", re.M)
@@ -108,6 +112,8 @@ def build(args, variant):
         defs = ["-DBT_PREEMPT"] + (["-DBT_UNTYPED"]
                                    if variant == "preempt-untyped" else [])
         cflags += defs + ["-fplugin=" + args.plugin, "-I", args.include]
+        if variant == "preempt-conservative":
+            cflags += ["-fplugin-arg-preempt-no-layouts"]
         if args.link == "static":
             libs = [args.lib_static, "-pthread"]
         else:
@@ -298,7 +304,8 @@ def main():
                        "peak RSS MB", "GCs", "total pause ms",
                        "max pause ms"], args.markdown))
 
-    pre = [v for v in ("preempt", "preempt-untyped") if v in variants]
+    pre = [v for v in ("preempt", "preempt-untyped", "preempt-conservative")
+           if v in variants]
     others = [o for o in ("boehm", "malloc", "go") if o in variants]
     if pre and others:
         rrows = []

@@ -10,6 +10,9 @@
 // Without the plugin the macros compile to the conservative call.
 // RUN: %clang -O2 -I%include -S -emit-llvm %s -o - | FileCheck %s --check-prefix=PLAIN
 // PLAIN-NOT: preempt__alloc_layout
+// And with -fplugin-arg-preempt-no-layouts (programs that keep pointers in
+// a long or a double) every object stays conservative.
+// RUN: %clang -O2 -fplugin=%plugin -fplugin-arg-preempt-no-layouts -I%include -S -emit-llvm %s -o - | FileCheck %s --check-prefix=PLAIN
 #include <preempt.h>
 #include <stdint.h>
 

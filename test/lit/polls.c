@@ -72,4 +72,4 @@ void fill(long (*rows)[100], long n) {
 // OFF-NOT: preempt_safepoint
 
 // STATS: preempt: {{.*}}polls.c: polls in 2 functions: 2 on loops, 0 before calls that may recurse, 0 at entries instead; 1 short loops left to their parents
-// ARG: error: preempt: unknown plugin argument 'bogus' (known: no-llvm-stackmaps, polls, stats)
+// ARG: error: preempt: unknown plugin argument 'bogus' (known: no-layouts, no-llvm-stackmaps, polls, stats)
