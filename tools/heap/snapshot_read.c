@@ -492,8 +492,10 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
   }
 
   /* Types: sorted by id; ids objects use without a TYPE record get an
-   * unnamed entry so every object has a type index. */
-  qsort(s->types, s->ntypes, sizeof *s->types, cmp_type);
+   * unnamed entry so every object has a type index.  (types is NULL when
+   * there are none, and qsort's argument is nonnull.) */
+  if (s->ntypes)
+    qsort(s->types, s->ntypes, sizeof *s->types, cmp_type);
   for (size_t i = 1; i < s->ntypes; i++)
     if (s->types[i].id == s->types[i - 1].id) {
       fail(&r, buf, "two TYPE records for id %llu",
@@ -516,7 +518,8 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
       }
       missing[nmiss++] = t;
     }
-    qsort(missing, nmiss, sizeof *missing, cmp_u64);
+    if (nmiss)
+      qsort(missing, nmiss, sizeof *missing, cmp_u64);
     for (size_t i = 0; i < nmiss; i++) {
       if (i && missing[i] == missing[i - 1])
         continue;
@@ -528,7 +531,8 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
       s->types[s->ntypes++] = (struct preempt_snap_type){missing[i], NULL};
     }
     free(missing);
-    qsort(s->types, s->ntypes, sizeof *s->types, cmp_type);
+    if (s->ntypes)
+      qsort(s->types, s->ntypes, sizeof *s->types, cmp_type);
     size_t lastidx = 0;
     last = UINT32_MAX;
     for (size_t i = 0; i < s->nobjects; i++) {

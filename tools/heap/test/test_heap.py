@@ -215,6 +215,25 @@ p = run("why", deep, hex(0x100000 + 16 * (N - 1)), "--json")
 j = json.loads(p.stdout) if p.returncode == 0 else {}
 check("deep why hops", len(j.get("path", [])), N)
 
+# ---- no objects; no TYPE records ----
+s = Snapshot()
+s.write(path_of("nothing.snap"))
+p = run("top", path_of("nothing.snap"), "--json")
+j = json.loads(p.stdout) if p.returncode == 0 else {}
+check("empty snapshot", (j.get("types"), j.get("total")),
+      ([], {"objects": 0, "bytes": 0, "retained": 0}))
+s = Snapshot()
+s.obj(0x10, 16, 0)
+s.root(STACK, 0x10)
+s.write(path_of("notype.snap"))
+p = run("top", path_of("notype.snap"), "--json")
+j = json.loads(p.stdout) if p.returncode == 0 else {}
+check("no TYPE records", [(r["type"], r["objects"]) for r in j.get("types", [])],
+      [("type#0", 1)])
+for cmd in ("pprof", "html"):
+    for f in ("nothing.snap", "notype.snap"):
+        run(cmd, path_of(f), "-o", path_of("out." + cmd))
+
 # ---- damaged files: exit 1, file and offset named, never a crash ----
 data = main_graph().data()
 
