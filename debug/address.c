@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int preempt_debug__sockaddr(const char *address, unsigned short port,
                             struct sockaddr_storage *ss, socklen_t *len) {
@@ -91,4 +92,39 @@ bad:
       text);
   errno = EINVAL;
   return -1;
+}
+
+bool preempt_debug__host_is_loopback(const char *host) {
+  char name[128];
+  const char *end;
+  if (host[0] == '[') { /* [v6] or [v6]:port */
+    end = strchr(host, ']');
+    if (!end || (end[1] && end[1] != ':'))
+      return false;
+    host++;
+  } else {
+    end = strchr(host, ':');
+    if (!end)
+      end = host + strlen(host);
+  }
+  size_t n = (size_t)(end - host);
+  if (n >= sizeof name)
+    return false;
+  memcpy(name, host, n);
+  name[n] = 0;
+  if (!strcasecmp(name, "localhost"))
+    return true;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  memset(&ss, 0, sizeof ss);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, name, &v4->sin_addr) == 1)
+    ss.ss_family = AF_INET;
+  else if (inet_pton(AF_INET6, name, &v6->sin6_addr) == 1)
+    ss.ss_family = AF_INET6;
+  else
+    return false;
+  (void)len;
+  return preempt_debug__is_loopback(&ss);
 }

@@ -23,6 +23,11 @@ void preempt_debug__set_error(const char *fmt, ...)
 int preempt_debug__sockaddr(const char *address, unsigned short port,
                             struct sockaddr_storage *ss, socklen_t *len);
 bool preempt_debug__is_loopback(const struct sockaddr_storage *ss);
+/* Does a Host header name loopback ("localhost", 127.x.y.z, [::1], with
+ * or without a port)?  A loopback server answers nothing else: a web page
+ * whose own name resolves to 127.0.0.1 (DNS rebinding) must not read it
+ * through the visitor's browser. */
+bool preempt_debug__host_is_loopback(const char *host);
 /* Splits "ADDR:PORT", "[V6]:PORT", ":PORT" or "PORT" into addr (""
  * when absent) and *port; 0, or -1 with EINVAL and the error set. */
 int preempt_debug__split_hostport(const char *text, char *addr, size_t addrlen,

@@ -52,6 +52,7 @@ static struct MHD_Daemon *daemon_;
 static pthread_t thread;
 static int wake_fd = -1;
 static int port_; /* read by preempt_debug_port without the lock */
+static bool check_host; /* loopback only: Host must name loopback */
 
 /* libmicrohttpd's messages: kept for a failing start, dropped otherwise
  * (a client's bad request is its own business). */
@@ -97,6 +98,8 @@ static enum MHD_Result queue(struct MHD_Connection *c,
   /* Error pages echo the path: never let a browser guess HTML. */
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  if (r->status >= 400) /* a client in error gets no second request */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET");
   enum MHD_Result ok = MHD_queue_response(c, r->status, resp);
@@ -128,6 +131,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
   if (*upload_size) { /* a GET with a body: ignore it */
     *upload_size = 0;
     return MHD_YES;
+  }
+  const char *host =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+  if (check_host && host && !preempt_debug__host_is_loopback(host)) {
+    r.status = MHD_HTTP_FORBIDDEN;
+    r.content_type = "text/plain; charset=utf-8";
+    if (asprintf(&r.body, "Host: %s is not a loopback name: this server "
+                          "answers only requests made to loopback\n",
+                 host) < 0)
+      return MHD_NO;
+    r.len = strlen(r.body);
+    return queue(c, &r);
   }
   struct preempt_debug__request q = {url, mhd_arg, c};
   preempt_debug__serve(&q, &r);
@@ -267,6 +282,7 @@ int preempt_debug_start(const struct preempt_debug_options *opt) {
     return -1;
   }
   daemon_ = d;
+  check_host = !opt->allow_remote;
   __atomic_store_n(&port_, port, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&server_lock);
   return 0;

@@ -110,7 +110,7 @@ static struct answer exchange(int port, const char *req, size_t reqlen) {
 
 static struct answer get(int port, const char *path) {
   char req[1024];
-  int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", path);
+  int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
   return exchange(port, req, (size_t)n);
 }
 
@@ -304,7 +304,7 @@ Test(debug, malformed_requests_get_4xx) {
   expect_4xx(port, "garbage bytes", garbage, sizeof garbage);
   size_t big = 100 * 1024;
   char *huge = malloc(big + 64);
-  int n = sprintf(huge, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
+  int n = sprintf(huge, "GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: ");
   memset(huge + n, 'a', big);
   memcpy(huge + n + big, "\r\n\r\n", 4);
   expect_4xx(port, "a 100 KB header line", huge, (size_t)n + big + 4);
@@ -321,9 +321,26 @@ Test(debug, malformed_requests_get_4xx) {
       {"pprof of why", "GET /why?what=0x1&format=pprof HTTP/1.0\r\n\r\n"},
       {"n=0", "GET /top?n=0 HTTP/1.0\r\n\r\n"},
       {"n=abc", "GET /top?n=abc HTTP/1.0\r\n\r\n"},
+      {"a Host not loopback (DNS rebinding)",
+       "GET /top HTTP/1.1\r\nHost: evil.example:8080\r\n\r\n"},
+      {"a Host with an address not loopback",
+       "GET / HTTP/1.1\r\nHost: 10.0.0.1\r\n\r\n"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     expect_4xx(port, bad[i][0], bad[i][1], strlen(bad[i][1]));
+  static const char *const good_hosts[] = {"localhost:1", "127.0.0.1",
+                                           "127.1.2.3:80", "[::1]:8080",
+                                           "LOCALHOST"};
+  for (size_t i = 0; i < sizeof good_hosts / sizeof good_hosts[0]; i++) {
+    char req[256];
+    int len = snprintf(req, sizeof req,
+                       "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close"
+                       "\r\n\r\n",
+                       good_hosts[i]);
+    struct answer a = exchange(port, req, (size_t)len);
+    cr_assert_eq(a.status, 200, "Host: %s: %s", good_hosts[i], a.head);
+    answer_free(&a);
+  }
   struct answer a = get(port, "/top?format=json");
   cr_assert_eq(a.status, 200, "%s", a.head);
   answer_free(&a);
