@@ -320,7 +320,11 @@ static int encode(FILE *out, struct prof *f,
     for (int k = 0; k < 2; k++)
       tstr[v][k] = intern(f, types[v][k]);
   uint32_t mapname = intern(f, "preempt-heap");
-  uint32_t comment[2] = {intern(f, a->name), 0};
+  uint32_t comment[3] = {
+      intern(f, a->name), 0,
+      intern(f, "retained: per type as in preempt-heap top (read the flat "
+                "column); types nest, so its total counts nested bytes more "
+                "than once")};
   char note[128];
   snprintf(note, sizeof note, "%zu unreachable objects (%" PRIu64
            " bytes) left out", a->dom.nunreached, a->dom.unreached_bytes);
@@ -363,7 +367,7 @@ static int encode(FILE *out, struct prof *f,
     pb_bytes(&p, PROFILE_STRING_TABLE, f->str[i], strlen(f->str[i]));
   if (a->snap.info.present)
     pb_uint(&p, PROFILE_TIME_NANOS, a->snap.info.time_ns);
-  for (int k = 0; k < 2; k++)
+  for (int k = 0; k < 3; k++)
     pb_uint(&p, PROFILE_COMMENT, comment[k]);
   pb_uint(&p, PROFILE_DEFAULT_SAMPLE_TYPE, tstr[2][0]);
   int oom = p.oom | m.oom | sub.oom | f->oom;
