@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include "heap.h"
 #include "snapshot.h"
 #include "snapshot_format.h"
 
@@ -257,4 +258,64 @@ Test(snapshot, bad_fd_fails_with_errno) {
   errno = 0;
   cr_assert_eq(preempt_heap_snapshot(-1, "bad"), -1);
   cr_assert_eq(errno, EBADF);
+}
+
+/* Retained sizes on a graph built on the real heap, computed as
+ * preempt-heap computes them: a diamond under A (B and C both reach D),
+ * a cycle D -> E -> D, an interior pointer from C into F, and S shared by
+ * two globals (so retained by the roots, by no object). */
+struct gnode {
+  struct gnode *a, *b;
+  uint64_t payload[2];
+};
+static struct gnode *g_top, *g_s1, *g_s2;
+
+static struct gnode *gnew(void) { return preempt_new(struct gnode); }
+
+Test(snapshot, retained_sizes_of_a_constructed_graph) {
+  REQUIRE_PRECISE_FRAMES();
+  struct gnode *A = gnew(), *B = gnew(), *C = gnew(), *D = gnew(), *E = gnew(),
+               *S = gnew();
+  struct gnode *F = preempt_new_array(struct gnode, 4);
+  A->a = B;
+  A->b = C;
+  B->a = D;
+  C->a = D;
+  C->b = &F[2]; /* interior */
+  D->a = E;
+  E->a = D;
+  g_top = A;
+  g_s1 = g_s2 = S;
+  uintptr_t h[7] = {hide(A), hide(B), hide(C), hide(D), hide(E), hide(F), hide(S)};
+  A = B = C = D = E = F = S = NULL;
+  struct preempt_snap s;
+  take(&s, "graph");
+  struct preempt_dom d;
+  cr_assert_eq(preempt_dom_compute(&s, &d), 0);
+  uint32_t o[7];
+  uint64_t size[7];
+  for (int i = 0; i < 7; i++) {
+    o[i] = preempt_snap_find_exact(&s, (uintptr_t)reveal(h[i]));
+    cr_assert_neq(o[i], PREEMPT_SNAP_NONE, "object %d missing", i);
+    size[i] = s.objects[o[i]].size;
+  }
+  enum { iA, iB, iC, iD, iE, iF, iS };
+  /* A dominates everything under it; B and C only themselves (D has two
+   * parents), D the cycle (E), C the array (its only referent). */
+  cr_assert_eq(d.retained[o[iA]],
+               size[iA] + size[iB] + size[iC] + size[iD] + size[iE] + size[iF]);
+  cr_assert_eq(d.retained[o[iB]], size[iB]);
+  cr_assert_eq(d.retained[o[iC]], size[iC] + size[iF]);
+  cr_assert_eq(d.retained[o[iD]], size[iD] + size[iE]);
+  cr_assert_eq(d.retained[o[iE]], size[iE]);
+  cr_assert_eq(d.idom[o[iD]], o[iA]);
+  cr_assert_eq(d.idom[o[iE]], o[iD]);
+  cr_assert_eq(d.idom[o[iF]], o[iC]);
+  /* Two globals: its immediate dominator is the roots themselves. */
+  cr_assert_eq(d.idom[o[iS]], PREEMPT_DOM_ROOT);
+  cr_assert_eq(d.retained[o[iS]], size[iS]);
+  cr_assert_eq(roots_of(&s, o[iS], PREEMPT_ROOT_GLOBAL, NULL), 2);
+  preempt_dom_free(&d);
+  preempt_snap_free(&s);
+  g_top = g_s1 = g_s2 = NULL;
 }
