@@ -25,6 +25,17 @@ int preempt_debug__sockaddr(const char *address, unsigned short port,
     return 0;
   }
   if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1) {
+    if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+      /* ::ffff:a.b.c.d: an IPv4 address (a v6-only socket cannot bind it) */
+      struct in_addr in;
+      memcpy(&in, &v6->sin6_addr.s6_addr[12], sizeof in);
+      memset(ss, 0, sizeof *ss);
+      v4->sin_family = AF_INET;
+      v4->sin_addr = in;
+      v4->sin_port = htons(port);
+      *len = sizeof *v4;
+      return 0;
+    }
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(port);
     *len = sizeof *v6;

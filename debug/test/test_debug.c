@@ -494,3 +494,39 @@ Test(debug, fork_leaves_the_parent_serving) {
   answer_free(&a);
   preempt_debug_stop();
 }
+
+/* ::1 is loopback too (skipped where the machine has no IPv6). */
+Test(debug, ipv6_loopback) {
+  struct preempt_debug_options o = {.address = "::1"};
+  if (preempt_debug_start(&o)) {
+    cr_assert(errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT, "%s",
+              preempt_debug_error());
+    cr_skip_test("no IPv6 loopback here: %s", preempt_debug_error());
+  }
+  int port = preempt_debug_port();
+  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  cr_assert(fd >= 0);
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port),
+                           .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+  cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "%s",
+               strerror(errno));
+  const char req[] = "GET /top HTTP/1.0\r\nHost: [::1]\r\n\r\n";
+  cr_assert_eq(send(fd, req, sizeof req - 1, MSG_NOSIGNAL),
+               (ssize_t)sizeof req - 1);
+  char buf[64] = "";
+  ssize_t n;
+  do
+    n = recv(fd, buf, sizeof buf - 1, 0);
+  while (n < 0 && errno == EINTR);
+  cr_assert_gt(n, 12);
+  cr_assert(!strncmp(buf, "HTTP/1.1 200", 12), "%s", buf);
+  close(fd);
+  preempt_debug_stop();
+  /* The v4-mapped form of 127.0.0.1 is loopback, :: is not. */
+  o.address = "::ffff:127.0.0.1";
+  cr_assert_eq(preempt_debug_start(&o), 0, "%s", preempt_debug_error());
+  preempt_debug_stop();
+  o.address = "::";
+  cr_assert_eq(preempt_debug_start(&o), -1);
+  cr_assert_eq(errno, EPERM);
+}
