@@ -158,6 +158,11 @@ PREEMPT_API void preempt_set_heap_limit(size_t bytes);
  * Globals and .bss of every loaded object are roots already.  Memory from
  * malloc or mmap that holds heap pointers must be registered. */
 PREEMPT_API void preempt_add_roots(const void *start, size_t size);
+/* The same, named (the name is copied): heap snapshots say which
+ * registered range holds each object, and can start from named ranges
+ * only (preempt_heap_snapshot_from). */
+PREEMPT_API void preempt_add_named_roots(const void *start, size_t size,
+                                         const char *name);
 /* start must be the start given to preempt_add_roots; any other start gets
  * a warning and removes nothing.  Remove a range before unmapping it: a
  * collection that finds a registered range unmapped stops the program
@@ -424,6 +429,11 @@ PREEMPT_API void preempt_heap_report(int fd);
  * thread.  reason (NULL: "preempt_heap_snapshot") is recorded.  Returns 0,
  * or -1 with errno set (ENOMEM, or write's error). */
 PREEMPT_API int preempt_heap_snapshot(int fd, const char *reason);
+/* A snapshot of what the n root ranges registered with these names reach
+ * (preempt_add_named_roots), and nothing else: "what does this cache
+ * hold".  -1 with errno ENOENT if a name is not registered. */
+PREEMPT_API int preempt_heap_snapshot_from(int fd, const char *reason,
+                                           const char *const *names, size_t n);
 /* Is p (possibly interior) inside an allocated object?  For tests. */
 PREEMPT_API int preempt_is_heap_object(const void *p);
 

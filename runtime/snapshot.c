@@ -100,6 +100,10 @@ struct walk {
   int kind;
   long tid;
   uintptr_t ip;
+  const char *name;         /* a registered range's, or NULL */
+  const char *const *only;  /* walk from these named ranges only (n_only) */
+  size_t n_only;
+  bool accept;              /* roots under the current label are walked */
   uint64_t nobjects, nroots;
   bool stack_failed;
 };
@@ -162,16 +166,16 @@ static bool reach(struct walk *w, uintptr_t obj, struct preempt_span *s,
 static void root(struct walk *w, uintptr_t value, uintptr_t slot) {
   struct preempt_span *s;
   uint32_t i;
-  uintptr_t obj = object_at(value, &s, &i);
+  uintptr_t obj = w->accept ? object_at(value, &s, &i) : 0;
   if (!obj)
     return;
-  uint8_t p[6 * 10 + 1], *e = p;
+  uint8_t p[6 * 10 + 256], *e = p;
   e = preempt_snap_put_uleb(e, (uint64_t)w->kind);
   e = preempt_snap_put_uleb(e, obj);
   e = preempt_snap_put_uleb(e, slot);
   e = preempt_snap_put_uleb(e, (uint64_t)w->tid);
   e = preempt_snap_put_uleb(e, w->ip);
-  e = preempt_snap_put_uleb(e, 0); /* name */
+  e = put_string(e, w->name ? w->name : "", 200);
   put_record(&w->roots, PREEMPT_SNAP_ROOT, p, (size_t)(e - p));
   w->nroots++;
   reach(w, obj, s, i);
@@ -218,14 +222,20 @@ static bool walk_reached(struct preempt_visitor *v, uintptr_t obj) {
 }
 
 static void walk_label(struct preempt_visitor *v, int kind, long tid,
-                       uintptr_t ip) {
+                       uintptr_t ip, const char *name) {
   struct walk *w = (struct walk *)v;
   w->kind = kind;
   w->tid = tid;
   w->ip = ip;
+  w->name = name;
+  w->accept = !w->only;
+  for (size_t i = 0; i < w->n_only && kind == PREEMPT_ROOT_RANGE && name; i++)
+    w->accept |= !strcmp(name, w->only[i]);
 }
 
-static void label(struct walk *w, int kind) { walk_label(&w->v, kind, 0, 0); }
+static void label(struct walk *w, int kind) {
+  walk_label(&w->v, kind, 0, 0, NULL);
+}
 
 /* Scans one reached object: its OBJECT record, and what it reaches. */
 PREEMPT_NO_ASAN static void scan(struct walk *w, uintptr_t obj) {
@@ -427,8 +437,8 @@ static bool write_all(int fd, const uint8_t *p, size_t n) {
   return true;
 }
 
-__attribute__((noinline)) int preempt_heap_snapshot(int fd, const char *reason) {
-  uintptr_t ip = (uintptr_t)__builtin_return_address(0);
+static int snapshot(int fd, const char *reason, const char *const *only,
+                    size_t n_only, uintptr_t ip) {
   struct preempt_thread *self = preempt_thread_current();
   if (!reason)
     reason = "preempt_heap_snapshot";
@@ -438,13 +448,22 @@ __attribute__((noinline)) int preempt_heap_snapshot(int fd, const char *reason) 
             .contents = walk_contents,
             .reached = walk_reached,
             .label = walk_label},
+      .only = only,
+      .n_only = n_only,
   };
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   uint64_t when = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 
-  preempt_stack_frames_wanted = true;
+  atomic_fetch_add(&preempt_stack_frames_wanted, 1);
   preempt_lock_heap(ip);
+  for (size_t i = 0; i < n_only; i++)
+    if (!only[i] || !preempt_roots_named(only[i])) {
+      preempt_unlock_heap();
+      atomic_fetch_sub(&preempt_stack_frames_wanted, 1);
+      errno = ENOENT;
+      return -1;
+    }
   uint64_t t0 = preempt_now_ns();
   preempt_stop_world("heap snapshot", true);
   preempt_stw_publish(self, ip);
@@ -453,7 +472,7 @@ __attribute__((noinline)) int preempt_heap_snapshot(int fd, const char *reason) 
   preempt_start_world();
   uint64_t pause = preempt_now_ns() - t0;
   preempt_unlock_heap();
-  preempt_stack_frames_wanted = false;
+  atomic_fetch_sub(&preempt_stack_frames_wanted, 1);
 
   struct buf head = {0};
   describe(&head, &w, pause, when, reason);
@@ -479,4 +498,19 @@ __attribute__((noinline)) int preempt_heap_snapshot(int fd, const char *reason) 
     return -1;
   }
   return 0;
+}
+
+__attribute__((noinline)) int preempt_heap_snapshot(int fd, const char *reason) {
+  return snapshot(fd, reason, NULL, 0, (uintptr_t)__builtin_return_address(0));
+}
+
+__attribute__((noinline)) int preempt_heap_snapshot_from(int fd,
+                                                         const char *reason,
+                                                         const char *const *names,
+                                                         size_t n) {
+  if (!n || !names) {
+    errno = EINVAL;
+    return -1;
+  }
+  return snapshot(fd, reason, names, n, (uintptr_t)__builtin_return_address(0));
 }

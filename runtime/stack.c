@@ -88,7 +88,7 @@ struct walk {
   struct preempt_vec *frames; /* (sink index, ip) per frame, or NULL */
 };
 
-bool preempt_stack_frames_wanted;
+_Atomic int preempt_stack_frames_wanted;
 
 /* Where each frame's roots begin, for heap snapshots. */
 static void frame_begins(struct walk *w, uintptr_t ip) {
@@ -100,7 +100,9 @@ static void frame_begins(struct walk *w, uintptr_t ip) {
 
 static struct preempt_vec *frames_of(struct preempt_thread *t) {
   t->frames.len = 0;
-  return preempt_stack_frames_wanted ? &t->frames : NULL;
+  return atomic_load_explicit(&preempt_stack_frames_wanted, memory_order_relaxed)
+             ? &t->frames
+             : NULL;
 }
 
 static inline void push(struct walk *w, uintptr_t v) {

@@ -21,9 +21,9 @@ void preempt_scan_interrupted(struct preempt_thread *t, const void *uc,
 /* From a signal handler: was the context uc interrupted in C library code
  * that the dynamic linker called (its lock functions, with the loader's
  * lock held or half taken)? */
-/* Record where each frame's roots begin (thread->frames) in the scans
- * from now on: heap snapshots name the frame holding each root. */
-extern bool preempt_stack_frames_wanted PREEMPT_HIDDEN;
+/* While above 0, scans record where each frame's roots begin
+ * (thread->frames): heap snapshots name the frame holding each root. */
+extern _Atomic int preempt_stack_frames_wanted PREEMPT_HIDDEN;
 bool preempt_stack_libc_called_by_loader(const void *uc) PREEMPT_HIDDEN;
 /* Where the own stack is mapped from (the main thread's grows on demand). */
 uintptr_t preempt_stack_mapped_lo(const struct preempt_thread *t) PREEMPT_HIDDEN;

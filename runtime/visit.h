@@ -19,14 +19,16 @@ struct preempt_visitor {
   bool (*reached)(struct preempt_visitor *v, uintptr_t obj);
   /* Optional (NULL for the marker): what the roots visited next are, for
    * heap snapshots.  kind: enum preempt_snap_root_kind; tid: the thread
-   * holding them, or 0; ip: the return address into their frame, or 0. */
-  void (*label)(struct preempt_visitor *v, int kind, long tid, uintptr_t ip);
+   * holding them, or 0; ip: the return address into their frame, or 0;
+   * name: a registered range's name, or NULL. */
+  void (*label)(struct preempt_visitor *v, int kind, long tid, uintptr_t ip,
+                const char *name);
 };
 
 static inline void preempt_visit_label(struct preempt_visitor *v, int kind,
                                        long tid, uintptr_t ip) {
   if (v->label)
-    v->label(v, kind, tid, ip);
+    v->label(v, kind, tid, ip, NULL);
 }
 
 #endif

@@ -319,3 +319,66 @@ Test(snapshot, retained_sizes_of_a_constructed_graph) {
   preempt_snap_free(&s);
   g_top = g_s1 = g_s2 = NULL;
 }
+
+/* Registered ranges carry their names into the snapshot, and a snapshot
+ * can start from named ranges only. */
+static void take_from(struct preempt_snap *s, const char *const *names,
+                      size_t n) {
+  char path[] = "/tmp/preempt-snapshot-test-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  cr_assert_eq(preempt_heap_snapshot_from(fd, "from", names, n), 0, "%s",
+               strerror(errno));
+  close(fd);
+  char err[512];
+  int r = preempt_snap_load(path, s, err, sizeof err);
+  unlink(path);
+  cr_assert_eq(r, 0, "%s", err);
+}
+
+Test(snapshot, named_roots_and_snapshots_from_them) {
+  uintptr_t *cache_a = calloc(4, sizeof *cache_a);
+  uintptr_t *cache_b = calloc(4, sizeof *cache_b);
+  cache_a[1] = (uintptr_t)snode_chain(5, 10);
+  cache_b[2] = (uintptr_t)snode_chain(7, 20);
+  global_chain = snode_chain(3, 30);
+  preempt_add_named_roots(cache_a, 4 * sizeof *cache_a, "cache A");
+  preempt_add_named_roots(cache_b, 4 * sizeof *cache_b, "cache B");
+
+  struct preempt_snap s;
+  take(&s, "all");
+  const struct preempt_snap_root *r = NULL;
+  uint32_t a = preempt_snap_find_exact(&s, cache_a[1]);
+  cr_assert_eq(roots_of(&s, a, PREEMPT_ROOT_RANGE, &r), 1);
+  cr_assert_str_eq(r->name, "cache A");
+  cr_assert_eq(r->slot, (uintptr_t)&cache_a[1]);
+  preempt_snap_free(&s);
+
+  const char *only[] = {"cache A"};
+  take_from(&s, only, 1);
+  cr_assert_eq(s.nobjects, 5, "%zu objects from cache A", s.nobjects);
+  cr_assert_eq(s.nroots, 1);
+  cr_assert_str_eq(s.roots[0].name, "cache A");
+  for (struct snode *p = (struct snode *)cache_a[1]; p; p = p->next)
+    cr_assert_neq(preempt_snap_find_exact(&s, (uintptr_t)p), PREEMPT_SNAP_NONE);
+  cr_assert_eq(preempt_snap_find_exact(&s, cache_b[2]), PREEMPT_SNAP_NONE);
+  cr_assert_eq(preempt_snap_find_exact(&s, (uintptr_t)global_chain),
+               PREEMPT_SNAP_NONE);
+  preempt_snap_free(&s);
+
+  const char *both[] = {"cache B", "cache A"};
+  take_from(&s, both, 2);
+  cr_assert_eq(s.nobjects, 12);
+  preempt_snap_free(&s);
+
+  const char *missing[] = {"cache A", "no such cache"};
+  errno = 0;
+  cr_assert_eq(preempt_heap_snapshot_from(1, "x", missing, 2), -1);
+  cr_assert_eq(errno, ENOENT);
+
+  preempt_remove_roots(cache_a);
+  preempt_remove_roots(cache_b);
+  free(cache_a);
+  free(cache_b);
+  global_chain = NULL;
+}
