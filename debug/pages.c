@@ -19,6 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <preempt.h>
+
+#define OFF_HEAP_BEGIN() preempt_enter_blocking()
+#define OFF_HEAP_END() preempt_exit_blocking()
+
 #define DEFAULT_ROWS 25
 #define MAX_ROWS 100000
 
@@ -181,11 +186,13 @@ static void page_top(const struct preempt_debug__request *q,
   struct preempt_debug__snap *s = capture(q, r, NULL);
   if (!s)
     return;
+  OFF_HEAP_BEGIN();
   j.a = analyse(s, r);
-  preempt_debug__snap_unref(s);
   if (j.a)
     run_report(q, r, top_fn, &j, 500);
   preempt_heap_analysis_free(j.a);
+  OFF_HEAP_END();
+  preempt_debug__snap_unref(s);
 }
 
 static void page_why(const struct preempt_debug__request *q,
@@ -203,12 +210,14 @@ static void page_why(const struct preempt_debug__request *q,
   struct preempt_debug__snap *s = capture(q, r, NULL);
   if (!s)
     return;
+  OFF_HEAP_BEGIN();
   j.a = analyse(s, r);
-  preempt_debug__snap_unref(s);
   /* The report fails only for a what it cannot find (or out of memory). */
   if (j.a)
     run_report(q, r, why_fn, &j, 404);
   preempt_heap_analysis_free(j.a);
+  OFF_HEAP_END();
+  preempt_debug__snap_unref(s);
 }
 
 static void page_diff(const struct preempt_debug__request *q,
@@ -233,6 +242,7 @@ static void page_diff(const struct preempt_debug__request *q,
     }
     return;
   }
+  OFF_HEAP_BEGIN();
   j.old = analyse(prev, r);
   if (j.old)
     j.a = analyse(s, r);
@@ -240,6 +250,7 @@ static void page_diff(const struct preempt_debug__request *q,
     run_report(q, r, diff_fn, &j, 500);
   preempt_heap_analysis_free(j.old);
   preempt_heap_analysis_free(j.a);
+  OFF_HEAP_END();
   preempt_debug__snap_unref(prev);
   preempt_debug__snap_unref(s);
 }
@@ -350,11 +361,13 @@ static void page_roots(const struct preempt_debug__request *q,
   struct preempt_debug__snap *s = capture(q, r, NULL);
   if (!s)
     return;
+  OFF_HEAP_BEGIN();
   j.a = analyse(s, r);
-  preempt_debug__snap_unref(s);
   if (j.a)
     run_report(q, r, roots_fn, &j, 500);
   preempt_heap_analysis_free(j.a);
+  OFF_HEAP_END();
+  preempt_debug__snap_unref(s);
 }
 
 static void page_index(const struct preempt_debug__request *q,
