@@ -12,6 +12,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 /* A type name no other code uses: found in a report, it is ours. */
@@ -529,4 +531,48 @@ Test(debug, ipv6_loopback) {
   o.address = "::";
   cr_assert_eq(preempt_debug_start(&o), -1);
   cr_assert_eq(errno, EPERM);
+}
+
+/* Requests served while another thread collects and allocates garbage:
+ * snapshots and collections take turns, every answer names the kept type,
+ * and the kept objects survive (poisoned if freed, in the verify run). */
+struct client_run {
+  int port, ok;
+  atomic_int done;
+};
+static void *client(void *arg) {
+  struct client_run *c = arg;
+  for (int i = 0; i < 15; i++) {
+    struct answer a = get(c->port, i % 3 == 2 ? "/diff" : "/top?format=json");
+    c->ok += a.status == 200 &&
+             (i % 3 == 2 || strstr(a.body, "struct debug_test_marker"));
+    answer_free(&a);
+  }
+  atomic_store(&c->done, 1);
+  return NULL;
+}
+
+Test(debug, requests_while_collecting) {
+  keep_markers(50);
+  struct client_run c = {.port = start_any_port()};
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, client, &c), 0);
+  struct preempt_stats before, after;
+  preempt_read_stats(&before);
+  int rounds = 0;
+  while (!atomic_load(&c.done) || rounds < 10) {
+    for (int i = 0; i < 200; i++)
+      opaque(chain(4, (uint64_t)i)); /* garbage */
+    preempt_gc();
+    rounds++;
+  }
+  pthread_join(t, NULL);
+  preempt_read_stats(&after);
+  cr_assert_eq(c.ok, 15, "%d of 15 answers right", c.ok);
+  cr_assert_geq(after.collections, before.collections + (uint64_t)rounds);
+  int n = 0;
+  for (struct debug_test_marker *m = kept; m; m = m->next, n++)
+    cr_assert_eq(m->payload[0], (uint64_t)(49 - n), "marker %d damaged", n);
+  cr_assert_eq(n, 50);
+  preempt_debug_stop();
 }
