@@ -294,6 +294,14 @@ void preempt_debug_stop(void) {
     pthread_mutex_unlock(&server_lock);
     return;
   }
+  if (pthread_equal(pthread_self(), thread)) {
+    /* From a request (a finalizer run there...): it cannot wait for
+     * itself.  The server keeps running. */
+    pthread_mutex_unlock(&server_lock);
+    preempt_debug__set_error("preempt_debug_stop: called on the server's own "
+                             "thread; ignored");
+    return;
+  }
   uint64_t one = 1;
   while (write(wake_fd, &one, sizeof one) < 0 && errno == EINTR)
     ;
