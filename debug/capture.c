@@ -21,7 +21,7 @@
 
 static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct preempt_debug__snap *last; /* under capture_lock */
-static unsigned long serial;              /* under capture_lock */
+static unsigned long serial;             /* under capture_lock */
 
 void preempt_debug__snap_ref(struct preempt_debug__snap *s) {
   __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);

@@ -95,9 +95,9 @@ static int arg_format(const struct preempt_debug__request *q,
   return 0;
 }
 
-static struct preempt_debug__snap *capture(const struct preempt_debug__request *q,
-                                           struct preempt_debug__response *r,
-                                           struct preempt_debug__snap **prev) {
+static struct preempt_debug__snap *
+capture(const struct preempt_debug__request *q,
+        struct preempt_debug__response *r, struct preempt_debug__snap **prev) {
   char reason[64], err[256];
   snprintf(reason, sizeof reason, "preempt-debug %s", q->path);
   struct preempt_debug__snap *s =
@@ -109,7 +109,8 @@ static struct preempt_debug__snap *capture(const struct preempt_debug__request *
 
 /* Parses and analyses an in-memory snapshot. */
 static struct preempt_heap_analysis *
-analyse(const struct preempt_debug__snap *s, struct preempt_debug__response *r) {
+analyse(const struct preempt_debug__snap *s,
+        struct preempt_debug__response *r) {
   char name[64], err[512];
   snprintf(name, sizeof name, "snapshot %lu (pid %ld)", s->serial,
            (long)getpid());
@@ -133,7 +134,8 @@ struct job {
   const char *what;
   enum preempt_heap_format fmt;
 };
-typedef int (*report_fn)(FILE *f, const struct job *j, char *err, size_t errlen);
+typedef int (*report_fn)(FILE *f, const struct job *j, char *err,
+                         size_t errlen);
 
 static void run_report(const struct preempt_debug__request *q,
                        struct preempt_debug__response *r, report_fn fn,
@@ -232,13 +234,15 @@ static void page_diff(const struct preempt_debug__request *q,
   if (!prev) {
     preempt_debug__snap_unref(s);
     if (j.fmt == PREEMPT_HEAP_JSON) {
-      reply(r, 200, "{\"previous\": null, \"message\": \"no previous "
-                    "snapshot yet: this one is the baseline of the next "
-                    "/diff\"}\n");
+      reply(r, 200,
+            "{\"previous\": null, \"message\": \"no previous "
+            "snapshot yet: this one is the baseline of the next "
+            "/diff\"}\n");
       r->content_type = content_types[PREEMPT_HEAP_JSON];
     } else {
-      reply(r, 200, "No previous snapshot yet: this one (snapshot 1) is the "
-                    "baseline of the next /diff.\n");
+      reply(r, 200,
+            "No previous snapshot yet: this one (snapshot 1) is the "
+            "baseline of the next /diff.\n");
     }
     return;
   }
@@ -295,8 +299,8 @@ static void write_roots(FILE *f, struct preempt_heap_analysis *a, size_t rows,
   }
   fputs(json ? "}, \"list\": [" : "\n\n", f);
   if (!json)
-    fprintf(f, "%-12s %-10s %-18s %10s  %-28s %s\n", "KIND", "THREAD",
-            "OBJECT", "SIZE", "TYPE", "WHERE");
+    fprintf(f, "%-12s %-10s %-18s %10s  %-28s %s\n", "KIND", "THREAD", "OBJECT",
+            "SIZE", "TYPE", "WHERE");
   for (size_t i = 0; i < s->nroots && i < rows; i++) {
     const struct preempt_snap_root *rt = &s->roots[i];
     const struct preempt_snap_object *o = &s->objects[rt->obj];
@@ -322,8 +326,9 @@ static void write_roots(FILE *f, struct preempt_heap_analysis *a, size_t rows,
       fprintf(f, "%s\n {\"kind\": \"%s\", \"tid\": %" PRIu64 ", \"thread\": ",
               i ? "," : "", preempt_snap_root_kind_name(rt->kind), rt->tid);
       preempt_json_string(f, t ? t->name : "");
-      fprintf(f, ", \"address\": \"0x%" PRIx64 "\", \"size\": %" PRIu64
-                 ", \"type\": ",
+      fprintf(f,
+              ", \"address\": \"0x%" PRIx64 "\", \"size\": %" PRIu64
+              ", \"type\": ",
               o->addr, o->size);
       preempt_json_string(f, type);
       fputs(", \"where\": ", f);
@@ -402,16 +407,15 @@ void preempt_debug__serve(const struct preempt_debug__request *q,
     const char *path;
     void (*fn)(const struct preempt_debug__request *,
                struct preempt_debug__response *);
-  } pages[] = {{"/", page_index},       {"/roots", page_roots},
-               {"/snapshot", page_snapshot}, {"/top", page_top},
-               {"/why", page_why},      {"/diff", page_diff}};
+  } pages[] = {
+      {"/", page_index},  {"/roots", page_roots}, {"/snapshot", page_snapshot},
+      {"/top", page_top}, {"/why", page_why},     {"/diff", page_diff}};
   memset(r, 0, sizeof *r);
   for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
     if (!strcmp(q->path, pages[i].path)) {
       pages[i].fn(q, r);
       return;
     }
-  reply(r, 404,
-        "%s: no such page (/, /roots, /snapshot, /top, /why, /diff)\n",
+  reply(r, 404, "%s: no such page (/, /roots, /snapshot, /top, /why, /diff)\n",
         q->path);
 }

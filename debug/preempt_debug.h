@@ -47,7 +47,8 @@ struct preempt_debug_options {
  * EPERM for a non-loopback address without allow_remote, EINVAL for an
  * address that does not parse, EBUSY when already running, EADDRINUSE or
  * another error when the socket cannot be opened. */
-PREEMPT_DEBUG_API int preempt_debug_start(const struct preempt_debug_options *opt);
+PREEMPT_DEBUG_API int
+preempt_debug_start(const struct preempt_debug_options *opt);
 /* Stops the server and waits for its thread; drops the kept snapshot.  A
  * no-op when not running.  Not from inside a request. */
 PREEMPT_DEBUG_API void preempt_debug_stop(void);

@@ -51,7 +51,7 @@ static pthread_mutex_t server_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct MHD_Daemon *daemon_;
 static pthread_t thread;
 static int wake_fd = -1;
-static int port_; /* read by preempt_debug_port without the lock */
+static int port_;       /* read by preempt_debug_port without the lock */
 static bool check_host; /* loopback only: Host must name loopback */
 
 /* libmicrohttpd's messages: kept for a failing start, dropped otherwise
@@ -84,8 +84,8 @@ static enum MHD_Result queue(struct MHD_Connection *c,
     if (!resp)
       preempt_debug__snap_unref(r->snap);
   } else {
-    resp = MHD_create_response_from_buffer(r->len, r->body,
-                                           MHD_RESPMEM_MUST_FREE);
+    resp =
+        MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
     if (!resp)
       free(r->body);
   }
@@ -137,8 +137,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
   if (check_host && host && !preempt_debug__host_is_loopback(host)) {
     r.status = MHD_HTTP_FORBIDDEN;
     r.content_type = "text/plain; charset=utf-8";
-    if (asprintf(&r.body, "Host: %s is not a loopback name: this server "
-                          "answers only requests made to loopback\n",
+    if (asprintf(&r.body,
+                 "Host: %s is not a loopback name: this server "
+                 "answers only requests made to loopback\n",
                  host) < 0)
       return MHD_NO;
     r.len = strlen(r.body);

@@ -112,13 +112,14 @@ static struct answer exchange(int port, const char *req, size_t reqlen) {
 
 static struct answer get(int port, const char *path) {
   char req[1024];
-  int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+  int n = snprintf(req, sizeof req,
+                   "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
   return exchange(port, req, (size_t)n);
 }
 
 static void answer_free(struct answer *a) { free(a->head); }
 
-/* Content-Type of an answer, or "". */
+/* The header line (any case) in an answer's head, or NULL. */
 static const char *has_header(const struct answer *a, const char *line) {
   return strcasestr(a->head, line);
 }
@@ -317,7 +318,8 @@ Test(debug, malformed_requests_get_4xx) {
       {"DELETE", "DELETE / HTTP/1.0\r\n\r\n"},
       {"an unknown path", "GET /nope HTTP/1.0\r\n\r\n"},
       {"a bad what=", "GET /why?what=0x1 HTTP/1.0\r\n\r\n"},
-      {"an unknown type", "GET /why?what=struct%20no_such_type HTTP/1.0\r\n\r\n"},
+      {"an unknown type",
+       "GET /why?what=struct%20no_such_type HTTP/1.0\r\n\r\n"},
       {"no what=", "GET /why HTTP/1.0\r\n\r\n"},
       {"a bad format=", "GET /top?format=xml HTTP/1.0\r\n\r\n"},
       {"pprof of why", "GET /why?what=0x1&format=pprof HTTP/1.0\r\n\r\n"},
@@ -330,9 +332,8 @@ Test(debug, malformed_requests_get_4xx) {
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     expect_4xx(port, bad[i][0], bad[i][1], strlen(bad[i][1]));
-  static const char *const good_hosts[] = {"localhost:1", "127.0.0.1",
-                                           "127.1.2.3:80", "[::1]:8080",
-                                           "LOCALHOST"};
+  static const char *const good_hosts[] = {
+      "localhost:1", "127.0.0.1", "127.1.2.3:80", "[::1]:8080", "LOCALHOST"};
   for (size_t i = 0; i < sizeof good_hosts / sizeof good_hosts[0]; i++) {
     char req[256];
     int len = snprintf(req, sizeof req,
@@ -431,8 +432,7 @@ Test(debug, collections_run_while_idle) {
             "child said \"%s\"", line);
   cr_assert_eq(status, 200, "the server did not answer /top");
   cr_assert_geq(collections, 20);
-  cr_assert_eq(signals, 0, "%llu stop signals sent to an idle server",
-               signals);
+  cr_assert_eq(signals, 0, "%llu stop signals sent to an idle server", signals);
   cr_assert_eq(kept->payload[0], 4);
 }
 
@@ -508,7 +508,8 @@ Test(debug, ipv6_loopback) {
   int port = preempt_debug_port();
   int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
   cr_assert(fd >= 0);
-  struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port),
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+                           .sin6_port = htons(port),
                            .sin6_addr = IN6ADDR_LOOPBACK_INIT};
   cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "%s",
                strerror(errno));
