@@ -282,6 +282,7 @@ int preempt_debug_start(const struct preempt_debug_options *opt) {
     errno = rc;
     return -1;
   }
+  pthread_setname_np(thread, "preempt-debug"); /* in snapshots, debuggers */
   daemon_ = d;
   check_host = !opt->allow_remote;
   __atomic_store_n(&port_, port, __ATOMIC_RELEASE);

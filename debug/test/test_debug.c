@@ -207,6 +207,19 @@ Test(debug, why_and_roots_name_the_object) {
   cr_assert_eq(a.status, 200);
   cr_assert(strstr(a.body, "global"), "%s", a.body);
   answer_free(&a);
+  /* The server's thread is named, in snapshots as elsewhere. */
+  a = get(port, "/snapshot");
+  struct preempt_snap s;
+  char err[512];
+  cr_assert_eq(preempt_snap_parse((const uint8_t *)a.body, a.len, "/snapshot",
+                                  &s, err, sizeof err),
+               0, "%s", err);
+  int named = 0;
+  for (size_t i = 0; i < s.nthreads; i++)
+    named += !strcmp(s.threads[i].name, "preempt-debug");
+  cr_assert_eq(named, 1, "no thread named preempt-debug in the snapshot");
+  preempt_snap_free(&s);
+  answer_free(&a);
   preempt_debug_stop();
 }
 
