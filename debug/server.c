@@ -245,6 +245,7 @@ int preempt_debug_start(const struct preempt_debug_options *opt) {
   unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
   if (ss.ss_family == AF_INET6)
     flags |= MHD_USE_IPv6;
+  check_host = !opt->allow_remote; /* before the first connection */
   capture_log = true;
   errno = 0;
   struct MHD_Daemon *d = MHD_start_daemon(
@@ -284,7 +285,6 @@ int preempt_debug_start(const struct preempt_debug_options *opt) {
   }
   pthread_setname_np(thread, "preempt-debug"); /* in snapshots, debuggers */
   daemon_ = d;
-  check_host = !opt->allow_remote;
   __atomic_store_n(&port_, port, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&server_lock);
   return 0;
