@@ -50,15 +50,17 @@ static const char *check(const uint32_t *w) {
 
 static const struct preempt_layout *copy(const uint32_t *w) {
   uint32_t nptrs = w[3], names_len = w[4];
-  size_t bytes = sizeof(struct preempt_layout) + nptrs * sizeof(uint32_t) +
-                 nptrs * sizeof(char *) + names_len;
+  /* The names' pointers after the offsets, aligned for pointers. */
+  size_t at = ALIGN_UP(sizeof(struct preempt_layout) + nptrs * sizeof(uint32_t),
+                       _Alignof(const char *));
+  size_t bytes = at + nptrs * sizeof(char *) + names_len;
   struct preempt_layout *l = preempt_sys_alloc(bytes);
   if (!l)
     return NULL;
   l->size = w[1];
   l->flags = w[2];
   l->nptrs = nptrs;
-  const char **names = (const char **)(l->offsets + nptrs);
+  const char **names = (const char **)((char *)l + at);
   char *text = (char *)(names + nptrs);
   memcpy(text, w + PREEMPT_LAYOUT_HEADER_WORDS + 2 * nptrs, names_len);
   for (uint32_t i = 0; i < nptrs; i++) {

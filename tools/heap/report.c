@@ -26,8 +26,7 @@ int preempt_heap_fail(char *err, size_t errlen, const char *fmt, ...) {
 
 const char *preempt_heap_field_name(const struct preempt_snap *s,
                                     uint32_t type, uint64_t off) {
-  (void)s, (void)type, (void)off;
-  return NULL; /* hook: compiler-emitted layouts will name fields */
+  return preempt_snap_field_name(s, type, off); /* from the plugin's layouts */
 }
 
 const char *preempt_heap_type_name(const struct preempt_snap *s, uint32_t type,

@@ -23,9 +23,20 @@ struct preempt_snap_object {
   uint32_t flags;
 };
 
+struct preempt_snap_field {
+  uint64_t offset; /* of a word that may hold a pointer */
+  char *name;      /* "next", "a.b[2]" */
+};
+
 struct preempt_snap_type {
   uint64_t id;
   char *name; /* NULL: objects use an id no TYPE record names */
+  /* From the plugin's layout, if the type has one (else nfields 0 and
+   * layout_size 0): the pointer fields, by increasing offset. */
+  uint64_t layout_size;
+  int layout_array; /* objects are arrays of it: offsets repeat */
+  struct preempt_snap_field *fields;
+  size_t nfields;
 };
 
 struct preempt_snap_root {
@@ -83,6 +94,10 @@ void preempt_snap_free(struct preempt_snap *s);
 uint32_t preempt_snap_find(const struct preempt_snap *s, uint64_t addr);
 /* The object starting exactly at addr, or PREEMPT_SNAP_NONE. */
 uint32_t preempt_snap_find_exact(const struct preempt_snap *s, uint64_t addr);
+/* The name of the pointer field at byte offset off of an object of type
+ * index type (an array's element's, for arrays), or NULL. */
+const char *preempt_snap_field_name(const struct preempt_snap *s,
+                                    uint32_t type, uint64_t off);
 /* The thread record of tid, or NULL. */
 const struct preempt_snap_thread *
 preempt_snap_thread(const struct preempt_snap *s, uint64_t tid);

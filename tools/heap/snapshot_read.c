@@ -77,6 +77,60 @@ static int get_str(struct rd *r, struct cur *c, const char *field, char **out) {
   return 0;
 }
 
+static void free_type(struct preempt_snap_type *t) {
+  free(t->name);
+  for (size_t i = 0; i < t->nfields; i++)
+    free(t->fields[i].name);
+  free(t->fields);
+}
+
+/* A TYPE record's layout: size, array, count, (offset, name) each. */
+static int get_layout(struct rd *r, struct cur *c, struct preempt_snap_type *t) {
+  uint64_t array, n;
+  if (get(r, c, "layout size", &t->layout_size) ||
+      get(r, c, "layout array flag", &array) || get(r, c, "field count", &n))
+    return -1;
+  t->layout_array = array != 0;
+  if (!t->layout_size || n > (uint64_t)(c->end - c->p) / 2)
+    return fail(r, c->start, "TYPE record: a layout of %llu bytes with %llu "
+                "fields does not fit the record", (unsigned long long)t->layout_size,
+                (unsigned long long)n);
+  t->fields = calloc(n ? n : 1, sizeof *t->fields);
+  if (!t->fields)
+    return fail(r, c->p, "out of memory");
+  for (; t->nfields < n; t->nfields++) {
+    struct preempt_snap_field *f = &t->fields[t->nfields];
+    if (get(r, c, "field offset", &f->offset) || get_str(r, c, "field name", &f->name))
+      return -1;
+    if (f->offset >= t->layout_size ||
+        (t->nfields && f->offset <= t->fields[t->nfields - 1].offset)) {
+      free(f->name);
+      return fail(r, c->start, "TYPE record: a field at offset %llu is "
+                  "outside the type or out of order",
+                  (unsigned long long)f->offset);
+    }
+  }
+  return 0;
+}
+
+const char *preempt_snap_field_name(const struct preempt_snap *s,
+                                    uint32_t type, uint64_t off) {
+  if (type >= s->ntypes || !s->types[type].nfields)
+    return NULL;
+  const struct preempt_snap_type *t = &s->types[type];
+  if (t->layout_array)
+    off %= t->layout_size;
+  size_t lo = 0, hi = t->nfields;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (t->fields[mid].offset < off)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < t->nfields && t->fields[lo].offset == off ? t->fields[lo].name : NULL;
+}
+
 /* Growable array helper: ensures room for one more element. */
 static int grow(void **arr, size_t *cap, size_t n, size_t elem) {
   if (n < *cap)
@@ -138,7 +192,7 @@ void preempt_snap_free(struct preempt_snap *s) {
     free(s->roots[i].name);
   free(s->roots);
   for (size_t i = 0; i < s->ntypes; i++)
-    free(s->types[i].name);
+    free_type(&s->types[i]);
   free(s->types);
   for (size_t i = 0; i < s->nmodules; i++)
     free(s->modules[i].path);
@@ -361,8 +415,12 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
       }
       if (get_str(&r, &c, "name", &t.name))
         goto out;
+      if (c.p < c.end && get_layout(&r, &c, &t)) { /* appended: a layout */
+        free_type(&t);
+        goto out;
+      }
       if (grow((void **)&s->types, &cap_type, s->ntypes, sizeof t)) {
-        free(t.name);
+        free_type(&t);
         fail(&r, rec, "out of memory");
         goto out;
       }
@@ -528,7 +586,7 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
         fail(&r, buf, "out of memory");
         goto out;
       }
-      s->types[s->ntypes++] = (struct preempt_snap_type){missing[i], NULL};
+      s->types[s->ntypes++] = (struct preempt_snap_type){.id = missing[i]};
     }
     free(missing);
     if (s->ntypes)

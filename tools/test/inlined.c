@@ -10,7 +10,7 @@
 // The demo's first screen: its printf lines name no inlining function.
 // RUN: %cc -O2 -g -c %S/../../examples/demo.c -o %t.demo.o
 // RUN: %maps %t.demo.o | FileCheck-19 --check-prefix=DEMO %s --implicit-check-not=.L.str
-// DEMO: call {{preempt__alloc_slot|preempt_alloc}}{{.*}} (inlined from cons)
+// DEMO: call {{preempt__alloc_slot|preempt__alloc_layout|preempt_alloc}}{{.*}} (inlined from cons)
 // DEMO: call printf{{(@plt)?}} at {{.*}}demo.c:{{[0-9]+}}{{$}}
 #include <stdio.h>
 #include <stdlib.h>
