@@ -79,4 +79,27 @@ static inline size_t span_bitmap_words(uint32_t nelems) {
   return (nelems + 63) / 64;
 }
 
+/* The allocated object containing v (interior pointers too), its span
+ * and slot; 0 if none. */
+static inline uintptr_t preempt_object_of(uintptr_t v, struct preempt_span **sp,
+                                          uint32_t *idx) {
+  struct preempt_span *s = preempt_span_of(v);
+  if (!s)
+    return 0;
+  if (s->state == SPAN_SMALL) {
+    uint32_t i = span_index(s, v);
+    if (i >= s->nelems || !span_slot_allocated(s, i))
+      return 0;
+    *sp = s;
+    *idx = i;
+    return s->base + (uintptr_t)i * s->elemsize;
+  }
+  if (s->state == SPAN_LARGE) {
+    *sp = s;
+    *idx = 0;
+    return s->base;
+  }
+  return 0;
+}
+
 #endif

@@ -28,28 +28,6 @@ static inline void push(uintptr_t obj, uintptr_t size) {
   stack.len += 2;
 }
 
-/* Returns the object containing v, or 0. */
-static inline uintptr_t object_of(uintptr_t v, struct preempt_span **sp,
-                                  uint32_t *idx) {
-  struct preempt_span *s = preempt_span_of(v);
-  if (!s)
-    return 0;
-  if (s->state == SPAN_SMALL) {
-    uint32_t i = span_index(s, v);
-    if (i >= s->nelems || !span_slot_allocated(s, i))
-      return 0;
-    *sp = s;
-    *idx = i;
-    return s->base + (uintptr_t)i * s->elemsize;
-  }
-  if (s->state == SPAN_LARGE) {
-    *sp = s;
-    *idx = 0;
-    return s->base;
-  }
-  return 0;
-}
-
 /* An object of a type with a layout is queued as (obj | 1, layout): its
  * scan reads only the words that may hold pointers. */
 static inline void queue(const struct preempt_span *s, uintptr_t obj,
@@ -95,14 +73,14 @@ static void mark_value(struct preempt_visitor *v, uintptr_t word) {
 uintptr_t preempt_object_base(uintptr_t v) {
   struct preempt_span *s;
   uint32_t i;
-  return object_of(v, &s, &i);
+  return preempt_object_of(v, &s, &i);
 }
 
 static bool is_marked(struct preempt_visitor *vis, uintptr_t v) {
   (void)vis;
   struct preempt_span *s;
   uint32_t i;
-  uintptr_t obj = object_of(v, &s, &i);
+  uintptr_t obj = preempt_object_of(v, &s, &i);
   return obj && bit_get(s->markbits, i);
 }
 
@@ -122,7 +100,7 @@ PREEMPT_NO_ASAN static void mark_contents(struct preempt_visitor *vis,
   (void)vis;
   struct preempt_span *s;
   uint32_t i;
-  uintptr_t obj = object_of(v, &s, &i);
+  uintptr_t obj = preempt_object_of(v, &s, &i);
   if (!obj || s->noscan)
     return;
   uintptr_t size =

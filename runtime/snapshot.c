@@ -108,29 +108,6 @@ struct walk {
   bool stack_failed;
 };
 
-/* The object v points into (interior too), or 0. */
-static uintptr_t object_at(uintptr_t v, struct preempt_span **sp, uint32_t *ip) {
-  if (!preempt_in_heap(v))
-    return 0;
-  struct preempt_span *s = preempt_span_of(v);
-  if (!s)
-    return 0;
-  if (s->state == SPAN_SMALL) {
-    uint32_t i = span_index(s, v);
-    if (i >= s->nelems || !span_slot_allocated(s, i))
-      return 0;
-    *sp = s;
-    *ip = i;
-    return s->base + (uintptr_t)i * s->elemsize;
-  }
-  if (s->state == SPAN_LARGE) {
-    *sp = s;
-    *ip = 0;
-    return s->base;
-  }
-  return 0;
-}
-
 static void mark_of(struct preempt_span *s, uint32_t i, uint64_t **word,
                     uint64_t *bit) {
   *word = &s->markbits[i >> 6];
@@ -166,7 +143,7 @@ static bool reach(struct walk *w, uintptr_t obj, struct preempt_span *s,
 static void root(struct walk *w, uintptr_t value, uintptr_t slot) {
   struct preempt_span *s;
   uint32_t i;
-  uintptr_t obj = w->accept ? object_at(value, &s, &i) : 0;
+  uintptr_t obj = w->accept ? preempt_object_of(value, &s, &i) : 0;
   if (!obj)
     return;
   uint8_t p[6 * 10 + 256], *e = p;
@@ -197,7 +174,7 @@ PREEMPT_NO_ASAN static void walk_contents(struct preempt_visitor *v,
                                           uintptr_t obj) {
   struct preempt_span *s;
   uint32_t i;
-  uintptr_t base = object_at(obj, &s, &i);
+  uintptr_t base = preempt_object_of(obj, &s, &i);
   if (!base || s->noscan)
     return;
   uintptr_t size =
@@ -213,7 +190,7 @@ static bool walk_reached(struct preempt_visitor *v, uintptr_t obj) {
   (void)v;
   struct preempt_span *s;
   uint32_t i;
-  uintptr_t base = object_at(obj, &s, &i);
+  uintptr_t base = preempt_object_of(obj, &s, &i);
   uint64_t *word, bit;
   if (!base)
     return false;
@@ -241,7 +218,7 @@ static void label(struct walk *w, int kind) {
 PREEMPT_NO_ASAN static void scan(struct walk *w, uintptr_t obj) {
   struct preempt_span *s;
   uint32_t i;
-  object_at(obj, &s, &i);
+  preempt_object_of(obj, &s, &i);
   uintptr_t size =
       s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
   unsigned type = s->types ? s->types[i] : 0;
@@ -279,7 +256,7 @@ PREEMPT_NO_ASAN static void scan(struct walk *w, uintptr_t obj) {
     uintptr_t word = ((const uintptr_t *)obj)[k];
     struct preempt_span *ts;
     uint32_t ti;
-    uintptr_t target = object_at(word, &ts, &ti);
+    uintptr_t target = preempt_object_of(word, &ts, &ti);
     if (!target)
       continue;
     e = preempt_snap_put_uleb(e, k * sizeof(uintptr_t));
