@@ -17,11 +17,12 @@
  * snapshot and nothing measured (snapshots for preempt-heap).  Prints
  *
  *   RESULT objects=O heap_bytes=H base_rss_kb=R gc_pause_ns=P1,P2..
- *          snap_pause_ns=S1,S2.. snap_wall_ns=W1,W2.. gc_extra_kb=K
- *          snap_extra_kb=K
+ *          snap_pause_ns=S1,S2.. snap_wall_ns=W1,W2.. gc_cpu_ns=C1,C2..
+ *          snap_cpu_ns=C1,C2.. gc_extra_kb=K snap_extra_kb=K
  *
  * (snap_pause_ns: the world stopped, from the snapshot's INFO record;
- * snap_wall_ns: the whole call, file written.)
+ * snap_wall_ns: the whole call, file written; *_cpu_ns: the calling
+ * thread's CPU time in the call, the whole call for the snapshot.)
  *
  * The extra memory is the peak RSS during the call minus the RSS before
  * it: the peak is reset before each call by writing 5 to
@@ -63,11 +64,16 @@ static uint64_t next_random(void) {
   return rng;
 }
 
-static uint64_t now_ns(void) {
+static uint64_t clock_ns(clockid_t c) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(c, &t);
   return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
+static uint64_t now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+/* This thread's CPU time: on a loaded machine a pause's wall time also
+ * counts the time the stopped world's one running thread waited for a
+ * CPU. */
+static uint64_t cpu_ns(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 
 /* VmRSS or VmHWM of this process, KiB; 0 if unreadable. */
 static long status_kb(const char *field) {
@@ -167,19 +173,20 @@ static uint64_t info_pause(const char *path) {
   return pause;
 }
 
-static void snapshot_to(const char *path, uint64_t *wall) {
+static void snapshot_to(const char *path, uint64_t *wall, uint64_t *cpu) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) {
     fprintf(stderr, "heap: %s: %s\n", path, strerror(errno));
     exit(1);
   }
-  uint64_t t0 = now_ns();
+  uint64_t t0 = now_ns(), c0 = cpu_ns();
   if (preempt_heap_snapshot(fd, "bench/heap") != 0) {
     fprintf(stderr, "heap: preempt_heap_snapshot(%s): %s\n", path,
             strerror(errno));
     exit(1);
   }
   *wall = now_ns() - t0;
+  *cpu = cpu_ns() - c0;
   close(fd);
 }
 
@@ -194,9 +201,9 @@ int main(int argc, char **argv) {
   int reps = atoi(argv[4]);
   preempt_set_gc_percent(-1); /* the builders hold nodes in malloc memory */
   size_t objects = strcmp(argv[1], "graph") ? build_big(n) : (build_graph(n), n);
-  uint64_t wall;
+  uint64_t wall, cpu;
   if (reps <= 0) {
-    snapshot_to(out, &wall);
+    snapshot_to(out, &wall, &cpu);
     printf("RESULT objects=%zu snap_pause_ns=%" PRIu64 " snap_wall_ns=%" PRIu64
            "\n", objects, info_pause(out), wall);
     return 0;
@@ -208,11 +215,16 @@ int main(int argc, char **argv) {
          objects, st.heap_live_bytes, status_kb("VmRSS"));
   long gc_extra = -1, snap_extra = -1;
   char gcs[512] = "", snaps[512] = "", pauses[512] = "";
-  size_t gl = 0, sl = 0, pl = 0;
+  char gcpu[512] = "", scpu[512] = "";
+  size_t gl = 0, sl = 0, pl = 0, gcl = 0, scl = 0;
   for (int r = 0; r < reps; r++) {
     int peak = reset_peak();
     long before = status_kb("VmRSS");
+    uint64_t c0 = cpu_ns();
     preempt_gc();
+    cpu = cpu_ns() - c0;
+    gcl += (size_t)snprintf(gcpu + gcl, sizeof gcpu - gcl, "%s%" PRIu64,
+                            r ? "," : "", cpu);
     long extra = peak ? status_kb("VmHWM") - before : -1;
     gc_extra = extra > gc_extra ? extra : gc_extra;
     preempt_read_stats(&st);
@@ -221,7 +233,9 @@ int main(int argc, char **argv) {
 
     peak = reset_peak();
     before = status_kb("VmRSS");
-    snapshot_to(out, &wall);
+    snapshot_to(out, &wall, &cpu);
+    scl += (size_t)snprintf(scpu + scl, sizeof scpu - scl, "%s%" PRIu64,
+                            r ? "," : "", cpu);
     extra = peak ? status_kb("VmHWM") - before : -1;
     snap_extra = extra > snap_extra ? extra : snap_extra;
     sl += (size_t)snprintf(snaps + sl, sizeof snaps - sl, "%s%" PRIu64,
@@ -229,11 +243,13 @@ int main(int argc, char **argv) {
     pl += (size_t)snprintf(pauses + pl, sizeof pauses - pl, "%s%" PRIu64,
                            r ? "," : "", info_pause(out));
     if (gl >= sizeof gcs - 24 || sl >= sizeof snaps - 24 ||
-        pl >= sizeof pauses - 24)
+        pl >= sizeof pauses - 24 || gcl >= sizeof gcpu - 24 ||
+        scl >= sizeof scpu - 24)
       break;
   }
-  printf(" gc_pause_ns=%s snap_pause_ns=%s snap_wall_ns=%s gc_extra_kb=%ld "
-         "snap_extra_kb=%ld\n", gcs, pauses, snaps, gc_extra, snap_extra);
+  printf(" gc_pause_ns=%s snap_pause_ns=%s snap_wall_ns=%s gc_cpu_ns=%s "
+         "snap_cpu_ns=%s gc_extra_kb=%ld snap_extra_kb=%ld\n", gcs, pauses,
+         snaps, gcpu, scpu, gc_extra, snap_extra);
   /* Still all there: the collections freed nothing reachable. */
   size_t seen = 0;
   for (int i = 0; i < NROOTS; i++)

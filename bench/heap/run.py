@@ -99,7 +99,7 @@ def pause_part(args, exe, errors):
     cases = [("graph", int(float(m) * 1e6)) for m in args.objects.split(",") if m]
     if args.big_mb:
         cases.append(("big", args.big_mb))
-    rows, targets = [], []
+    rows, rows2, targets = [], [], []
     for kind, n in cases:
         snap = os.path.join(args.snap_dir, "pause-%s-%d.snap" % (kind, n))
         r = run_heap(exe, [kind, str(n), snap, str(args.reps)], errors)
@@ -110,29 +110,34 @@ def pause_part(args, exe, errors):
             os.unlink(snap)
         objects = int(r["objects"])
         heap_b = int(r["heap_bytes"])
-        gc = statistics.median(nums(r["gc_pause_ns"])) / 1e6
-        sp = statistics.median(nums(r["snap_pause_ns"])) / 1e6
-        wall = statistics.median(nums(r["snap_wall_ns"])) / 1e6
+        med = lambda k: statistics.median(nums(r[k])) / 1e6
+        gc, sp, wall = med("gc_pause_ns"), med("snap_pause_ns"), med("snap_wall_ns")
+        gc_cpu, sp_cpu = med("gc_cpu_ns"), med("snap_cpu_ns")
         gc_x, sn_x = int(r["gc_extra_kb"]), int(r["snap_extra_kb"])
         what = ("graph %gM" % (n / 1e6)) if kind == "graph" else \
             ("buffers %d MB" % n)
         rows.append([
             what, str(objects), fmt(heap_b / 2**20, ".0f"),
-            fmt(gc, ".1f"), fmt(sp, ".1f"), fmt(ratio(sp, gc), ".2f"),
+            fmt(gc, ".2f"), fmt(sp, ".2f"), fmt(ratio(sp, gc), ".2f"),
             fmt(gc / (objects / 1e6), ".1f"), fmt(sp / (objects / 1e6), ".1f"),
-            fmt(gc / (heap_b / 2**30), ".1f"), fmt(sp / (heap_b / 2**30), ".1f"),
-            fmt(wall, ".0f"), fmt(size / 2**20, ".1f"),
-            fmt(size / objects, ".1f"),
+            fmt(gc / (heap_b / 2**30), ".1f"), fmt(sp / (heap_b / 2**30), ".1f")])
+        rows2.append([
+            what, fmt(gc_cpu, ".1f"), fmt(sp_cpu, ".1f"),
+            fmt(ratio(sp_cpu, gc_cpu), ".2f"), fmt(wall, ".1f"),
+            fmt(size / 2**20, ".1f"), fmt(size / objects, ".1f"),
             fmt(gc_x / 1024, ".1f") if gc_x >= 0 else "-",
-            fmt(sn_x / 1024, ".1f") if sn_x >= 0 else "-"])
+            fmt(sn_x / 1024, ".1f") if sn_x >= 0 else "-",
+            fmt(sn_x * 1024 / objects, ".1f") if sn_x >= 0 else "-"])
         targets.append([what, "snapshot pause <= collection pause",
-                        "%.1f / %.1f ms = %.2f" % (sp, gc, sp / gc),
+                        "%.2f / %.2f ms = %s" % (sp, gc, fmt(ratio(sp, gc), ".2f")),
                         "met" if sp <= gc else "MISSED"])
     header = ["heap", "objects", "heap MiB", "gc pause ms", "snapshot pause ms",
               "snapshot/gc", "gc ms/M obj", "snap ms/M obj", "gc ms/GiB",
-              "snap ms/GiB", "snapshot call ms", "file MiB", "file B/obj",
-              "gc extra RSS MiB", "snap extra RSS MiB"]
-    return rows, header, targets
+              "snap ms/GiB"]
+    header2 = ["heap", "gc cpu ms", "snapshot call cpu ms", "cpu snapshot/gc",
+               "snapshot call wall ms", "file MiB", "file B/obj",
+               "gc extra RSS MiB", "snap extra RSS MiB", "snap extra B/obj"]
+    return [(rows, header), (rows2, header2)], targets
 
 
 def top_part(args, exe, gen, tool, errors):
@@ -228,11 +233,12 @@ def main():
     exe, gen, tool = build(args)
     errors = []
     started = datetime.datetime.now().astimezone()
+    load_at_start = " ".join("%.2f" % x for x in os.getloadavg())
     out = []
     targets = []
     if not args.skip_pause:
-        rows, header, t = pause_part(args, exe, errors)
-        out.append(table(rows, header, args.markdown))
+        tables, t = pause_part(args, exe, errors)
+        out += [table(rows, header, args.markdown) for rows, header in tables]
         targets += t
     if not args.skip_top:
         rows, header, t = top_part(args, exe, gen, tool, errors)
@@ -240,8 +246,10 @@ def main():
         targets += t
     print()
     print(machine_line())
-    print("%s, load average %s" % (started.strftime("%Y-%m-%d %H:%M %Z"),
-                                   " ".join("%.2f" % x for x in os.getloadavg())))
+    print("started %s, load average %s; ended %s, load average %s" % (
+        started.strftime("%Y-%m-%d %H:%M %Z"), load_at_start,
+        datetime.datetime.now().astimezone().strftime("%H:%M"),
+        " ".join("%.2f" % x for x in os.getloadavg())))
     for o in out:
         print()
         print(o)
