@@ -2,14 +2,15 @@
  * type and pointers, and every root with what holds it, in the format of
  * snapshot_format.h.
  *
- * The walk is a mark of its own, done with the world stopped and the heap
- * locked: from the roots (labelled by kind, thread and frame through the
- * visitor's label call), each object reached is scanned once, its edges
- * appended to a buffer in OS memory.  No malloc, no heap allocation and no
- * write happen while the world is stopped (a pipe drained by a stopped
- * thread would never drain).  Mark bits are cleared afterwards: nothing is
- * freed, the next collection starts afresh.  Types, loaded objects and
- * thread names are added, and the file written, once the world runs. */
+ * With the world stopped and the heap locked, the roots are visited with
+ * a labelling visitor (kind, thread, frame, slot) that records each and
+ * hands it to the collector's marker; the marker marks as in a
+ * collection; then one pass over the spans in address order writes each
+ * marked object and its edges to a buffer in OS memory, and the marks are
+ * cleared (nothing is freed).  No malloc, no heap allocation and no write
+ * happen while the world is stopped (a pipe drained by a stopped thread
+ * would never drain).  Types, loaded objects and thread names are added,
+ * and the file written, once the world runs. */
 #define _GNU_SOURCE
 #include "finalizer.h"
 #include "gc.h"
@@ -17,6 +18,7 @@
 #include "layout.h"
 #include "layout_format.h"
 #include "malloc.h"
+#include "mark.h"
 #include "pin.h"
 #include "registry.h"
 #include "roots.h"
@@ -66,6 +68,13 @@ static bool buf_room(struct buf *b, size_t n) {
   return true;
 }
 
+static void prefault(struct buf *b, size_t n) {
+  if (!buf_room(b, n))
+    return;
+  for (size_t off = 0; off < b->cap; off += 4096)
+    ((volatile uint8_t *)b->data)[off] = 0;
+}
+
 static void buf_free(struct buf *b) {
   if (b->data)
     preempt_sys_free(b->data, b->cap);
@@ -94,7 +103,6 @@ static uint8_t *put_string(uint8_t *p, const char *s, size_t max) {
 struct walk {
   struct preempt_visitor v;
   struct buf roots, objects;
-  struct preempt_vec stack; /* objects reached, not yet scanned */
   uint8_t *scratch;         /* an OBJECT payload */
   size_t scratch_cap;
   int kind;
@@ -105,40 +113,7 @@ struct walk {
   size_t n_only;
   bool accept;              /* roots under the current label are walked */
   uint64_t nobjects, nroots;
-  bool stack_failed;
 };
-
-static void mark_of(struct preempt_span *s, uint32_t i, uint64_t **word,
-                    uint64_t *bit) {
-  *word = &s->markbits[i >> 6];
-  *bit = (uint64_t)1 << (i & 63);
-}
-
-/* Marks the object at obj; true if it was not marked yet. */
-static bool reach(struct walk *w, uintptr_t obj, struct preempt_span *s,
-                  uint32_t i) {
-  uint64_t *word, bit;
-  mark_of(s, i, &word, &bit);
-  if (*word & bit)
-    return false;
-  *word |= bit;
-  if (w->stack.len == w->stack.cap) {
-    size_t ncap = w->stack.cap ? w->stack.cap * 2 : 65536;
-    uintptr_t *d = preempt_sys_alloc(ncap * sizeof *d);
-    if (!d) {
-      w->stack_failed = true;
-      return true;
-    }
-    if (w->stack.data) {
-      memcpy(d, w->stack.data, w->stack.len * sizeof *d);
-      preempt_sys_free(w->stack.data, w->stack.cap * sizeof *d);
-    }
-    w->stack.data = d;
-    w->stack.cap = ncap;
-  }
-  w->stack.data[w->stack.len++] = obj;
-  return true;
-}
 
 static void root(struct walk *w, uintptr_t value, uintptr_t slot) {
   struct preempt_span *s;
@@ -155,7 +130,7 @@ static void root(struct walk *w, uintptr_t value, uintptr_t slot) {
   e = put_string(e, w->name ? w->name : "", 200);
   put_record(&w->roots, PREEMPT_SNAP_ROOT, p, (size_t)(e - p));
   w->nroots++;
-  reach(w, obj, s, i);
+  preempt_marker.value(&preempt_marker, obj);
 }
 
 static void walk_value(struct preempt_visitor *v, uintptr_t word) {
@@ -190,12 +165,7 @@ static bool walk_reached(struct preempt_visitor *v, uintptr_t obj) {
   (void)v;
   struct preempt_span *s;
   uint32_t i;
-  uintptr_t base = preempt_object_of(obj, &s, &i);
-  uint64_t *word, bit;
-  if (!base)
-    return false;
-  mark_of(s, i, &word, &bit);
-  return *word & bit;
+  return preempt_object_of(obj, &s, &i) && bit_get(s->markbits, i);
 }
 
 static void walk_label(struct preempt_visitor *v, int kind, long tid,
@@ -214,11 +184,10 @@ static void label(struct walk *w, int kind) {
   walk_label(&w->v, kind, 0, 0, NULL);
 }
 
-/* Scans one reached object: its OBJECT record, and what it reaches. */
-PREEMPT_NO_ASAN static void scan(struct walk *w, uintptr_t obj) {
-  struct preempt_span *s;
-  uint32_t i;
-  preempt_object_of(obj, &s, &i);
+/* The OBJECT record of a marked object: its pointers to other objects
+ * (by its type's layout, or every word). */
+PREEMPT_NO_ASAN static void record(struct walk *w, struct preempt_span *s,
+                                   uint32_t i, uintptr_t obj) {
   uintptr_t size =
       s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
   unsigned type = s->types ? s->types[i] : 0;
@@ -257,12 +226,13 @@ PREEMPT_NO_ASAN static void scan(struct walk *w, uintptr_t obj) {
     struct preempt_span *ts;
     uint32_t ti;
     uintptr_t target = preempt_object_of(word, &ts, &ti);
-    if (!target)
+    /* Only marked targets: a word of an array's slack past its last
+     * element, which the marker does not read, is not an edge. */
+    if (!target || !bit_get(ts->markbits, ti))
       continue;
     e = preempt_snap_put_uleb(e, k * sizeof(uintptr_t));
     e = preempt_snap_put_uleb(e, target);
     nedges++;
-    reach(w, target, ts, ti);
   }
   uint8_t head[6 * 10], *h = head;
   h = preempt_snap_put_uleb(h, obj);
@@ -275,6 +245,25 @@ PREEMPT_NO_ASAN static void scan(struct walk *w, uintptr_t obj) {
   memcpy(payload, head, hn);
   put_record(&w->objects, PREEMPT_SNAP_OBJECT, payload, hn + en);
   w->nobjects++;
+}
+
+/* Every marked object, in address order within each span (the memory
+ * is read in order; the marker did the random walk, with prefetching).
+ * The marks are cleared afterwards: nothing is freed, the next
+ * collection starts afresh. */
+static void record_span(struct preempt_span *s, void *arg) {
+  struct walk *w = arg;
+  if (s->state == SPAN_SMALL) {
+    for (uint32_t k = 0; k < span_bitmap_words(s->nelems); k++) {
+      for (uint64_t m = s->markbits[k]; m; m &= m - 1) {
+        uint32_t i = k * 64 + (uint32_t)__builtin_ctzll(m);
+        if (!w->objects.failed)
+          record(w, s, i, s->base + (uintptr_t)i * s->elemsize);
+      }
+    }
+  } else if (s->state == SPAN_LARGE && s->large_bits[1] && !w->objects.failed) {
+    record(w, s, 0, s->base);
+  }
 }
 
 static void clear_marks(struct preempt_span *s, void *arg) {
@@ -290,6 +279,8 @@ static void flush_cache(struct preempt_thread *t, void *arg) {
   preempt_cache_flush(&t->cache); /* what it allocated shows in the spans */
 }
 
+/* Roots are recorded as they are visited, and marked (with the collector's
+ * marker) unless a named-range snapshot leaves them out. */
 static void walk_heap(struct walk *w) {
   preempt_threads_each(flush_cache, NULL);
   preempt_visit_label(&w->v, PREEMPT_ROOT_STACK, 0, 0);
@@ -303,10 +294,10 @@ static void walk_heap(struct walk *w) {
   label(w, PREEMPT_ROOT_FINALIZER);
   preempt_finalizers_visit_queue(&w->v);
   preempt_finalizers_visit_referents(&w->v);
-  while (w->stack.len && !w->objects.failed && !w->stack_failed)
-    scan(w, w->stack.data[--w->stack.len]);
+  preempt_mark_drain();
   /* Objects with finalizers, unreachable but kept for them, are not in
    * the snapshot: they are garbage waiting for their finalizer. */
+  preempt_heap_each_span(record_span, w);
   preempt_heap_each_span(clear_marks, NULL);
 }
 
@@ -432,6 +423,10 @@ static int snapshot(int fd, const char *reason, const char *const *only,
   clock_gettime(CLOCK_REALTIME, &now);
   uint64_t when = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 
+  /* Room for the objects' records, faulted in before the world stops:
+   * about 30 bytes per object of 40, so the live heap's size is plenty;
+   * page faults inside the pause would double it. */
+  prefault(&w.objects, atomic_load(&preempt_heap_live) + (64 << 10));
   atomic_fetch_add(&preempt_stack_frames_wanted, 1);
   preempt_lock_heap(ip);
   for (size_t i = 0; i < n_only; i++)
@@ -455,7 +450,7 @@ static int snapshot(int fd, const char *reason, const char *const *only,
   describe(&head, &w, pause, when, reason);
   static const uint8_t end[2] = {PREEMPT_SNAP_END, 0};
   int err = 0;
-  if (head.failed || w.roots.failed || w.objects.failed || w.stack_failed)
+  if (head.failed || w.roots.failed || w.objects.failed)
     err = ENOMEM;
   else if (!write_all(fd, (const uint8_t *)PREEMPT_SNAP_MAGIC, 8) ||
            !write_all(fd, head.data, head.len) ||
@@ -468,8 +463,6 @@ static int snapshot(int fd, const char *reason, const char *const *only,
   buf_free(&w.objects);
   if (w.scratch)
     preempt_sys_free(w.scratch, w.scratch_cap);
-  if (w.stack.data)
-    preempt_sys_free(w.stack.data, w.stack.cap * sizeof *w.stack.data);
   if (err) {
     errno = err;
     return -1;
