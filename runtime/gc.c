@@ -24,6 +24,7 @@
 
 size_t preempt_next_gc;
 _Atomic size_t preempt_heap_live; /* bytes handed to threads or objects */
+size_t preempt_heap_live_objects;  /* after the last collection */
 struct preempt_stats preempt_stats_data;
 _Atomic uint64_t preempt_stats_finalizers_run;
 
@@ -97,6 +98,7 @@ void preempt_collect_locked(uintptr_t start_ip) {
   preempt_sweep(&r);
   self->roots.len = 0;
   atomic_store(&preempt_heap_live, r.live_bytes);
+  preempt_heap_live_objects = r.live_objects;
   size_t goal = preempt_opts.gc_percent >= 0
                     ? r.live_bytes + r.live_bytes / 100 * (size_t)preempt_opts.gc_percent
                     : SIZE_MAX;

@@ -68,10 +68,12 @@ static bool buf_room(struct buf *b, size_t n) {
   return true;
 }
 
+/* Exactly n bytes of room, every page touched. */
 static void prefault(struct buf *b, size_t n) {
-  if (!buf_room(b, n))
+  if (b->data || !(b->data = preempt_sys_alloc(n)))
     return;
-  for (size_t off = 0; off < b->cap; off += 4096)
+  b->cap = n;
+  for (size_t off = 0; off < n; off += 4096)
     ((volatile uint8_t *)b->data)[off] = 0;
 }
 
@@ -423,10 +425,16 @@ static int snapshot(int fd, const char *reason, const char *const *only,
   clock_gettime(CLOCK_REALTIME, &now);
   uint64_t when = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 
-  /* Room for the objects' records, faulted in before the world stops:
-   * about 30 bytes per object of 40, so the live heap's size is plenty;
-   * page faults inside the pause would double it. */
-  prefault(&w.objects, atomic_load(&preempt_heap_live) + (64 << 10));
+  /* Room for the objects' records, faulted in before the world stops
+   * (page faults inside the pause would double it): about 30 bytes per
+   * object, from the count at the last collection and what was allocated
+   * since (at least 16 bytes each), capped by the bytes live. */
+  size_t live = atomic_load(&preempt_heap_live);
+  size_t since = live > preempt_stats_data.heap_live_bytes
+                     ? live - preempt_stats_data.heap_live_bytes
+                     : 0;
+  size_t guess = (preempt_heap_live_objects + since / 16) * 32;
+  prefault(&w.objects, (guess < 2 * live ? guess : 2 * live) + (64 << 10));
   atomic_fetch_add(&preempt_stack_frames_wanted, 1);
   preempt_lock_heap(ip);
   for (size_t i = 0; i < n_only; i++)
