@@ -180,21 +180,29 @@ static int diff_fn(FILE *f, const struct job *j, char *err, size_t errlen) {
 #define ALL_FORMATS                                                            \
   (TEXT_JSON | 1u << PREEMPT_HEAP_PPROF | 1u << PREEMPT_HEAP_HTML)
 
+/* A fresh snapshot, analysed and reported by fn; fail_status if the
+ * report fails. */
+static void report_fresh(const struct preempt_debug__request *q,
+                         struct preempt_debug__response *r,
+                         report_fn fn, struct job *j, unsigned fail_status) {
+  struct preempt_debug__snap *s = capture(q, r, NULL);
+  if (!s)
+    return;
+  OFF_HEAP_BEGIN();
+  j->a = analyse(s, r);
+  if (j->a)
+    run_report(q, r, fn, j, fail_status);
+  preempt_heap_analysis_free(j->a);
+  OFF_HEAP_END();
+  preempt_debug__snap_unref(s);
+}
+
 static void page_top(const struct preempt_debug__request *q,
                      struct preempt_debug__response *r) {
   struct job j = {0};
   if (arg_rows(q, r, &j.rows) || arg_format(q, r, ALL_FORMATS, &j.fmt))
     return;
-  struct preempt_debug__snap *s = capture(q, r, NULL);
-  if (!s)
-    return;
-  OFF_HEAP_BEGIN();
-  j.a = analyse(s, r);
-  if (j.a)
-    run_report(q, r, top_fn, &j, 500);
-  preempt_heap_analysis_free(j.a);
-  OFF_HEAP_END();
-  preempt_debug__snap_unref(s);
+  report_fresh(q, r, top_fn, &j, 500);
 }
 
 static void page_why(const struct preempt_debug__request *q,
@@ -209,17 +217,8 @@ static void page_why(const struct preempt_debug__request *q,
   }
   if (arg_format(q, r, TEXT_JSON, &j.fmt))
     return;
-  struct preempt_debug__snap *s = capture(q, r, NULL);
-  if (!s)
-    return;
-  OFF_HEAP_BEGIN();
-  j.a = analyse(s, r);
   /* The report fails only for a what it cannot find (or out of memory). */
-  if (j.a)
-    run_report(q, r, why_fn, &j, 404);
-  preempt_heap_analysis_free(j.a);
-  OFF_HEAP_END();
-  preempt_debug__snap_unref(s);
+  report_fresh(q, r, why_fn, &j, 404);
 }
 
 static void page_diff(const struct preempt_debug__request *q,
