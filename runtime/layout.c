@@ -71,6 +71,9 @@ static const struct preempt_layout *copy(const uint32_t *w) {
   return l;
 }
 
+void preempt_layout_fork_prepare(void) { pthread_mutex_lock(&layout_lock); }
+void preempt_layout_fork_done(void) { pthread_mutex_unlock(&layout_lock); }
+
 void preempt_type_set_layout(int id, const void *blob) {
   if (!id || !blob)
     return;

@@ -27,4 +27,9 @@ extern bool preempt_type_noscan[PREEMPT_MAX_TYPES] PREEMPT_HIDDEN;
  * type conservative, with a warning naming it. */
 void preempt_type_set_layout(int id, const void *blob) PREEMPT_HIDDEN;
 
+/* Around fork (threads.c): another thread of the parent may hold the
+ * lock, which the child would then never see released. */
+void preempt_layout_fork_prepare(void) PREEMPT_HIDDEN;
+void preempt_layout_fork_done(void) PREEMPT_HIDDEN;
+
 #endif

@@ -8,6 +8,7 @@
 #include "finalizer.h"
 #include "gc.h"
 #include "heap.h"
+#include "layout.h"
 #include "options.h"
 #include "registry.h"
 #include "signals.h"
@@ -290,6 +291,7 @@ static void before_fork(void) {
   preempt_lock_heap((uintptr_t)__builtin_return_address(0));
   preempt_registry_fork_prepare();
   pthread_mutex_lock(&stacks_lock);
+  preempt_layout_fork_prepare(); /* its holder may name a type: first */
   /* Leaf locks: their holders take no other. */
   preempt_types_fork_prepare();
   preempt_signal_fork_prepare();
@@ -298,6 +300,7 @@ static void before_fork(void) {
 static void fork_done_leaves(void) {
   preempt_signal_fork_done();
   preempt_types_fork_done();
+  preempt_layout_fork_done();
 }
 
 static void after_fork_parent(void) {
