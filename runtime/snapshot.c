@@ -5,11 +5,11 @@
  * With the world stopped and the heap locked, the roots are visited with
  * a labelling visitor (kind, thread, frame, slot) that records each and
  * hands it to the collector's marker; the marker marks as in a
- * collection; then one pass over the spans in address order writes each
- * marked object and its edges to a buffer in OS memory, and the marks are
- * cleared (nothing is freed).  No malloc, no heap allocation and no write
- * happen while the world is stopped (a pipe drained by a stopped thread
- * would never drain).  Types, loaded objects and thread names are added,
+ * collection and reports each object it marks, with the pointers it found
+ * in it, to a recorder that writes the object's record to a buffer in OS
+ * memory; then the marks are cleared (nothing is freed).  No malloc, no
+ * heap allocation and no write happen while the world is stopped (a pipe
+ * drained by a stopped thread would never drain).  Types, loaded objects and thread names are added,
  * and the file written, once the world runs. */
 #define _GNU_SOURCE
 #include "finalizer.h"
@@ -68,13 +68,10 @@ static bool buf_room(struct buf *b, size_t n) {
   return true;
 }
 
-/* Exactly n bytes of room, every page touched. */
-static void prefault(struct buf *b, size_t n) {
-  if (b->data || !(b->data = preempt_sys_alloc(n)))
-    return;
-  b->cap = n;
-  for (size_t off = 0; off < n; off += 4096)
-    ((volatile uint8_t *)b->data)[off] = 0;
+/* n bytes of room to start with (mapped, not touched). */
+static void reserve(struct buf *b, size_t n) {
+  if (!b->data && (b->data = preempt_sys_alloc(n)))
+    b->cap = n;
 }
 
 static void buf_free(struct buf *b) {
@@ -104,9 +101,9 @@ static uint8_t *put_string(uint8_t *p, const char *s, size_t max) {
 
 struct walk {
   struct preempt_visitor v;
+  struct preempt_mark_raw raw; /* what the marker recorded */
+  uintptr_t heap_lo, heap_hi;  /* the heap's range then */
   struct buf roots, objects;
-  uint8_t *scratch;         /* an OBJECT payload */
-  size_t scratch_cap;
   int kind;
   long tid;
   uintptr_t ip;
@@ -186,86 +183,77 @@ static void label(struct walk *w, int kind) {
   walk_label(&w->v, kind, 0, 0, NULL);
 }
 
-/* The OBJECT record of a marked object: its pointers to other objects
- * (by its type's layout, or every word). */
-PREEMPT_NO_ASAN static void record(struct walk *w, struct preempt_span *s,
-                                   uint32_t i, uintptr_t obj) {
-  uintptr_t size =
-      s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
-  unsigned type = s->types ? s->types[i] : 0;
-  size_t words = s->noscan ? 0 : size / sizeof(uintptr_t);
-  size_t need = 6 * 10 + words * 20;
-  if (w->scratch_cap < need) {
-    size_t ncap = w->scratch_cap ? w->scratch_cap : 4096;
-    while (ncap < need)
-      ncap *= 2;
-    uint8_t *d = preempt_sys_alloc(ncap);
-    if (!d) {
-      w->objects.failed = true;
-      return;
+/* ---- OBJECT records, from what the marker recorded (world running) -------- */
+
+/* An OBJECT record per recorded object: its words that fall in the heap's
+ * range are its edges, as (offset, word); the reader resolves each to the
+ * object containing it, and drops the few that point to none (a freed
+ * slot).  Each chunk is unmapped once converted. */
+static void put_objects(struct walk *w) {
+  uint8_t head[5 * 10], *scratch = NULL;
+  size_t scratch_cap = 0;
+  for (struct preempt_raw_chunk *c = w->raw.first, *next; c; c = next) {
+    next = c->next;
+    for (const uintptr_t *p = c->w, *end = c->w + c->len; p < end;) {
+      uintptr_t obj = p[0] & ~(uintptr_t)7, size = p[1] >> 16;
+      unsigned type = (unsigned)(p[1] & 0xffff), flags = p[0] & 7;
+      const struct preempt_layout *l = NULL;
+      size_t n = 0;
+      p += 2;
+      if (flags & PREEMPT_RAW_TYPED) {
+        l = (const struct preempt_layout *)*p++;
+        n = (l->flags & PREEMPT_LAYOUT_ARRAY ? size / l->size : 1) * l->nptrs;
+      } else if (!(flags & PREEMPT_RAW_LEAF)) {
+        n = size / sizeof(uintptr_t);
+      }
+      if (scratch_cap < 20 * n + sizeof head) {
+        if (scratch)
+          preempt_sys_free(scratch, scratch_cap);
+        scratch_cap = ALIGN_UP(20 * n + sizeof head, 1 << 16);
+        if (!(scratch = preempt_sys_alloc(scratch_cap))) {
+          w->objects.failed = true;
+          return;
+        }
+      }
+      /* Edges after room for the fixed fields, moved down to them. */
+      uint8_t *e = scratch + sizeof head;
+      uint64_t nedges = 0;
+      for (size_t k = 0; k < n; k++) {
+        uintptr_t v = p[k];
+        if (v - w->heap_lo >= w->heap_hi - w->heap_lo)
+          continue;
+        uintptr_t off = !l ? k * sizeof(uintptr_t)
+                           : k / l->nptrs * l->size + l->offsets[k % l->nptrs];
+        e = preempt_snap_put_uleb(e, off);
+        e = preempt_snap_put_uleb(e, v);
+        nedges++;
+      }
+      p += n;
+      uint8_t *h = head;
+      h = preempt_snap_put_uleb(h, obj);
+      h = preempt_snap_put_uleb(h, size);
+      h = preempt_snap_put_uleb(h, type);
+      h = preempt_snap_put_uleb(h, flags & PREEMPT_RAW_LEAF ? PREEMPT_SNAP_NOSCAN : 0);
+      h = preempt_snap_put_uleb(h, nedges);
+      size_t hn = (size_t)(h - head);
+      memcpy(scratch + sizeof head - hn, head, hn);
+      put_record(&w->objects, PREEMPT_SNAP_OBJECT, scratch + sizeof head - hn,
+                 hn + (size_t)(e - (scratch + sizeof head)));
+      w->nobjects++;
     }
-    if (w->scratch)
-      preempt_sys_free(w->scratch, w->scratch_cap);
-    w->scratch = d;
-    w->scratch_cap = ncap;
+    preempt_sys_free(c, c->bytes);
+    w->raw.first = next;
   }
-  /* Edges first, after room for the fixed fields (moved down after). */
-  uint8_t *e = w->scratch + 6 * 10;
-  uint64_t nedges = 0;
-  /* A type with a layout has edges only from its pointer words. */
-  const struct preempt_layout *l = preempt_type_layouts[type];
-  for (size_t k = 0; k < words; k++) {
-    if (l) {
-      size_t in = (k * sizeof(uintptr_t)) % l->size, m = 0;
-      if (!(l->flags & PREEMPT_LAYOUT_ARRAY) && k * sizeof(uintptr_t) >= l->size)
-        break;
-      while (m < l->nptrs && l->offsets[m] != in)
-        m++;
-      if (m == l->nptrs)
-        continue;
-    }
-    uintptr_t word = ((const uintptr_t *)obj)[k];
-    struct preempt_span *ts;
-    uint32_t ti;
-    uintptr_t target = preempt_object_of(word, &ts, &ti);
-    /* Only marked targets: a word of an array's slack past its last
-     * element, which the marker does not read, is not an edge. */
-    if (!target || !bit_get(ts->markbits, ti))
-      continue;
-    e = preempt_snap_put_uleb(e, k * sizeof(uintptr_t));
-    e = preempt_snap_put_uleb(e, target);
-    nedges++;
-  }
-  uint8_t head[6 * 10], *h = head;
-  h = preempt_snap_put_uleb(h, obj);
-  h = preempt_snap_put_uleb(h, size);
-  h = preempt_snap_put_uleb(h, type);
-  h = preempt_snap_put_uleb(h, s->noscan ? PREEMPT_SNAP_NOSCAN : 0);
-  h = preempt_snap_put_uleb(h, nedges);
-  size_t hn = (size_t)(h - head), en = (size_t)(e - (w->scratch + 6 * 10));
-  uint8_t *payload = w->scratch + 6 * 10 - hn;
-  memcpy(payload, head, hn);
-  put_record(&w->objects, PREEMPT_SNAP_OBJECT, payload, hn + en);
-  w->nobjects++;
+  if (scratch)
+    preempt_sys_free(scratch, scratch_cap);
 }
 
-/* Every marked object, in address order within each span (the memory
- * is read in order; the marker did the random walk, with prefetching).
- * The marks are cleared afterwards: nothing is freed, the next
- * collection starts afresh. */
-static void record_span(struct preempt_span *s, void *arg) {
-  struct walk *w = arg;
-  if (s->state == SPAN_SMALL) {
-    for (uint32_t k = 0; k < span_bitmap_words(s->nelems); k++) {
-      for (uint64_t m = s->markbits[k]; m; m &= m - 1) {
-        uint32_t i = k * 64 + (uint32_t)__builtin_ctzll(m);
-        if (!w->objects.failed)
-          record(w, s, i, s->base + (uintptr_t)i * s->elemsize);
-      }
-    }
-  } else if (s->state == SPAN_LARGE && s->large_bits[1] && !w->objects.failed) {
-    record(w, s, 0, s->base);
+static void raw_free(struct preempt_mark_raw *r) {
+  for (struct preempt_raw_chunk *c = r->first, *next; c; c = next) {
+    next = c->next;
+    preempt_sys_free(c, c->bytes);
   }
+  r->first = r->last = NULL;
 }
 
 static void clear_marks(struct preempt_span *s, void *arg) {
@@ -285,6 +273,9 @@ static void flush_cache(struct preempt_thread *t, void *arg) {
  * marker) unless a named-range snapshot leaves them out. */
 static void walk_heap(struct walk *w) {
   preempt_threads_each(flush_cache, NULL);
+  w->heap_lo = preempt_heap.lo;
+  w->heap_hi = preempt_heap.hi;
+  preempt_mark_record(&w->raw);
   preempt_visit_label(&w->v, PREEMPT_ROOT_STACK, 0, 0);
   preempt_threads_visit(&w->v);
   label(w, PREEMPT_ROOT_GLOBAL);
@@ -297,9 +288,9 @@ static void walk_heap(struct walk *w) {
   preempt_finalizers_visit_queue(&w->v);
   preempt_finalizers_visit_referents(&w->v);
   preempt_mark_drain();
+  preempt_mark_record(NULL);
   /* Objects with finalizers, unreachable but kept for them, are not in
    * the snapshot: they are garbage waiting for their finalizer. */
-  preempt_heap_each_span(record_span, w);
   preempt_heap_each_span(clear_marks, NULL);
 }
 
@@ -425,16 +416,18 @@ static int snapshot(int fd, const char *reason, const char *const *only,
   clock_gettime(CLOCK_REALTIME, &now);
   uint64_t when = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 
-  /* Room for the objects' records, faulted in before the world stops
-   * (page faults inside the pause would double it): about 30 bytes per
-   * object, from the count at the last collection and what was allocated
-   * since (at least 16 bytes each), capped by the bytes live. */
+  /* Room for what the marker records, faulted in before the world stops
+   * (page faults inside the pause would double it): at most three words
+   * an object and every word of the heap, from the count at the last
+   * collection and what was allocated since (at least 16 bytes each). */
   size_t live = atomic_load(&preempt_heap_live);
   size_t since = live > preempt_stats_data.heap_live_bytes
                      ? live - preempt_stats_data.heap_live_bytes
                      : 0;
-  size_t guess = (preempt_heap_live_objects + since / 16) * 32;
-  prefault(&w.objects, (guess < 2 * live ? guess : 2 * live) + (64 << 10));
+  size_t objects = preempt_heap_live_objects + since / 16;
+  w.raw.first = w.raw.last =
+      preempt_raw_chunk_new(3 * objects + live / sizeof(uintptr_t) + 8192, true);
+  reserve(&w.objects, objects * 32 + (64 << 10)); /* about 30 bytes each */
   atomic_fetch_add(&preempt_stack_frames_wanted, 1);
   preempt_lock_heap(ip);
   for (size_t i = 0; i < n_only; i++)
@@ -454,6 +447,10 @@ static int snapshot(int fd, const char *reason, const char *const *only,
   preempt_unlock_heap();
   atomic_fetch_sub(&preempt_stack_frames_wanted, 1);
 
+  if (w.raw.failed)
+    w.objects.failed = true;
+  else
+    put_objects(&w);
   struct buf head = {0};
   describe(&head, &w, pause, when, reason);
   static const uint8_t end[2] = {PREEMPT_SNAP_END, 0};
@@ -469,8 +466,7 @@ static int snapshot(int fd, const char *reason, const char *const *only,
   buf_free(&head);
   buf_free(&w.roots);
   buf_free(&w.objects);
-  if (w.scratch)
-    preempt_sys_free(w.scratch, w.scratch_cap);
+  raw_free(&w.raw);
   if (err) {
     errno = err;
     return -1;

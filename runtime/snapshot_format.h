@@ -22,16 +22,18 @@
  *           for symbols of frames and globals)
  *   THREAD  tid, string name
  *   OBJECT  address, size, type, flags, edge count, then per edge: the
- *           byte offset of the word in this object, the address of the
- *           object it points to (its start, even for an interior pointer)
+ *           byte offset of the word in this object and the word, an
+ *           address in the heap: the edge is to the object containing it
+ *           (version 1: the word is that object's start).  Since version
+ *           2 a word may point into no object (a freed slot): no edge.
  *   ROOT    kind, object address, slot (the address of the word holding
  *           the pointer; 0 for a register or a published value), tid
  *           (0 unless a thread's), ip (the return address into the frame
  *           holding it; 0 if unknown), string name (registered roots)
  *   END     empty
  *
- * OBJECT records come in no particular order; every edge's target and
- * every root's object has an OBJECT record. */
+ * OBJECT records come in no particular order; every root's object has an
+ * OBJECT record. */
 #ifndef PREEMPT_SNAPSHOT_FORMAT_H
 #define PREEMPT_SNAPSHOT_FORMAT_H
 
@@ -39,7 +41,7 @@
 #include <stdint.h>
 
 #define PREEMPT_SNAP_MAGIC "PRHEAPS1"
-#define PREEMPT_SNAP_VERSION 1
+#define PREEMPT_SNAP_VERSION 2
 
 enum preempt_snap_tag {
   PREEMPT_SNAP_END = 0,

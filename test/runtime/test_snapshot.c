@@ -203,6 +203,34 @@ Test(snapshot, interior_pointer_edges_name_the_object) {
   global_chain = NULL;
 }
 
+/* The snapshot records the words the marker read; a word that points into
+ * the heap but at no live object (a freed slot) is no edge. */
+Test(snapshot, a_word_at_a_freed_slot_is_no_edge) {
+  REQUIRE_PRECISE_FRAMES();
+  /* Allocated first, so that neither takes the freed slot. */
+  uintptr_t *holder = preempt_alloc(4 * sizeof(uintptr_t));
+  struct snode *live = snode_chain(1, 501);
+  holder[1] = (uintptr_t)live;
+  global_chain = (struct snode *)holder;
+  uintptr_t dead = hide(snode_chain(1, 500));
+  preempt_gc();
+  assert_collected(dead, "the object to be freed survived");
+  holder[0] = (uintptr_t)reveal(dead); /* stale: a free slot now */
+  holder[2] = (uintptr_t)reveal(dead) + 8; /* interior, just as stale */
+  struct preempt_snap s;
+  take(&s, "stale");
+  uint32_t h = preempt_snap_find_exact(&s, (uintptr_t)holder);
+  cr_assert_neq(h, PREEMPT_SNAP_NONE);
+  size_t a = s.edge_start[h];
+  cr_assert_eq(s.edge_start[h + 1] - a, 1, "%zu edges, not 1",
+               s.edge_start[h + 1] - a);
+  cr_assert_eq(s.edge_offset[a], 8);
+  cr_assert_eq(s.objects[s.edge_target[a]].addr, (uintptr_t)live);
+  cr_assert_eq(preempt_snap_find(&s, (uintptr_t)reveal(dead)), PREEMPT_SNAP_NONE);
+  preempt_snap_free(&s);
+  global_chain = NULL;
+}
+
 Test(snapshot, unreachable_objects_are_not_in_it_and_still_collected) {
   REQUIRE_PRECISE_FRAMES();
   global_chain = snode_chain(20, 300);

@@ -325,24 +325,33 @@ static int index_build(const struct preempt_snap *s, struct addr_index *ix) {
   return 0;
 }
 
+/* The object containing addr (its start or an interior address), or
+ * PREEMPT_SNAP_NONE: the last object starting at or below addr, found
+ * within addr's bucket or, failing that, the last of the buckets below. */
 static uint32_t index_find(const struct preempt_snap *s,
                            const struct addr_index *ix, uint64_t addr) {
   if (!s->nobjects || addr < ix->min)
     return PREEMPT_SNAP_NONE;
   uint64_t b = (addr - ix->min) >> ix->shift;
-  if (b >= ix->nb)
-    return PREEMPT_SNAP_NONE;
-  size_t lo = ix->first[b], hi = ix->first[b + 1];
-  while (lo < hi) {
+  size_t lo, hi;
+  if (b >= ix->nb) {
+    lo = hi = s->nobjects;
+  } else {
+    lo = ix->first[b];
+    hi = ix->first[b + 1];
+  }
+  while (lo < hi) { /* first object of the bucket starting above addr */
     size_t mid = lo + (hi - lo) / 2;
-    if (s->objects[mid].addr < addr)
+    if (s->objects[mid].addr <= addr)
       lo = mid + 1;
     else
       hi = mid;
   }
-  return lo < ix->first[b + 1] && s->objects[lo].addr == addr
-             ? (uint32_t)lo
-             : PREEMPT_SNAP_NONE;
+  if (lo == 0)
+    return PREEMPT_SNAP_NONE;
+  const struct preempt_snap_object *o = &s->objects[lo - 1];
+  return addr - o->addr < o->size || addr == o->addr ? (uint32_t)(lo - 1)
+                                                     : PREEMPT_SNAP_NONE;
 }
 
 int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
@@ -400,6 +409,12 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
           get(&r, &c, "roots", &in->roots) ||
           get_str(&r, &c, "reason", &in->reason))
         goto out;
+      if (in->version > PREEMPT_SNAP_VERSION) {
+        fail(&r, rec, "snapshot version %llu: this preempt-heap reads "
+             "versions up to %d (a newer preempt wrote it)",
+             (unsigned long long)in->version, PREEMPT_SNAP_VERSION);
+        goto out;
+      }
       in->present = 1;
       break;
     }
@@ -651,7 +666,10 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
       preempt_snap_get_uleb(&q, end, &off);
       preempt_snap_get_uleb(&q, end, &to);
       uint32_t t = index_find(s, &ix, to);
-      if (t == PREEMPT_SNAP_NONE) {
+      if (t == PREEMPT_SNAP_NONE && s->info.version >= 2)
+        continue; /* a word pointing into no live object */
+      if (t == PREEMPT_SNAP_NONE ||
+          (s->info.version < 2 && s->objects[t].addr != to)) {
         free(ix.first);
         fail(&r, eat, "edge +%llu of the object at 0x%llx points to 0x%llx, "
              "which has no OBJECT record", (unsigned long long)off,

@@ -1,7 +1,22 @@
 """Writes heap snapshot files (runtime/snapshot_format.h) of constructed
 graphs for the preempt-heap tests."""
 
+import os
+import re
+
 MAGIC = b"PRHEAPS1"
+
+
+def _format_version():
+    """The version the runtime writes, from the one header of the format."""
+    h = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                     "..", "runtime", "snapshot_format.h")
+    with open(h) as f:
+        return int(re.search(r"#define PREEMPT_SNAP_VERSION (\d+)",
+                             f.read()).group(1))
+
+
+PREEMPT_SNAP_VERSION = _format_version()
 END, INFO, TYPE, MODULE, THREAD, OBJECT, ROOT = range(7)
 STACK, REGISTER, GLOBAL, TLS, RANGE, PINNED, FINALIZER, RUNTIME = range(1, 9)
 
@@ -28,9 +43,9 @@ class Snapshot:
     def record(self, tag, payload):
         self.recs.append(bytes([tag]) + uleb(len(payload)) + payload)
 
-    def info(self, pid=1234, reason="test", extra=b""):
+    def info(self, pid=1234, reason="test", extra=b"", version=1):
         self.record(INFO, b"".join(uleb(v) for v in
-                                   (1, pid, 1700000000000000000, 250000,
+                                   (version, pid, 1700000000000000000, 250000,
                                     1 << 20, 0, 0)) + string(reason) + extra)
 
     def type(self, tid, name):

@@ -258,9 +258,37 @@ s.obj(0x10, 16, 0, [(0, 0x999)])
 s.root(STACK, 0x10)
 bad("dangling.snap", s.data(), ["0x999", "no OBJECT record"])
 s = Snapshot()
+s.info(version=PREEMPT_SNAP_VERSION + 1)
+s.obj(0x10, 16, 0)
+bad("future.snap", s.data(), ["version %d" % (PREEMPT_SNAP_VERSION + 1),
+                              "newer preempt"])
+s = Snapshot()
+s.obj(0x10, 16, 0, [(0, 0x14)])
+s.obj(0x20, 16, 0)
+s.root(STACK, 0x10)
+bad("interior1.snap", s.data(), ["0x14", "no OBJECT record"])
+s = Snapshot()
 s.obj(0x10, 16, 0)
 s.root(GLOBAL, 0x20)
 bad("rootless.snap", s.data(), ["ROOT", "0x20", "no OBJECT record"])
+
+# ---- version 2: an edge is the word itself, resolved to the object that
+# contains it; a word inside no object (a freed slot) is no edge ----
+s = Snapshot()
+s.info(version=2)
+s.type(1, "Holder")
+s.type(2, "Leaf")
+s.obj(0x100, 32, 1, [(0, 0x208), (8, 0x999), (16, 0x300)])
+s.obj(0x200, 16, 2)
+s.obj(0x300, 16, 2)
+s.root(GLOBAL, 0x100)
+s.write(path_of("v2.snap"))
+p = run("top", path_of("v2.snap"), "--json")
+j = json.loads(p.stdout) if p.returncode == 0 else {}
+check("v2 words resolved to objects, a stale one dropped",
+      [(r["type"], r["objects"], r["retained"]) for r in j.get("types", [])],
+      [("Holder", 1, 64), ("Leaf", 2, 32)])
+check("v2 nothing unreachable", j.get("unreachable_objects"), 0)
 s = Snapshot()
 s.obj(0x10, 16, 0, [(16, 0x10)])
 bad("edgeoff.snap", s.data(), ["outside the object"])
