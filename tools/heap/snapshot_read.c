@@ -230,8 +230,9 @@ struct keyed {
   uint64_t idx;
 };
 
-/* Sorts objects (with their edge-list positions) by address. */
-static int sort_objects(struct preempt_snap *s, uint64_t **pos) {
+/* Sorts objects by address; *rank gets each object's place in the sorted
+ * order by its place in the file (left NULL if the file had them in order). */
+static int sort_objects(struct preempt_snap *s, uint32_t **rank) {
   size_t n = s->nobjects;
   int sorted = 1;
   for (size_t i = 1; i < n && sorted; i++)
@@ -273,24 +274,23 @@ static int sort_objects(struct preempt_snap *s, uint64_t **pos) {
   }
   free(count);
   struct preempt_snap_object *no = malloc(n * sizeof *no);
-  uint64_t *np = malloc(n * sizeof *np);
-  if (!no || !np) {
+  uint32_t *rk = malloc(n * sizeof *rk);
+  if (!no || !rk) {
     free(no);
-    free(np);
+    free(rk);
     free(k);
     free(b);
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
     no[i] = s->objects[k[i].idx];
-    np[i] = (*pos)[k[i].idx];
+    rk[k[i].idx] = (uint32_t)i;
   }
   free(k);
   free(b);
   free(s->objects);
-  free(*pos);
   s->objects = no;
-  *pos = np;
+  *rank = rk;
   return 0;
 }
 
@@ -354,11 +354,125 @@ static uint32_t index_find(const struct preempt_snap *s,
                                                      : PREEMPT_SNAP_NONE;
 }
 
+/* The file index of the object sorted at i (for messages only). */
+static size_t file_index(const uint32_t *rank, size_t n, size_t i) {
+  for (size_t j = 0; rank && j < n; j++)
+    if (rank[j] == i)
+      return j;
+  return i;
+}
+
+/* Edges waiting for their targets: resolved a batch at a time, each step
+ * for all of the batch before the next, so that the cache misses of one
+ * edge's lookup overlap the others'. */
+enum { BATCH = 256 };
+struct pending {
+  uint64_t to;
+  size_t at;         /* index in edge_target */
+  const uint8_t *ep; /* the edge in the file, for messages */
+  uint32_t from;     /* sorted index of the source */
+};
+
+static int resolve_batch(struct rd *r, struct preempt_snap *s,
+                         const struct addr_index *ix, struct pending *p,
+                         size_t n) {
+  size_t b[BATCH];
+  for (size_t k = 0; k < n; k++) {
+    b[k] = p[k].to < ix->min ? SIZE_MAX : (size_t)((p[k].to - ix->min) >> ix->shift);
+    if (b[k] < ix->nb)
+      __builtin_prefetch(&ix->first[b[k]]);
+  }
+  for (size_t k = 0; k < n; k++)
+    if (b[k] < ix->nb)
+      __builtin_prefetch(&s->objects[ix->first[b[k]] ? ix->first[b[k]] - 1 : 0]);
+  for (size_t k = 0; k < n; k++) {
+    uint32_t t = index_find(s, ix, p[k].to);
+    if (t == PREEMPT_SNAP_NONE && s->info.version >= 2) {
+      s->edge_target[p[k].at] = PREEMPT_SNAP_NONE; /* into no object */
+      continue;
+    }
+    if (t == PREEMPT_SNAP_NONE ||
+        (s->info.version < 2 && s->objects[t].addr != p[k].to)) {
+      fail(r, p[k].ep, "edge +%llu of the object at 0x%llx points to 0x%llx, "
+           "which has no OBJECT record",
+           (unsigned long long)s->edge_offset[p[k].at],
+           (unsigned long long)s->objects[p[k].from].addr,
+           (unsigned long long)p[k].to);
+      return -1;
+    }
+    s->edge_target[p[k].at] = t;
+  }
+  return 0;
+}
+
+/* Fills edge_start, edge_target and edge_offset, reading the OBJECT
+ * records in file order (pos: where each one's edge count is; checked in
+ * pass one), then drops the edges into no object (version 2). */
+static int resolve_edges(struct rd *r, struct preempt_snap *s,
+                         const uint8_t *buf, const uint8_t *end,
+                         const uint64_t *pos, const uint32_t *rank) {
+  size_t n = s->nobjects;
+  for (size_t j = 0; j < n; j++) {
+    const uint8_t *q = buf + pos[j];
+    uint64_t cnt;
+    preempt_snap_get_uleb(&q, end, &cnt);
+    s->edge_start[(rank ? rank[j] : j) + 1] = cnt;
+  }
+  for (size_t i = 0; i < n; i++)
+    s->edge_start[i + 1] += s->edge_start[i];
+  struct addr_index ix;
+  if (index_build(s, &ix)) {
+    fail(r, buf, "out of memory for the address index");
+    return -1;
+  }
+  struct pending p[BATCH];
+  size_t np = 0;
+  for (size_t j = 0; j < n; j++) {
+    uint32_t i = rank ? rank[j] : (uint32_t)j;
+    const uint8_t *q = buf + pos[j];
+    uint64_t cnt, off;
+    preempt_snap_get_uleb(&q, end, &cnt);
+    for (size_t e = s->edge_start[i]; e < s->edge_start[i] + cnt; e++) {
+      p[np].ep = q;
+      preempt_snap_get_uleb(&q, end, &off);
+      preempt_snap_get_uleb(&q, end, &p[np].to);
+      s->edge_offset[e] = off;
+      p[np].at = e;
+      p[np].from = i;
+      if (++np == BATCH) {
+        if (resolve_batch(r, s, &ix, p, np)) {
+          free(ix.first);
+          return -1;
+        }
+        np = 0;
+      }
+    }
+  }
+  int rc = resolve_batch(r, s, &ix, p, np);
+  free(ix.first);
+  if (rc)
+    return -1;
+  size_t e = 0; /* compact away the edges into no object */
+  for (size_t i = 0; i < n; i++) {
+    size_t from = s->edge_start[i], to = s->edge_start[i + 1];
+    s->edge_start[i] = e;
+    for (size_t k = from; k < to; k++)
+      if (s->edge_target[k] != PREEMPT_SNAP_NONE) {
+        s->edge_target[e] = s->edge_target[k];
+        s->edge_offset[e++] = s->edge_offset[k];
+      }
+  }
+  s->edge_start[n] = e;
+  s->nedges = e;
+  return 0;
+}
+
 int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
                        struct preempt_snap *s, char *err, size_t errlen) {
   struct rd r = {buf, name, err, errlen};
   const uint8_t *end = buf + len;
   uint64_t *pos = NULL;        /* per object: offset of its edge count */
+  uint32_t *rank = NULL;       /* per object in the file: its sorted index */
   uint64_t *root_addr = NULL;  /* per root: its object's address */
   uint64_t *root_at = NULL;    /* per root: offset of its record */
   size_t cap_obj = 0, cap_pos = 0, cap_root = 0, cap_ra = 0, cap_rat = 0,
@@ -618,7 +732,7 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
     }
   }
 
-  if (s->nobjects && sort_objects(s, &pos)) {
+  if (s->nobjects && sort_objects(s, &rank)) {
     fail(&r, buf, "out of memory sorting %zu objects", s->nobjects);
     goto out;
   }
@@ -626,63 +740,30 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
     const struct preempt_snap_object *a = &s->objects[i - 1],
                                      *b = &s->objects[i];
     if (a->addr == b->addr) {
-      fail(&r, buf + pos[i], "second OBJECT record for address 0x%llx",
+      fail(&r, buf + pos[file_index(rank, s->nobjects, i)],
+           "second OBJECT record for address 0x%llx",
            (unsigned long long)b->addr);
       goto out;
     }
     if (b->addr - a->addr < a->size) {
-      fail(&r, buf + pos[i], "OBJECT at 0x%llx overlaps the one at 0x%llx "
-           "(size %llu)", (unsigned long long)b->addr,
-           (unsigned long long)a->addr, (unsigned long long)a->size);
+      fail(&r, buf + pos[file_index(rank, s->nobjects, i)],
+           "OBJECT at 0x%llx overlaps the one at 0x%llx (size %llu)",
+           (unsigned long long)b->addr, (unsigned long long)a->addr,
+           (unsigned long long)a->size);
       goto out;
     }
   }
 
-  /* Pass two: edges, by sorted object, targets to indices. */
-  s->edge_start = malloc((s->nobjects + 1) * sizeof *s->edge_start);
+  /* Pass two: edges, targets to indices. */
+  s->edge_start = calloc(s->nobjects + 1, sizeof *s->edge_start);
   s->edge_target = malloc((nedges ? nedges : 1) * sizeof *s->edge_target);
   s->edge_offset = malloc((nedges ? nedges : 1) * sizeof *s->edge_offset);
   if (!s->edge_start || !s->edge_target || !s->edge_offset) {
     fail(&r, buf, "out of memory for %zu edges", nedges);
     goto out;
   }
-  /* An address index for resolving edges: a binary search per edge over
-   * millions of objects is a cache miss a step; buckets of the address
-   * range narrow it to a few objects. */
-  struct addr_index ix;
-  if (index_build(s, &ix)) {
-    fail(&r, buf, "out of memory for the address index");
+  if (resolve_edges(&r, s, buf, end, pos, rank))
     goto out;
-  }
-  size_t e = 0;
-  for (size_t i = 0; i < s->nobjects; i++) {
-    const uint8_t *q = buf + pos[i];
-    uint64_t n, off, to;
-    s->edge_start[i] = e;
-    /* Checked in pass one: cannot fail now. */
-    preempt_snap_get_uleb(&q, end, &n);
-    for (uint64_t k = 0; k < n; k++) {
-      const uint8_t *eat = q;
-      preempt_snap_get_uleb(&q, end, &off);
-      preempt_snap_get_uleb(&q, end, &to);
-      uint32_t t = index_find(s, &ix, to);
-      if (t == PREEMPT_SNAP_NONE && s->info.version >= 2)
-        continue; /* a word pointing into no live object */
-      if (t == PREEMPT_SNAP_NONE ||
-          (s->info.version < 2 && s->objects[t].addr != to)) {
-        free(ix.first);
-        fail(&r, eat, "edge +%llu of the object at 0x%llx points to 0x%llx, "
-             "which has no OBJECT record", (unsigned long long)off,
-             (unsigned long long)s->objects[i].addr, (unsigned long long)to);
-        goto out;
-      }
-      s->edge_target[e] = t;
-      s->edge_offset[e++] = off;
-    }
-  }
-  free(ix.first);
-  s->edge_start[s->nobjects] = e;
-  s->nedges = e;
   for (size_t i = 0; i < s->nroots; i++) {
     uint32_t t = preempt_snap_find_exact(s, root_addr[i]);
     if (t == PREEMPT_SNAP_NONE) {
@@ -696,6 +777,7 @@ int preempt_snap_parse(const uint8_t *buf, size_t len, const char *name,
   rc = 0;
 out:
   free(pos);
+  free(rank);
   free(root_addr);
   free(root_at);
   if (rc)
