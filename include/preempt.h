@@ -136,6 +136,50 @@ static inline size_t preempt__array_size(size_t elem, size_t n) {
 enum preempt_oom_policy { PREEMPT_OOM_ABORT = 0, PREEMPT_OOM_NULL = 1 };
 PREEMPT_API enum preempt_oom_policy preempt_set_oom_policy(enum preempt_oom_policy p);
 
+/* ---- explicit free and object queries ------------------------------------
+ * preempt_free(p): p's object is dead, say so.  Its memory is cleared at
+ * once (filled with 0xdb under PREEMPT=poison) and its slot reused after
+ * the next collection, even if a stale pointer still reaches it; its
+ * finalizer, if any, never runs.  NULL is ignored.  Fatal, naming the
+ * caller: a pointer into the middle of an object, outside the heap, to a
+ * pinned object, or freed twice before a collection (after one, the slot
+ * may hold a new object: a double free then frees that one). */
+PREEMPT_API void preempt_free(void *p);
+/* The start of the object p points into (its start or inside it), or NULL
+ * if p is not in a live object (freed ones included). */
+PREEMPT_API void *preempt_object_start(const void *p);
+/* The bytes usable at preempt_object_start(p) (at least the size asked
+ * for), or 0. */
+PREEMPT_API size_t preempt_object_size(const void *p);
+
+/* ---- weak references and ephemerons ---------------------------------------
+ * A weak slot is set to NULL by the collection that finds its object
+ * unreachable.  preempt_weak_set stores the object hidden, so the slot
+ * keeps nothing alive wherever it is (stack, global, heap object); read it
+ * with preempt_weak_get only.  A long link (preempt_weak_set_long) is
+ * cleared only once the object is reclaimed: it survives the collection
+ * that queues the object's finalizer.  preempt_weak_link registers a slot
+ * whose contents the program manages (hide the pointer, ~(uintptr_t)obj,
+ * or keep it in memory no scan reads), as Boehm GC's disappearing links.
+ * Setting or linking a slot again replaces its object (returns 1, else
+ * 0); a slot inside a heap object is forgotten when that object dies.
+ * preempt_weak_unlink forgets a slot (returns whether it was linked). */
+PREEMPT_API int preempt_weak_set(void **slot, const void *obj);
+PREEMPT_API int preempt_weak_set_long(void **slot, const void *obj);
+PREEMPT_API void *preempt_weak_get(void *const *slot);
+PREEMPT_API int preempt_weak_link(void **slot, const void *obj, int long_link);
+PREEMPT_API int preempt_weak_unlink(void **slot);
+/* An ephemeron holds key and value; the value is kept alive only while
+ * the key is reachable other than through ephemerons' values (chains
+ * across ephemerons resolve).  When the key dies both read NULL.  The
+ * ephemeron is a heap object, collected when unreachable; keep it where
+ * the table's entries go. */
+typedef struct preempt_ephemeron preempt_ephemeron;
+PREEMPT_API preempt_ephemeron *preempt_ephemeron_new(const void *key,
+                                                     const void *value);
+PREEMPT_API void *preempt_ephemeron_key(const preempt_ephemeron *e);
+PREEMPT_API void *preempt_ephemeron_value(const preempt_ephemeron *e);
+
 /* ---- collection -------------------------------------------------------- */
 /* Full stop-the-world collection now. */
 PREEMPT_API void preempt_gc(void);

@@ -118,6 +118,8 @@ void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
     ensure_thread();
 }
 
+void preempt_finalizers_forget(uintptr_t obj) { table_del(obj); }
+
 /* Starts the finalizer thread unless it runs (or, after a fork, ran only
  * in the parent). */
 static void ensure_thread(void) {

@@ -13,6 +13,8 @@ void preempt_finalizers_visit_queue(struct preempt_visitor *v) PREEMPT_HIDDEN;
  * hands those objects to v (they live until finalized). */
 void preempt_finalizers_queue_unreachable(struct preempt_visitor *v) PREEMPT_HIDDEN;
 void preempt_finalizers_wake(void) PREEMPT_HIDDEN; /* starts the thread */
+/* Drops obj's finalizer, if any (an explicit free).  Heap lock held. */
+void preempt_finalizers_forget(uintptr_t obj) PREEMPT_HIDDEN;
 void preempt_finalizers_after_fork(void) PREEMPT_HIDDEN;
 
 #endif

@@ -2,6 +2,7 @@
  * statistics and reports. */
 #define _GNU_SOURCE
 #include "finalizer.h"
+#include "free.h"
 #include "gc.h"
 #include "signals.h"
 #include "heap.h"
@@ -16,6 +17,7 @@
 #include "sysmem.h"
 #include "threads.h"
 #include "types.h"
+#include "weak.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -91,8 +93,14 @@ void preempt_collect_locked(uintptr_t start_ip) {
   preempt_finalizers_visit_queue(m);
   preempt_finalizers_visit_referents(m);
   preempt_mark_drain();
+  preempt_ephemerons_trace(m);
+  preempt_weak_sweep(m, false);
   preempt_finalizers_queue_unreachable(m);
   preempt_mark_drain();
+  preempt_ephemerons_trace(m);
+  preempt_free_apply();
+  preempt_weak_sweep(m, true);
+  preempt_ephemerons_sweep(m);
 
   struct sweep_result r;
   preempt_sweep(&r);

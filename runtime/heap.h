@@ -68,6 +68,9 @@ static inline bool bit_get(const uint64_t *b, uint32_t i) {
 static inline void bit_set(uint64_t *b, uint32_t i) {
   b[i >> 6] |= (uint64_t)1 << (i & 63);
 }
+static inline void bit_clear(uint64_t *b, uint32_t i) {
+  b[i >> 6] &= ~((uint64_t)1 << (i & 63));
+}
 static inline uint32_t span_index(const struct preempt_span *s, uintptr_t a) {
   return (uint32_t)(((uint64_t)(a - s->base) * s->divmul) >> 32);
 }

@@ -8,6 +8,8 @@
 
 /* Each pinned object is a root, scanned as usual.  Heap lock held. */
 void preempt_pins_visit(struct preempt_visitor *v) PREEMPT_HIDDEN;
+/* Whether obj (an object's start) is pinned.  Heap lock held. */
+bool preempt_pinned(uintptr_t obj) PREEMPT_HIDDEN;
 
 /* PREEMPT=cgocheck=1 (options.c sets it at start-up; off by default). */
 extern bool preempt_cgocheck_on PREEMPT_HIDDEN;

@@ -28,6 +28,7 @@
 #include "sysmem.h"
 #include "threads.h"
 #include "types.h"
+#include "weak.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -288,6 +289,7 @@ static void walk_heap(struct walk *w) {
   preempt_finalizers_visit_queue(&w->v);
   preempt_finalizers_visit_referents(&w->v);
   preempt_mark_drain();
+  preempt_ephemerons_trace(&preempt_marker);
   preempt_mark_record(NULL);
   /* Objects with finalizers, unreachable but kept for them, are not in
    * the snapshot: they are garbage waiting for their finalizer. */
