@@ -419,16 +419,19 @@ static int snapshot(int fd, const char *reason, const char *const *only,
   uint64_t when = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 
   /* Room for what the marker records, faulted in before the world stops
-   * (page faults inside the pause would double it): at most three words
-   * an object and every word of the heap, from the count at the last
-   * collection and what was allocated since (at least 16 bytes each). */
+   * (page faults inside the pause would double it): three words an object
+   * and its words, at most four of those (pointer-free objects record
+   * none; a bigger one may have the pause fault in a new chunk), from the
+   * count at the last collection and what was allocated since (at least
+   * 16 bytes each). */
   size_t live = atomic_load(&preempt_heap_live);
   size_t since = live > preempt_stats_data.heap_live_bytes
                      ? live - preempt_stats_data.heap_live_bytes
                      : 0;
   size_t objects = preempt_heap_live_objects + since / 16;
-  w.raw.first = w.raw.last =
-      preempt_raw_chunk_new(3 * objects + live / sizeof(uintptr_t) + 8192, true);
+  size_t words = live / sizeof(uintptr_t);
+  w.raw.first = w.raw.last = preempt_raw_chunk_new(
+      3 * objects + (words < 4 * objects ? words : 4 * objects) + 8192, true);
   reserve(&w.objects, objects * 32 + (64 << 10)); /* about 30 bytes each */
   atomic_fetch_add(&preempt_stack_frames_wanted, 1);
   preempt_lock_heap(ip);

@@ -6,6 +6,11 @@
  * Usage: heap graph N OUT REPS    N objects of struct node (two pointers,
  *                                 16 bytes of payload: 32 bytes) in a
  *                                 random graph, ~2 edges per object
+ *        heap tree N OUT REPS     N objects of struct node in binary trees
+ *                                 built depth first (allocation order
+ *                                 follows the structure, as in most
+ *                                 programs), one leaf in 8 also pointing at
+ *                                 a random earlier node (shared subtrees)
  *        heap big MB OUT REPS     MB megabytes of 64 KiB..1 MiB pointer-free
  *                                 buffers, each held by a small typed
  *                                 struct big (two pointers)
@@ -136,6 +141,34 @@ static void build_graph(size_t n) {
 
 /* About mb megabytes of buffers of 64 KiB..1 MiB, each behind a struct
  * big, in NROOTS lists. */
+/* A binary tree of n nodes in preorder, its root returned; every node is
+ * also recorded in all[*k]. */
+static struct node *tree(size_t n, struct node **all, size_t *k) {
+  if (!n)
+    return NULL;
+  struct node *x = preempt_new(struct node);
+  x->payload[0] = *k;
+  all[(*k)++] = x;
+  size_t left = (n - 1) / 2;
+  x->a = tree(left, all, k);
+  x->b = tree(n - 1 - left, all, k);
+  if (!x->a && !x->b && next_random() % 8 == 0)
+    x->b = all[next_random() % *k]; /* shared with another subtree */
+  return x;
+}
+
+static void build_tree(size_t n) {
+  struct node **all = malloc(n * sizeof *all); /* not scanned: GC is off */
+  if (!all) {
+    fprintf(stderr, "heap: build_tree: no memory for %zu pointers\n", n);
+    exit(1);
+  }
+  size_t k = 0;
+  for (size_t r = 0; r < NROOTS; r++)
+    roots[r] = tree(n / NROOTS + (r < n % NROOTS), all, &k);
+  free(all);
+}
+
 static size_t build_big(size_t mb) {
   size_t total = 0, count = 0, goal = mb << 20;
   while (total < goal) {
@@ -191,8 +224,10 @@ static void snapshot_to(const char *path, uint64_t *wall, uint64_t *cpu) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5 || (strcmp(argv[1], "graph") && strcmp(argv[1], "big"))) {
+  if (argc != 5 || (strcmp(argv[1], "graph") && strcmp(argv[1], "tree") &&
+                    strcmp(argv[1], "big"))) {
     fprintf(stderr, "usage: heap graph N OUT REPS\n"
+                    "       heap tree N OUT REPS\n"
                     "       heap big MB OUT REPS\n");
     return 2;
   }
@@ -200,7 +235,13 @@ int main(int argc, char **argv) {
   const char *out = argv[3];
   int reps = atoi(argv[4]);
   preempt_set_gc_percent(-1); /* the builders hold nodes in malloc memory */
-  size_t objects = strcmp(argv[1], "graph") ? build_big(n) : (build_graph(n), n);
+  size_t objects = n;
+  if (!strcmp(argv[1], "graph"))
+    build_graph(n);
+  else if (!strcmp(argv[1], "tree"))
+    build_tree(n);
+  else
+    objects = build_big(n);
   uint64_t wall, cpu;
   if (reps <= 0) {
     snapshot_to(out, &wall, &cpu);
