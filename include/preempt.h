@@ -180,6 +180,35 @@ PREEMPT_API preempt_ephemeron *preempt_ephemeron_new(const void *key,
 PREEMPT_API void *preempt_ephemeron_key(const preempt_ephemeron *e);
 PREEMPT_API void *preempt_ephemeron_value(const preempt_ephemeron *e);
 
+/* ---- hooks -----------------------------------------------------------------
+ * Set at any time (NULL: none), from any thread.  The event hook runs on
+ * the collecting thread with the heap locked, the world stopped from
+ * PREEMPT_EVENT_WORLD_STOPPED to PREEMPT_EVENT_WORLD_STARTING: it must not
+ * allocate from the collected heap, call the runtime, or wait for another
+ * thread.  value: the heap's mapped bytes for HEAP_RESIZE, the collection's
+ * number for the others.  The warning hook gets each warning instead of
+ * stderr.  The fatal hook gets the message of a fatal error before the
+ * program aborts (it may exit or longjmp instead).  The out-of-memory hook
+ * is asked when an allocation of size bytes fails: what it returns (memory
+ * it freed up, or some of its own) is the allocation's result; NULL falls
+ * back to preempt_set_oom_policy. */
+enum preempt_event {
+  PREEMPT_EVENT_GC_START,       /* a collection begins, world running */
+  PREEMPT_EVENT_WORLD_STOPPED,  /* every other thread is stopped */
+  PREEMPT_EVENT_MARK_END,       /* the live objects are known */
+  PREEMPT_EVENT_WORLD_STARTING, /* swept; the threads restart next */
+  PREEMPT_EVENT_GC_END,         /* the world runs again */
+  PREEMPT_EVENT_HEAP_RESIZE,    /* the heap grew, or a collection shrank it */
+};
+typedef void (*preempt_event_fn)(enum preempt_event ev, size_t value,
+                                 void *arg);
+typedef void (*preempt_message_fn)(const char *msg, void *arg);
+typedef void *(*preempt_oom_fn)(size_t size, void *arg);
+PREEMPT_API void preempt_set_event_hook(preempt_event_fn fn, void *arg);
+PREEMPT_API void preempt_set_warning_hook(preempt_message_fn fn, void *arg);
+PREEMPT_API void preempt_set_fatal_hook(preempt_message_fn fn, void *arg);
+PREEMPT_API void preempt_set_oom_hook(preempt_oom_fn fn, void *arg);
+
 /* ---- collection -------------------------------------------------------- */
 /* Full stop-the-world collection now. */
 PREEMPT_API void preempt_gc(void);

@@ -1,13 +1,17 @@
 /* Messages.  Formatted into a stack buffer and written with write(2), so
  * they work inside a signal handler and while the heap lock is held. */
 #include "common.h"
+#include "events.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-static void vsay(const char *kind, const char *fmt, va_list ap) {
+/* To the program's hook for the kind (which gets the text without the
+ * "preempt: " prefix and newline), or to stderr. */
+static void vsay(const char *kind, bool (*hook)(const char *),
+                 const char *fmt, va_list ap) {
   char buf[1024];
   int n = snprintf(buf, sizeof buf, "preempt: %s", kind);
   if (n < 0)
@@ -18,6 +22,9 @@ static void vsay(const char *kind, const char *fmt, va_list ap) {
   n += m;
   if ((size_t)n > sizeof buf - 2)
     n = (int)sizeof buf - 2;
+  buf[n] = 0;
+  if (hook(buf + 9))
+    return;
   buf[n++] = '\n';
   ssize_t w = write(2, buf, (size_t)n);
   (void)w;
@@ -26,7 +33,7 @@ static void vsay(const char *kind, const char *fmt, va_list ap) {
 void preempt_fatal(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsay("fatal: ", fmt, ap);
+  vsay("fatal: ", preempt_hook_fatal, fmt, ap);
   va_end(ap);
   abort();
 }
@@ -34,6 +41,6 @@ void preempt_fatal(const char *fmt, ...) {
 void preempt_warn(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsay("", fmt, ap);
+  vsay("", preempt_hook_warning, fmt, ap);
   va_end(ap);
 }

@@ -2,6 +2,7 @@
  * statistics and reports. */
 #define _GNU_SOURCE
 #include "finalizer.h"
+#include "events.h"
 #include "free.h"
 #include "gc.h"
 #include "signals.h"
@@ -79,7 +80,11 @@ void preempt_collect_locked(uintptr_t start_ip) {
   uint64_t t0 = preempt_now_ns();
   size_t in_use = atomic_load(&preempt_heap_live); /* the heap's size now */
   struct preempt_thread *self = preempt_self;
+  uint64_t number = preempt_stats_data.collections + 1;
+  size_t mapped = preempt_heap_mapped();
+  preempt_event(PREEMPT_EVENT_GC_START, number);
   preempt_stop_world("gc", true);
+  preempt_event(PREEMPT_EVENT_WORLD_STOPPED, number);
   /* Nobody walks a stack now: tables replaced by syncs can go. */
   preempt_registry_quiesce();
   preempt_stw_publish(self, start_ip);
@@ -101,6 +106,7 @@ void preempt_collect_locked(uintptr_t start_ip) {
   preempt_free_apply();
   preempt_weak_sweep(m, true);
   preempt_ephemerons_sweep(m);
+  preempt_event(PREEMPT_EVENT_MARK_END, number);
 
   struct sweep_result r;
   preempt_sweep(&r);
@@ -117,7 +123,11 @@ void preempt_collect_locked(uintptr_t start_ip) {
   /* Keep what the next cycle will need; give the rest back to the OS. */
   size_t keep = preempt_next_gc > r.live_bytes ? preempt_next_gc - r.live_bytes : 0;
   preempt_heap_scavenge(keep, preempt_stats_data.collections + 1);
+  preempt_event(PREEMPT_EVENT_WORLD_STARTING, number);
   preempt_start_world();
+  preempt_event(PREEMPT_EVENT_GC_END, number);
+  if (preempt_heap_mapped() != mapped)
+    preempt_event(PREEMPT_EVENT_HEAP_RESIZE, preempt_heap_mapped());
 
   uint64_t pause = preempt_now_ns() - t0;
   struct preempt_stats *st = &preempt_stats_data;

@@ -7,6 +7,7 @@
  * given back to the OS (madvise) after collections when the heap shrinks.
  * Span descriptors live outside the arena.  Everything here runs under the
  * heap lock. */
+#include "events.h"
 #include "heap.h"
 #include "options.h"
 #include "sysmem.h"
@@ -183,6 +184,7 @@ static bool grow(size_t npages) {
    * span that ends at the old frontier. */
   H.inuse_bytes += bytes;
   preempt_span_free(s);
+  preempt_event(PREEMPT_EVENT_HEAP_RESIZE, preempt_heap_mapped());
   return true;
 }
 

@@ -9,6 +9,7 @@
  * them without looking inside. */
 #include "gc.h"
 #include "malloc.h"
+#include "events.h"
 #include "options.h"
 #include "stw.h"
 #include "sysmem.h"
@@ -145,8 +146,9 @@ void preempt_cache_flush(struct preempt_cache *c) {
 /* ---- allocation ---------------------------------------------------------- */
 
 static void *oom(size_t size) {
-  if (preempt_opts.oom_null)
-    return NULL;
+  void *p = preempt_hook_oom(size);
+  if (p || preempt_opts.oom_null)
+    return p;
   size_t limit = preempt_opts.heap_limit, reserved = preempt_heap_reserved();
   preempt_fatal("out of memory allocating %zu bytes (heap: %zu MiB in use, "
                 "limit %zu MiB; PREEMPT=limit=... or preempt_set_heap_limit "
@@ -282,6 +284,7 @@ alloc_slow(size_t size, size_t pad, bool noscan, int type, uintptr_t ip) {
     preempt_park(ip);
   if (size > ((size_t)1 << 40))
     return oom(size);
+  size_t asked = size;
   size += pad; /* see alloc */
   if (size == 0)
     size = 1;
@@ -306,7 +309,7 @@ alloc_slow(size_t size, size_t pad, bool noscan, int type, uintptr_t ip) {
       preempt_collect_locked(ip); /* out of address space: collect, retry */
   }
   preempt_unlock_heap();
-  return p ? p : oom(size);
+  return p ? p : oom(asked);
 }
 
 /* The fast path: inlined into each entry point, no call but the cold one.
