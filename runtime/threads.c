@@ -18,6 +18,7 @@
 #include "sysmem.h"
 #include "threads.h"
 #include "types.h"
+#include "weak.h"
 
 #include <errno.h>
 #include <string.h>
@@ -293,6 +294,7 @@ static void before_fork(void) {
   pthread_mutex_lock(&stacks_lock);
   preempt_layout_fork_prepare(); /* its holder may name a type: first */
   /* Leaf locks: their holders take no other. */
+  preempt_ephemerons_fork_prepare();
   preempt_types_fork_prepare();
   preempt_signal_fork_prepare();
 }
@@ -300,6 +302,7 @@ static void before_fork(void) {
 static void fork_done_leaves(void) {
   preempt_signal_fork_done();
   preempt_types_fork_done();
+  preempt_ephemerons_fork_done();
   preempt_layout_fork_done();
 }
 

@@ -131,6 +131,9 @@ void preempt_weak_sweep(struct preempt_visitor *m, bool all) {
 
 /* ---- ephemerons ------------------------------------------------------------ */
 
+void preempt_ephemerons_fork_prepare(void) { pthread_mutex_lock(&ephs_lock); }
+void preempt_ephemerons_fork_done(void) { pthread_mutex_unlock(&ephs_lock); }
+
 __attribute__((noinline)) preempt_ephemeron *
 preempt_ephemeron_new(const void *key, const void *value) {
   uintptr_t **e = preempt_alloc_noscan(2 * sizeof(uintptr_t));

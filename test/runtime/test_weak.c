@@ -5,6 +5,7 @@
  * paths, chains across ephemerons included. */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <signal.h>
 
 static void *wslot, *wlong, *blink; /* weak slots in globals */
@@ -230,5 +231,38 @@ Test(ephemeron, unreachable_ephemerons_are_collected) {
                (size_t)after.heap_live_bytes);
   tnode_verify(strong);
   (void)before;
+  strong = NULL;
+}
+
+/* A thread adds ephemerons while another forks: the child can add its
+ * own (the list's lock is not left held in it). */
+static _Atomic int stop_adding;
+static void *adder(void *arg) {
+  struct tnode *k = arg;
+  while (!stop_adding)
+    preempt_ephemeron_new(k, NULL);
+  return NULL;
+}
+
+Test(ephemeron, fork_while_another_thread_adds_them, .timeout = 120) {
+  strong = tnode_new(60);
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, adder, strong), 0);
+  for (int f = 0; f < 30; f++) {
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+      alarm(20); /* a hang is a failure, not a stuck test */
+      preempt_ephemeron *e = preempt_ephemeron_new(strong, strong);
+      preempt_gc();
+      _exit(preempt_ephemeron_value(e) == strong ? 0 : 3);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "fork %d: the child failed (status %#x)", f, status);
+  }
+  stop_adding = 1;
+  pthread_join(th, NULL);
   strong = NULL;
 }
