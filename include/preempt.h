@@ -163,7 +163,9 @@ PREEMPT_API size_t preempt_object_size(const void *p);
  * or keep it in memory no scan reads), as Boehm GC's disappearing links.
  * Setting or linking a slot again replaces its object (returns 1, else
  * 0); a slot inside a heap object is forgotten when that object dies.
- * preempt_weak_unlink forgets a slot (returns whether it was linked). */
+ * preempt_weak_unlink forgets a slot (returns whether it was linked);
+ * unlink a slot on the stack or in malloc'd memory before that memory
+ * goes, or a later collection may write NULL into whatever reuses it. */
 PREEMPT_API int preempt_weak_set(void **slot, const void *obj);
 PREEMPT_API int preempt_weak_set_long(void **slot, const void *obj);
 PREEMPT_API void *preempt_weak_get(void *const *slot);
@@ -188,7 +190,8 @@ PREEMPT_API void *preempt_ephemeron_value(const preempt_ephemeron *e);
  * thread.  value: the heap's mapped bytes for HEAP_RESIZE, the collection's
  * number for the others.  The warning hook gets each warning instead of
  * stderr.  The fatal hook gets the message of a fatal error before the
- * program aborts (it may exit or longjmp instead).  The out-of-memory hook
+ * program aborts (it may exit or longjmp instead; it may run in a signal
+ * handler or with the heap locked, so it should only report).  The out-of-memory hook
  * is asked when an allocation of size bytes fails: what it returns (memory
  * it freed up, or some of its own) is the allocation's result; NULL falls
  * back to preempt_set_oom_policy. */
