@@ -277,6 +277,28 @@ PREEMPT_API void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void 
 /* Blocks until every finalizer queued so far has run (at once, when called
  * from a finalizer). */
 PREEMPT_API void preempt_run_finalizers(void);
+/* Boehm GC's orders.  ORDERED is preempt_set_finalizer's (Boehm's
+ * _ignore_self).  NO_ORDER: finalized once no root reaches the object,
+ * even if another finalizable object does (what it refers to may be
+ * finalized in the same round).  UNREACHABLE: ordered, and not finalized
+ * while a NO_ORDER object being finalized can reach it. */
+enum preempt_finalizer_order {
+  PREEMPT_FIN_ORDERED = 0,
+  PREEMPT_FIN_NO_ORDER = 1,
+  PREEMPT_FIN_UNREACHABLE = 2,
+};
+PREEMPT_API void preempt_set_finalizer_order(void *obj, preempt_finalizer_fn fn,
+                                             void *arg,
+                                             enum preempt_finalizer_order order);
+/* Finalization on demand (single-threaded interpreters): with on, the
+ * finalizer thread runs nothing; preempt_invoke_finalizers runs what is
+ * queued on the calling thread and returns how many ran.  The notifier,
+ * if set, is called after each collection that left finalizers queued
+ * (on the collecting thread, heap locked: it should only set a flag). */
+PREEMPT_API void preempt_set_finalize_on_demand(int on);
+PREEMPT_API size_t preempt_invoke_finalizers(void);
+PREEMPT_API void preempt_set_finalizer_notifier(void (*fn)(void *arg),
+                                                void *arg);
 
 /* ---- threads ---------------------------------------------------------------
  * A thread that uses the heap must be attached: allocating attaches it, and

@@ -5,10 +5,17 @@
  * arg, so whatever a finalizer can reach survives and an object referred
  * to by another finalizable object is finalized only after it.  An object
  * reachable from its own contents through other objects (a cycle) is thus
- * never finalized, as in Go.  After marking, each unmarked object with a finalizer is marked
- * (kept for its finalizer), its finalizer moves to the ready queue, and the
- * runtime's finalizer thread runs it.  The object is freed by a later
- * collection once nothing refers to it. */
+ * never finalized, as in Go.  After marking, each unmarked object with a
+ * finalizer is marked (kept for its finalizer), its finalizer moves to the
+ * ready queue, and the runtime's finalizer thread runs it (or, on demand,
+ * the program's own thread).  The object is freed by a later collection
+ * once nothing refers to it.
+ *
+ * Boehm GC's other orders: a NO_ORDER object's contents are not marked
+ * beforehand, so it is finalized as soon as the roots cannot reach it,
+ * with what it refers to; an UNREACHABLE one is ordered, and besides waits
+ * while a NO_ORDER object being finalized can reach it (those are queued,
+ * and what they reach marked, first). */
 #include "finalizer.h"
 #include "gc.h"
 #include "mark.h"
@@ -22,6 +29,7 @@ struct fin {
   uintptr_t obj;
   preempt_finalizer_fn fn;
   void *arg;
+  enum preempt_finalizer_order order;
 };
 
 static struct fin *table; /* open addressing; obj 0 = empty, 1 = deleted */
@@ -44,6 +52,10 @@ static void qlock_drop(void) {
 static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 static bool thread_started; /* under qlock */
+static bool running;        /* under qlock: a finalizer is being run */
+static _Atomic bool on_demand;
+static void (*_Atomic notifier)(void *);
+static void *_Atomic notifier_arg;
 static __thread bool on_finalizer_thread;
 
 static size_t slot_of(uintptr_t obj, size_t size) {
@@ -102,20 +114,36 @@ static void *finalizer_main(void *arg);
 static void start_thread(void);
 static void ensure_thread(void);
 
-void preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
+static void set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg,
+                          enum preempt_finalizer_order order, uintptr_t ip) {
   preempt_thread_current();
-  preempt_lock_heap_holding((uintptr_t)__builtin_return_address(0), obj, arg);
+  preempt_lock_heap_holding(ip, obj, arg);
   if (preempt_object_base((uintptr_t)obj) != (uintptr_t)obj || !obj)
     preempt_fatal("preempt_set_finalizer: %p is not the start of a heap "
                   "object",
                   obj);
+  if (order > PREEMPT_FIN_UNREACHABLE)
+    preempt_fatal("preempt_set_finalizer_order: %d is not an order",
+                  (int)order);
   if (fn)
-    table_put((struct fin){(uintptr_t)obj, fn, arg});
+    table_put((struct fin){(uintptr_t)obj, fn, arg, order});
   else
     table_del((uintptr_t)obj);
   preempt_unlock_heap();
   if (fn)
     ensure_thread();
+}
+
+__attribute__((noinline)) void
+preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
+  set_finalizer(obj, fn, arg, PREEMPT_FIN_ORDERED,
+                (uintptr_t)__builtin_return_address(0));
+}
+
+__attribute__((noinline)) void
+preempt_set_finalizer_order(void *obj, preempt_finalizer_fn fn, void *arg,
+                            enum preempt_finalizer_order order) {
+  set_finalizer(obj, fn, arg, order, (uintptr_t)__builtin_return_address(0));
 }
 
 void preempt_finalizers_forget(uintptr_t obj) { table_del(obj); }
@@ -152,7 +180,8 @@ static void visit_arg(const struct fin *f, struct preempt_visitor *v) {
 void preempt_finalizers_visit_referents(struct preempt_visitor *v) {
   for (size_t i = 0; i < table_size; i++)
     if (table[i].obj > 1) {
-      v->contents(v, table[i].obj);
+      if (table[i].order != PREEMPT_FIN_NO_ORDER)
+        v->contents(v, table[i].obj);
       visit_arg(&table[i], v);
     }
 }
@@ -164,14 +193,14 @@ void preempt_finalizers_visit_queue(struct preempt_visitor *v) {
   }
 }
 
-/* World stopped, marking done: queue finalizers of unreachable objects. */
-void preempt_finalizers_queue_unreachable(struct preempt_visitor *v) {
-  qlock_take();
+/* Queues the unreached objects of the table whose order is in orders
+ * (a bit per order), marking each, and what it reaches. */
+static void queue_orders(struct preempt_visitor *v, unsigned orders) {
   for (size_t i = 0; i < table_size; i++) {
     struct fin f = table[i];
-    if (f.obj <= 1 || v->reached(v, f.obj))
+    if (f.obj <= 1 || !(orders & 1u << f.order) || v->reached(v, f.obj))
       continue;
-    v->value(v, f.obj); /* its referents were visited already */
+    v->value(v, f.obj);
     table[i].obj = 1;
     if (queue_head > 0 && queue_len == queue_cap) {
       memmove(queue, queue + queue_head, (queue_len - queue_head) * sizeof *queue);
@@ -184,17 +213,86 @@ void preempt_finalizers_queue_unreachable(struct preempt_visitor *v) {
     queue[queue_len++] = f;
     queued_total++;
   }
+  preempt_mark_drain();
+}
+
+/* World stopped, marking done: queue finalizers of unreachable objects. */
+void preempt_finalizers_queue_unreachable(struct preempt_visitor *v) {
+  qlock_take();
+  queue_orders(v, 1u << PREEMPT_FIN_ORDERED | 1u << PREEMPT_FIN_NO_ORDER);
+  queue_orders(v, 1u << PREEMPT_FIN_UNREACHABLE);
   qlock_drop();
 }
 
 void preempt_finalizers_wake(void) {
   qlock_take();
   bool work = queue_head < queue_len;
-  if (work)
+  if (work && !on_demand)
     pthread_cond_signal(&qcond);
   qlock_drop();
-  if (work)
+  void (*notify)(void *) = atomic_load(&notifier);
+  if (work && notify)
+    notify(atomic_load(&notifier_arg));
+  if (work && !on_demand)
     ensure_thread();
+}
+
+void preempt_set_finalize_on_demand(int on) {
+  qlock_take();
+  on_demand = on != 0;
+  pthread_cond_broadcast(&qcond);
+  qlock_drop();
+  if (!on)
+    ensure_thread();
+}
+
+void preempt_set_finalizer_notifier(void (*fn)(void *arg), void *arg) {
+  atomic_store(&notifier, NULL);
+  atomic_store(&notifier_arg, arg);
+  atomic_store(&notifier, fn);
+}
+
+/* Waits (blocking, so that collections go on) until no finalizer runs;
+ * qlock held on return. */
+static void wait_not_running(void) {
+  while (running) {
+    qlock_drop();
+    preempt_enter_blocking();
+    qlock_take();
+    while (running)
+      pthread_cond_wait(&done_cond, &qlock);
+    qlock_drop();
+    preempt_exit_blocking();
+    qlock_take();
+  }
+}
+
+size_t preempt_invoke_finalizers(void) {
+  if (on_finalizer_thread)
+    return 0;
+  size_t n = 0;
+  for (;;) {
+    qlock_take();
+    wait_not_running();
+    if (queue_head == queue_len) {
+      qlock_drop();
+      return n;
+    }
+    /* The entry stays in the queue (a root) while its finalizer runs. */
+    running = true;
+    struct fin f = queue[queue_head];
+    qlock_drop();
+    f.fn((void *)f.obj, f.arg);
+    qlock_take();
+    running = false;
+    queue_head++;
+    done_total++;
+    pthread_cond_broadcast(&done_cond);
+    pthread_cond_signal(&qcond);
+    qlock_drop();
+    atomic_fetch_add(&preempt_stats_finalizers_run, 1);
+    n++;
+  }
 }
 
 static void *finalizer_main(void *arg) {
@@ -212,18 +310,18 @@ static void *finalizer_main(void *arg) {
     preempt_enter_blocking();
     preempt_nopreempt_end();
     qlock_take();
-    while (queue_head == queue_len)
+    while (queue_head == queue_len || on_demand || running)
       pthread_cond_wait(&qcond, &qlock);
+    /* The entry stays in the queue (a root) while its finalizer runs. */
+    running = true;
+    struct fin f = queue[queue_head];
     qlock_drop();
     preempt_exit_blocking();
     preempt_self->idle = false;
-    /* The entry stays in the queue (a root) while its finalizer runs. */
-    qlock_take();
-    struct fin f = queue[queue_head];
-    qlock_drop();
     f.fn((void *)f.obj, f.arg);
     preempt_nopreempt_begin();
     qlock_take();
+    running = false;
     queue_head++;
     done_total++;
     pthread_cond_broadcast(&done_cond);
@@ -236,6 +334,10 @@ static void *finalizer_main(void *arg) {
 void preempt_run_finalizers(void) {
   if (on_finalizer_thread)
     return; /* from a finalizer: waiting for ourselves would never end */
+  if (on_demand) { /* nobody else runs them */
+    preempt_invoke_finalizers();
+    return;
+  }
   qlock_take();
   bool work = done_total < queued_total;
   qlock_drop();
@@ -260,4 +362,5 @@ void preempt_finalizers_after_fork(void) {
   pthread_cond_init(&qcond, NULL);
   pthread_cond_init(&done_cond, NULL);
   thread_started = false;
+  running = false; /* its entry runs again here */
 }

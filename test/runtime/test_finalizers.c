@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -249,4 +250,92 @@ Test(finalizers, forked_child_runs_queued_finalizers) {
   cr_assert_eq(atomic_load(&fork_finalized), 10);
   cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
             "the child did not run the queued finalizers (status %#x)", st);
+}
+
+/* ---- Boehm GC's orders and finalization on demand ---------------------- */
+
+/* a -> b, both finalizable, unreachable; a of order oa, b of order ob. */
+__attribute__((noinline)) static void pair_of(enum preempt_finalizer_order oa,
+                                              enum preempt_finalizer_order ob) {
+  struct tnode *a = tnode_new(1), *b = tnode_new(2);
+  a->a = b;
+  preempt_set_finalizer_order(a, record_order, NULL, oa);
+  preempt_set_finalizer_order(b, record_order, NULL, ob);
+}
+
+Test(finalizers, no_order_referents_are_finalized_in_the_same_round) {
+  REQUIRE_PRECISE_FRAMES();
+  pair_of(PREEMPT_FIN_NO_ORDER, PREEMPT_FIN_NO_ORDER);
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&norder), 2, "no order: both in one round, not %d",
+               atomic_load(&norder));
+}
+
+Test(finalizers, an_ordered_referrer_still_holds_back_a_no_order_referent) {
+  REQUIRE_PRECISE_FRAMES();
+  pair_of(PREEMPT_FIN_ORDERED, PREEMPT_FIN_NO_ORDER);
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&norder), 1);
+  cr_assert_eq(order[0], 1);
+}
+
+Test(finalizers, unreachable_waits_for_no_order_referrers) {
+  REQUIRE_PRECISE_FRAMES();
+  pair_of(PREEMPT_FIN_NO_ORDER, PREEMPT_FIN_UNREACHABLE);
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&norder), 1, "the unreachable one ran with its "
+               "no-order referrer");
+  cr_assert_eq(order[0], 1);
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&norder), 2);
+  cr_assert_eq(order[1], 2);
+}
+
+Test(finalizers, a_bad_order_is_fatal, .signal = SIGABRT) {
+  preempt_set_finalizer_order(tnode_new(1), count_fin, NULL,
+                              (enum preempt_finalizer_order)7);
+}
+
+static _Atomic int notified;
+static void note_pending(void *arg) {
+  cr_assert_eq(arg, (void *)&notified);
+  notified++;
+}
+static pthread_t ran_on;
+static void which_thread(void *obj, void *arg) {
+  (void)obj, (void)arg;
+  ran_on = pthread_self();
+  atomic_fetch_add(&finalized, 1);
+}
+
+__attribute__((noinline)) static void finalizable_garbage(int n) {
+  for (int i = 0; i < n; i++)
+    preempt_set_finalizer(tnode_new((uint64_t)i), which_thread, NULL);
+}
+
+Test(finalizers, on_demand_they_run_only_when_invoked_on_the_callers_thread) {
+  REQUIRE_PRECISE_FRAMES();
+  preempt_set_finalize_on_demand(1);
+  preempt_set_finalizer_notifier(note_pending, (void *)&notified);
+  finalizable_garbage(10);
+  preempt_gc();
+  cr_assert_gt(notified, 0, "the notifier was not told");
+  usleep(100000); /* the finalizer thread, were it to run them */
+  cr_assert_eq(atomic_load(&finalized), 0, "ran without being invoked");
+  cr_assert_eq(preempt_invoke_finalizers(), 10);
+  cr_assert_eq(atomic_load(&finalized), 10);
+  cr_assert(pthread_equal(ran_on, pthread_self()), "not on the caller's thread");
+  cr_assert_eq(preempt_invoke_finalizers(), 0);
+  /* Back to the finalizer thread. */
+  preempt_set_finalize_on_demand(0);
+  finalizable_garbage(5);
+  preempt_gc();
+  preempt_run_finalizers();
+  cr_assert_eq(atomic_load(&finalized), 15);
+  cr_assert(!pthread_equal(ran_on, pthread_self()));
+  preempt_set_finalizer_notifier(NULL, NULL);
 }
