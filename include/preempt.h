@@ -292,7 +292,8 @@ PREEMPT_API void preempt_set_finalizer_order(void *obj, preempt_finalizer_fn fn,
                                              enum preempt_finalizer_order order);
 /* Finalization on demand (single-threaded interpreters): with on, the
  * finalizer thread runs nothing; preempt_invoke_finalizers runs what is
- * queued on the calling thread and returns how many ran.  The notifier,
+ * queued on the calling thread and returns how many ran (0 at once when
+ * called from a finalizer).  The notifier,
  * if set, is called after each collection that left finalizers queued
  * (on the collecting thread, heap locked: it should only set a flag). */
 PREEMPT_API void preempt_set_finalize_on_demand(int on);

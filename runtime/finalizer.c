@@ -268,8 +268,9 @@ static void wait_not_running(void) {
 }
 
 size_t preempt_invoke_finalizers(void) {
-  if (on_finalizer_thread)
-    return 0;
+  static __thread bool invoking;
+  if (on_finalizer_thread || invoking)
+    return 0; /* from a finalizer: it would wait for itself */
   size_t n = 0;
   for (;;) {
     qlock_take();
@@ -282,7 +283,9 @@ size_t preempt_invoke_finalizers(void) {
     running = true;
     struct fin f = queue[queue_head];
     qlock_drop();
+    invoking = true;
     f.fn((void *)f.obj, f.arg);
+    invoking = false;
     qlock_take();
     running = false;
     queue_head++;

@@ -339,3 +339,20 @@ Test(finalizers, on_demand_they_run_only_when_invoked_on_the_callers_thread) {
   cr_assert(!pthread_equal(ran_on, pthread_self()));
   preempt_set_finalizer_notifier(NULL, NULL);
 }
+
+static void invoke_from_inside(void *obj, void *arg) {
+  (void)obj, (void)arg;
+  cr_assert_eq(preempt_invoke_finalizers(), 0);
+  preempt_run_finalizers(); /* returns at once too */
+  atomic_fetch_add(&finalized, 1);
+}
+
+Test(finalizers, invoking_from_a_finalizer_returns_at_once, .timeout = 30) {
+  REQUIRE_PRECISE_FRAMES();
+  preempt_set_finalize_on_demand(1);
+  for (int i = 0; i < 3; i++)
+    preempt_set_finalizer(tnode_new((uint64_t)i), invoke_from_inside, NULL);
+  preempt_gc();
+  cr_assert_eq(preempt_invoke_finalizers(), 3);
+  cr_assert_eq(atomic_load(&finalized), 3);
+}
