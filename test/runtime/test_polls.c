@@ -231,6 +231,9 @@ static void *lib_spinner(void *arg) {
   return (void *)(intptr_t)lib_spin(&quit, &progress);
 }
 
+/* Pauses between its stops: the heap lock is not fair, and a thread
+ * taking it again at once starved the test's own stops (minutes under
+ * ASan, where each collection is slow). */
 static void *background_stopper(void *arg) {
   (void)arg;
   preempt_thread_attach();
@@ -239,6 +242,7 @@ static void *background_stopper(void *arg) {
       preempt_gc();
     else
       preempt_with_world_stopped("polls: background", nothing, NULL);
+    usleep(200);
   }
   return NULL;
 }
