@@ -131,6 +131,19 @@ static inline size_t preempt__array_size(size_t elem, size_t n) {
   return __builtin_mul_overflow(elem, n, &r) ? (size_t)-1 : r;
 }
 
+/* A layout made at run time (Boehm GC's GC_make_descriptor): word i of an
+ * object may hold a pointer if bit i % 64 of bitmap[i / 64] is set, for
+ * the first nwords words; words after them are never scanned.  Objects
+ * from preempt_alloc_described(size, d) (size at least nwords words) are
+ * scanned at those words only, like preempt_new(T) objects, and reported
+ * as type type_name (NULL: "(descriptor N)").  A descriptor lasts as long
+ * as the program.  NULL if nwords is 0 or memory is short. */
+typedef struct preempt_descriptor preempt_descriptor;
+PREEMPT_API preempt_descriptor *preempt_make_descriptor(const uint64_t *bitmap,
+                                                        size_t nwords,
+                                                        const char *type_name);
+PREEMPT_API void *preempt_alloc_described(size_t size, preempt_descriptor *d);
+
 /* What allocation does when the heap cannot grow: the default aborts with
  * a message; PREEMPT_OOM_NULL makes allocation return NULL. */
 enum preempt_oom_policy { PREEMPT_OOM_ABORT = 0, PREEMPT_OOM_NULL = 1 };
