@@ -74,25 +74,22 @@ __attribute__((noinline)) int preempt_weak_unlink(void **slot) {
   return was;
 }
 
+static int weak_set(void **slot, const void *obj, bool long_link,
+                    uintptr_t ip) {
+  if (obj)
+    return link_slot(slot, obj, long_link, true, ip);
+  preempt_weak_unlink(slot);
+  *slot = NULL;
+  return 0;
+}
+
 __attribute__((noinline)) int preempt_weak_set(void **slot, const void *obj) {
-  uintptr_t ip = (uintptr_t)__builtin_return_address(0);
-  if (!obj) {
-    preempt_weak_unlink(slot);
-    *slot = NULL;
-    return 0;
-  }
-  return link_slot(slot, obj, false, true, ip);
+  return weak_set(slot, obj, false, (uintptr_t)__builtin_return_address(0));
 }
 
 __attribute__((noinline)) int preempt_weak_set_long(void **slot,
                                                     const void *obj) {
-  uintptr_t ip = (uintptr_t)__builtin_return_address(0);
-  if (!obj) {
-    preempt_weak_unlink(slot);
-    *slot = NULL;
-    return 0;
-  }
-  return link_slot(slot, obj, true, true, ip);
+  return weak_set(slot, obj, true, (uintptr_t)__builtin_return_address(0));
 }
 
 void *preempt_weak_get(void *const *slot) {
