@@ -24,12 +24,6 @@
 
 static struct preempt_addrmap freed = {.what = "explicitly freed objects"};
 
-/* The bytes an object occupies (its slot, or a large object's pages). */
-static size_t slot_size(uintptr_t obj) {
-  const struct preempt_span *s = preempt_span_of(obj);
-  return s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
-}
-
 __attribute__((noinline)) void preempt_free(void *p) {
   if (!p)
     return;
@@ -62,7 +56,7 @@ __attribute__((noinline)) void preempt_free(void *p) {
   /* Cleared: a stale pointer to it keeps nothing else alive. */
   if (l.scan || preempt_opts.poison)
     memset((void *)l.obj, preempt_opts.poison ? PREEMPT_POISON_BYTE : 0,
-           slot_size(l.obj));
+           span_slot_bytes(preempt_span_of(l.obj)));
   preempt_unlock_heap();
 }
 
@@ -92,7 +86,8 @@ static struct preempt_located query(const void *p, uintptr_t ip) {
   preempt_lock_heap_holding(ip, p, NULL);
   struct preempt_located l = preempt_locate((uintptr_t)p);
   if (l.where == PREEMPT_IN_OBJECT)
-    l.size = preempt_freed(l.obj) ? 0 : slot_size(l.obj);
+    l.size =
+        preempt_freed(l.obj) ? 0 : span_slot_bytes(preempt_span_of(l.obj));
   preempt_unlock_heap();
   return l;
 }

@@ -210,8 +210,7 @@ static void tally_span(struct preempt_span *s, void *arg) {
       continue;
     int id = s->types ? s->types[i] : 0;
     t->count[id]++;
-    t->bytes[id] += s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE
-                                           : s->elemsize;
+    t->bytes[id] += span_slot_bytes(s);
   }
 }
 

@@ -74,6 +74,10 @@ static inline void bit_clear(uint64_t *b, uint32_t i) {
 static inline uint32_t span_index(const struct preempt_span *s, uintptr_t a) {
   return (uint32_t)(((uint64_t)(a - s->base) * s->divmul) >> 32);
 }
+/* The bytes of one object of s: a slot, or a large object's pages. */
+static inline uintptr_t span_slot_bytes(const struct preempt_span *s) {
+  return s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
+}
 static inline bool span_slot_allocated(const struct preempt_span *s,
                                        uint32_t i) {
   return i < s->freeindex || bit_get(s->allocbits, i);

@@ -109,8 +109,7 @@ static __attribute__((noinline)) void record_leaf(struct preempt_span *s,
   uintptr_t *w = raw_take(2);
   if (!w)
     return;
-  uintptr_t size =
-      s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
+  uintptr_t size = span_slot_bytes(s);
   w = raw_put(w, obj | PREEMPT_RAW_LEAF);
   raw_put(w, size << 16 | (s->types ? s->types[i] : 0));
 }
@@ -182,8 +181,7 @@ PREEMPT_NO_ASAN static void mark_contents(struct preempt_visitor *vis,
   uintptr_t obj = preempt_object_of(v, &s, &i);
   if (!obj || s->noscan)
     return;
-  uintptr_t size =
-      s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
+  uintptr_t size = span_slot_bytes(s);
   uintptr_t lo = preempt_heap.lo, span = preempt_heap.hi - lo;
   for (const uintptr_t *p = (const uintptr_t *)obj,
                        *end = (const uintptr_t *)(obj + size);
@@ -199,8 +197,7 @@ PREEMPT_NO_ASAN static void scan_typed(uintptr_t obj,
   uintptr_t end = obj + l->size;
   if (l->flags & PREEMPT_LAYOUT_ARRAY) {
     const struct preempt_span *s = preempt_span_of(obj);
-    end = obj + (s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE
-                                        : s->elemsize);
+    end = obj + span_slot_bytes(s);
   }
   uintptr_t lo = preempt_heap.lo, span = preempt_heap.hi - lo;
   for (uintptr_t base = obj; base + l->size <= end; base += l->size)

@@ -152,8 +152,7 @@ PREEMPT_NO_ASAN static void walk_contents(struct preempt_visitor *v,
   uintptr_t base = preempt_object_of(obj, &s, &i);
   if (!base || s->noscan)
     return;
-  uintptr_t size =
-      s->state == SPAN_LARGE ? s->npages * PREEMPT_PAGE_SIZE : s->elemsize;
+  uintptr_t size = span_slot_bytes(s);
   for (uintptr_t a = base; a < base + size; a += sizeof(uintptr_t)) {
     uintptr_t word = *(const uintptr_t *)a;
     if (word - base >= size)

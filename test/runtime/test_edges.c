@@ -120,21 +120,9 @@ Test(edges, reused_large_memory_is_zeroed) {
 
 /* ---- root ranges --------------------------------------------------------- */
 
-/* Runs fn in a child with stderr captured in out; returns its status. */
 static char out[4096];
 static int in_child(void (*fn)(void)) {
-  int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  pid_t pid = fork();
-  cr_assert_geq(pid, 0);
-  if (pid == 0) {
-    dup2(fds[1], 2);
-    close(fds[0]);
-    fn();
-    _exit(0);
-  }
-  close(fds[1]);
-  return child_output(pid, fds[0], out, sizeof out);
+  return run_in_child(fn, out, sizeof out);
 }
 
 static void unmapped_range(void) {

@@ -83,20 +83,14 @@ static void on_fatal(const char *msg, void *arg) {
   fprintf(stderr, "HOOKED<%s>\n", msg);
 }
 
+static void hooked_fatal(void) {
+  preempt_set_fatal_hook(on_fatal, NULL);
+  preempt_unpin(preempt_alloc(16)); /* fatal: not pinned */
+}
+
 Test(events, a_fatal_error_goes_to_the_hook_then_aborts) {
-  int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 2);
-    close(fds[0]);
-    preempt_set_fatal_hook(on_fatal, NULL);
-    preempt_unpin(preempt_alloc(16)); /* fatal: not pinned */
-    _exit(0);
-  }
-  close(fds[1]);
   char out[4096];
-  int status = child_output(pid, fds[0], out, sizeof out);
+  int status = run_in_child(hooked_fatal, out, sizeof out);
   cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s", out);
   cr_assert(strstr(out, "HOOKED<fatal: preempt_unpin"), "%s", out);
   cr_assert_null(strstr(out, "preempt: fatal"), "also on stderr: %s", out);

@@ -14,22 +14,6 @@ __attribute__((noinline)) static void *reveal(uintptr_t h) {
   return unhide(h);
 }
 
-/* Runs fn in a child; its status and what it wrote to stderr. */
-static int fatal_message(void (*fn)(void), char *out, size_t size) {
-  int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  pid_t pid = fork();
-  cr_assert_geq(pid, 0);
-  if (pid == 0) {
-    dup2(fds[1], 2);
-    close(fds[0]);
-    fn();
-    _exit(0);
-  }
-  close(fds[1]);
-  return child_output(pid, fds[0], out, size);
-}
-
 Test(free, null_is_ignored) { preempt_free(NULL); }
 
 Test(free, memory_is_cleared_at_once_and_the_slot_reclaimed_by_a_collection) {
@@ -165,7 +149,7 @@ Test(free, misuse_is_fatal_and_says_why) {
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     char out[4096];
-    int status = fatal_message(cases[c].fn, out, sizeof out);
+    int status = run_in_child(cases[c].fn, out, sizeof out);
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
               "case %zu: not fatal (status %#x): %s", c, status, out);
     for (int w = 0; w < 3; w++)

@@ -42,18 +42,25 @@ __attribute__((noinline)) static void *reveal(uintptr_t h) {
   return unhide(h);
 }
 
-/* Takes a snapshot into a temporary file and loads it. */
-static void take(struct preempt_snap *s, const char *reason) {
+/* Takes a snapshot into a temporary file, from all roots or (names) the
+ * named ranges only, and loads it. */
+static void take_named(struct preempt_snap *s, const char *reason,
+                       const char *const *names, size_t n) {
   char path[] = "/tmp/preempt-snapshot-test-XXXXXX";
   int fd = mkstemp(path);
   cr_assert(fd >= 0);
-  cr_assert_eq(preempt_heap_snapshot(fd, reason), 0, "snapshot failed: %s",
-               strerror(errno));
+  cr_assert_eq(names ? preempt_heap_snapshot_from(fd, reason, names, n)
+                     : preempt_heap_snapshot(fd, reason),
+               0, "snapshot failed: %s", strerror(errno));
   close(fd);
   char err[512];
   int r = preempt_snap_load(path, s, err, sizeof err);
   unlink(path);
   cr_assert_eq(r, 0, "%s", err);
+}
+
+static void take(struct preempt_snap *s, const char *reason) {
+  take_named(s, reason, NULL, 0);
 }
 
 static const char *type_of(const struct preempt_snap *s, uint32_t obj) {
@@ -350,19 +357,6 @@ Test(snapshot, retained_sizes_of_a_constructed_graph) {
 
 /* Registered ranges carry their names into the snapshot, and a snapshot
  * can start from named ranges only. */
-static void take_from(struct preempt_snap *s, const char *const *names,
-                      size_t n) {
-  char path[] = "/tmp/preempt-snapshot-test-XXXXXX";
-  int fd = mkstemp(path);
-  cr_assert(fd >= 0);
-  cr_assert_eq(preempt_heap_snapshot_from(fd, "from", names, n), 0, "%s",
-               strerror(errno));
-  close(fd);
-  char err[512];
-  int r = preempt_snap_load(path, s, err, sizeof err);
-  unlink(path);
-  cr_assert_eq(r, 0, "%s", err);
-}
 
 Test(snapshot, named_roots_and_snapshots_from_them) {
   uintptr_t *cache_a = calloc(4, sizeof *cache_a);
@@ -383,7 +377,7 @@ Test(snapshot, named_roots_and_snapshots_from_them) {
   preempt_snap_free(&s);
 
   const char *only[] = {"cache A"};
-  take_from(&s, only, 1);
+  take_named(&s, "from", only, 1);
   cr_assert_eq(s.nobjects, 5, "%zu objects from cache A", s.nobjects);
   cr_assert_eq(s.nroots, 1);
   cr_assert_str_eq(s.roots[0].name, "cache A");
@@ -395,7 +389,7 @@ Test(snapshot, named_roots_and_snapshots_from_them) {
   preempt_snap_free(&s);
 
   const char *both[] = {"cache B", "cache A"};
-  take_from(&s, both, 2);
+  take_named(&s, "from", both, 2);
   cr_assert_eq(s.nobjects, 12);
   preempt_snap_free(&s);
 

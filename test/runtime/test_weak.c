@@ -124,18 +124,8 @@ static void weak_to_a_global(void) {
 }
 
 Test(weak, a_slot_to_a_non_heap_object_is_fatal) {
-  int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 2);
-    close(fds[0]);
-    weak_to_a_global();
-    _exit(0);
-  }
-  close(fds[1]);
   char out[2048];
-  int status = child_output(pid, fds[0], out, sizeof out);
+  int status = run_in_child(weak_to_a_global, out, sizeof out);
   cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s", out);
   cr_assert(strstr(out, "preempt_weak_set") && strstr(out, "weakly"), "%s",
             out);

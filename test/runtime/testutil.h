@@ -127,6 +127,24 @@ __attribute__((unused)) static int child_output(pid_t pid, int fd, char *out,
   return status;
 }
 
+/* Runs fn in a forked child with its stderr captured in out; returns its
+ * wait status (a fatal error's message and SIGABRT, for misuse tests). */
+__attribute__((unused)) static int run_in_child(void (*fn)(void), char *out,
+                                                size_t size) {
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    close(fds[0]);
+    fn();
+    _exit(0);
+  }
+  close(fds[1]);
+  return child_output(pid, fds[0], out, size);
+}
+
 /* Runs this binary (argv0: its name) again with PREEMPT=preempt and
  * ENV_CHILD=1 in a clean environment, running the tests matching filter
  * (NULL: just list them).  Returns the wait status; its stdout and stderr
