@@ -42,8 +42,9 @@ Corpus:
     cached in ~/.cache/preempt-bench), src/*.c except luac.c built into the
     lua interpreter; the workload is the scripts in bench/plugin_cost/lua/
     (each a separate run; their instructions and times are summed, and
-    listed one by one in a second table).  If apt-get source fails for lack
-    of deb-src entries the script adds
+    listed one by one in a second table), fetched and unpacked by
+    scripts/debian_source.py.  If apt-get source fails for lack of deb-src
+    entries it adds
         deb-src [signed-by=...] http://deb.debian.org/debian bookworm main
     to /etc/apt/sources.list.d/preempt-src.list and runs apt-get update
     (root only).  --lua-src DIR uses an unpacked Lua source tree instead.
@@ -87,13 +88,12 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(BENCH, "tools"))
 import runexec  # noqa: E402
 from report import exit_status, join_cflags, ratio, table  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+import debian_source  # noqa: E402
 
 BASE_FLAGS = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-ffp-contract=off"]
 LUA_FLAGS = ["-O2", "-std=gnu99", "-Wall", "-Wextra", "-DLUA_COMPAT_5_3",
              "-DLUA_USE_LINUX"]
-DEB_SRC_LINE = ("deb-src [signed-by=/usr/share/keyrings/debian-archive-"
-                "keyring.gpg] http://deb.debian.org/debian bookworm main")
-DEB_SRC_FILE = "/etc/apt/sources.list.d/preempt-src.list"
 RUN_TIMEOUT = 120
 MIN_SAMPLE = 0.25  # seconds: short workloads are repeated within a sample
 MAX_BATCH = 100
@@ -263,57 +263,18 @@ def corpus_programs():
 
 # ---- Lua ----------------------------------------------------------------------
 
-def find_lua_src(root):
-    hits = sorted(glob.glob(os.path.join(root, "*", "src", "lapi.c")))
-    return os.path.dirname(hits[-1]) if hits else None
-
-
 def fetch_lua(cache_dir):
-    """Returns the src/ directory of Lua 5.4 from Debian's source package."""
-    os.makedirs(cache_dir, exist_ok=True)
-    src = find_lua_src(cache_dir)
-    if src:
-        return src
-    if not shutil.which("apt-get"):
-        raise Error("apt-get not found: cannot fetch Lua; pass --lua-src DIR "
-                    "(an unpacked Lua 5.4 source tree) or --no-lua")
-    if not shutil.which("dpkg-source"):
-        raise Error("dpkg-source not found (apt-get install -y dpkg-dev); "
-                    "or pass --lua-src DIR or --no-lua")
-
-    def source():
-        log("  $ (cd %s && apt-get source lua5.4)" % cache_dir)
-        return subprocess.run(["apt-get", "source", "lua5.4"], cwd=cache_dir,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-    proc = source()
-    out = proc.stdout.decode(errors="replace")
-    if proc.returncode != 0 and "deb-src" in out:
-        if os.geteuid() != 0:
-            raise Error(
-                "apt-get source lua5.4 failed: no deb-src entries, and adding "
-                "them needs root.  As root, run\n"
-                "    echo '%s' > %s\n    apt-get update\n"
-                "then run this script again (or pass --lua-src DIR or "
-                "--no-lua)." % (DEB_SRC_LINE, DEB_SRC_FILE))
-        log("  no deb-src entries: writing %s and running apt-get update"
-            % DEB_SRC_FILE)
-        with open(DEB_SRC_FILE, "w") as f:
-            f.write(DEB_SRC_LINE + "\n")
-        upd = subprocess.run(["apt-get", "update"], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
-        if upd.returncode != 0:
-            raise Error("apt-get update failed:\n" +
-                        upd.stdout.decode(errors="replace")[-3000:])
-        proc = source()
-        out = proc.stdout.decode(errors="replace")
-    if proc.returncode != 0:
-        raise Error("apt-get source lua5.4 failed:\n" + out[-3000:])
-    src = find_lua_src(cache_dir)
-    if not src:
-        raise Error("apt-get source lua5.4 ran, but no */src/lapi.c under %s"
-                    % cache_dir)
-    return src
+    """Returns the src/ directory of Lua 5.4 from Debian's source package
+    (scripts/debian_source.py fetches and unpacks it)."""
+    hits = sorted(glob.glob(os.path.join(cache_dir, "*", "src", "lapi.c")))
+    if hits:  # also a tree unpacked by hand, without its .dsc
+        return os.path.dirname(hits[-1])
+    try:
+        tree = debian_source.fetch("lua5.4", cache_dir, marker="src/lapi.c")
+    except debian_source.Error as e:
+        raise Error("%s\n(or pass --lua-src DIR, an unpacked Lua 5.4 source "
+                    "tree, or --no-lua)" % e)
+    return os.path.join(tree, "src")
 
 
 def lua_program(src, build_dir):
