@@ -159,11 +159,15 @@ PREEMPT_API enum preempt_oom_policy preempt_set_oom_policy(enum preempt_oom_poli
  * may hold a new object: a double free then frees that one). */
 PREEMPT_API void preempt_free(void *p);
 /* The start of the object p points into (its start or inside it), or NULL
- * if p is not in a live object (freed ones included). */
+ * if p is not in a live object (freed ones included).  This query and the
+ * two below may also be made with the world stopped by the caller. */
 PREEMPT_API void *preempt_object_start(const void *p);
 /* The bytes usable at preempt_object_start(p) (at least the size asked
  * for), or 0. */
 PREEMPT_API size_t preempt_object_size(const void *p);
+/* 1 if p's object is scanned for pointers, 0 if it is pointer-free
+ * (preempt_alloc_noscan), -1 if p is not in an allocated object. */
+PREEMPT_API int preempt_object_scanned(const void *p);
 
 /* ---- weak references and ephemerons ---------------------------------------
  * A weak slot is set to NULL by the collection that finds its object
@@ -184,6 +188,10 @@ PREEMPT_API int preempt_weak_set_long(void **slot, const void *obj);
 PREEMPT_API void *preempt_weak_get(void *const *slot);
 PREEMPT_API int preempt_weak_link(void **slot, const void *obj, int long_link);
 PREEMPT_API int preempt_weak_unlink(void **slot);
+/* Moves the link of slot from to slot to, with its object and kind (long
+ * or not): 0; 1 if to is linked already (nothing moves; 0 if to == from);
+ * -1 if from is not linked, or not long_link's kind. */
+PREEMPT_API int preempt_weak_move(void **from, void **to, int long_link);
 /* An ephemeron holds key and value; the value is kept alive only while
  * the key is reachable other than through ephemerons' values (chains
  * across ephemerons resolve).  When the key dies both read NULL.  The
@@ -294,15 +302,28 @@ PREEMPT_API void preempt_run_finalizers(void);
  * _ignore_self).  NO_ORDER: finalized once no root reaches the object,
  * even if another finalizable object does (what it refers to may be
  * finalized in the same round).  UNREACHABLE: ordered, and not finalized
- * while a NO_ORDER object being finalized can reach it. */
+ * while a NO_ORDER object being finalized can reach it.  STRICT: ordered,
+ * and never finalized while it holds a pointer into itself (Boehm's
+ * GC_register_finalizer). */
 enum preempt_finalizer_order {
   PREEMPT_FIN_ORDERED = 0,
   PREEMPT_FIN_NO_ORDER = 1,
   PREEMPT_FIN_UNREACHABLE = 2,
+  PREEMPT_FIN_STRICT = 3,
 };
 PREEMPT_API void preempt_set_finalizer_order(void *obj, preempt_finalizer_fn fn,
                                              void *arg,
                                              enum preempt_finalizer_order order);
+/* The same, giving back the finalizer and argument it replaces (NULL, NULL
+ * if none). */
+PREEMPT_API void preempt_replace_finalizer(void *obj, preempt_finalizer_fn fn,
+                                           void *arg,
+                                           enum preempt_finalizer_order order,
+                                           preempt_finalizer_fn *old_fn,
+                                           void **old_arg);
+/* Queues every registered finalizer, reachable object or not (Java's
+ * runFinalizersOnExit), to run as any queued finalizer does. */
+PREEMPT_API void preempt_finalize_all(void);
 /* Finalization on demand (single-threaded interpreters): with on, the
  * finalizer thread runs nothing; preempt_invoke_finalizers runs what is
  * queued on the calling thread and returns how many ran (0 at once when
@@ -326,6 +347,13 @@ PREEMPT_API void preempt_set_finalizer_notifier(void (*fn)(void *arg),
  * collection scans globals under the loader's lock that it holds. */
 PREEMPT_API void preempt_thread_attach(void);
 PREEMPT_API void preempt_thread_detach(void);
+PREEMPT_API int preempt_thread_attached(void);
+/* Holds off every collection and stop (Boehm GC's allocation lock), for
+ * reading a hidden pointer and revealing it, say: between the two the
+ * calling thread must not allocate, collect, stop the world, or wait for a
+ * thread that does.  Other threads that allocate wait.  Not recursive. */
+PREEMPT_API void preempt_lock(void);
+PREEMPT_API void preempt_unlock(void);
 PREEMPT_API void preempt_safepoint(void);
 PREEMPT_API void preempt_enter_blocking(void);
 PREEMPT_API void preempt_exit_blocking(void);
@@ -546,6 +574,15 @@ PREEMPT_API int preempt_heap_snapshot(int fd, const char *reason);
  * hold".  -1 with errno ENOENT if a name is not registered. */
 PREEMPT_API int preempt_heap_snapshot_from(int fd, const char *reason,
                                            const char *const *names, size_t n);
+/* fn(obj, size, arg) for every allocated object (live, or dead and not yet
+ * collected).  No collection runs meanwhile, but other threads may still
+ * allocate from their caches: call it with the world stopped for a still
+ * heap (it may be called between preempt_stop_the_world and
+ * preempt_start_the_world, or under preempt_lock).  fn must not allocate
+ * on the collected heap. */
+PREEMPT_API void preempt_heap_each_object(void (*fn)(void *obj, size_t size,
+                                                     void *arg),
+                                          void *arg);
 /* Is p (possibly interior) inside an allocated object?  For tests. */
 PREEMPT_API int preempt_is_heap_object(const void *p);
 

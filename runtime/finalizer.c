@@ -15,9 +15,11 @@
  * beforehand, so it is finalized as soon as the roots cannot reach it,
  * with what it refers to; an UNREACHABLE one is ordered, and besides waits
  * while a NO_ORDER object being finalized can reach it (those are queued,
- * and what they reach marked, first). */
+ * and what they reach marked, first); a STRICT one is ordered, and a
+ * pointer from the object into itself keeps it (Boehm's default). */
 #include "finalizer.h"
 #include "gc.h"
+#include "locate.h"
 #include "mark.h"
 #include "stw.h"
 #include "sysmem.h"
@@ -114,17 +116,33 @@ static void *finalizer_main(void *arg);
 static void start_thread(void);
 static void ensure_thread(void);
 
+static struct fin *table_find(uintptr_t obj) {
+  if (!table)
+    return NULL;
+  for (size_t i = slot_of(obj, table_size); table[i].obj;
+       i = (i + 1) & (table_size - 1))
+    if (table[i].obj == obj)
+      return &table[i];
+  return NULL;
+}
+
 static void set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg,
-                          enum preempt_finalizer_order order, uintptr_t ip) {
+                          enum preempt_finalizer_order order, uintptr_t ip,
+                          preempt_finalizer_fn *old_fn, void **old_arg) {
   preempt_thread_current();
   preempt_lock_heap_holding(ip, obj, arg);
   if (preempt_object_base((uintptr_t)obj) != (uintptr_t)obj || !obj)
     preempt_fatal("preempt_set_finalizer: %p is not the start of a heap "
                   "object",
                   obj);
-  if (order > PREEMPT_FIN_UNREACHABLE)
+  if (order > PREEMPT_FIN_STRICT)
     preempt_fatal("preempt_set_finalizer_order: %d is not an order",
                   (int)order);
+  if (old_fn) {
+    struct fin *old = table_find((uintptr_t)obj);
+    *old_fn = old ? old->fn : NULL;
+    *old_arg = old ? old->arg : NULL;
+  }
   if (fn)
     table_put((struct fin){(uintptr_t)obj, fn, arg, order});
   else
@@ -137,13 +155,24 @@ static void set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg,
 __attribute__((noinline)) void
 preempt_set_finalizer(void *obj, preempt_finalizer_fn fn, void *arg) {
   set_finalizer(obj, fn, arg, PREEMPT_FIN_ORDERED,
-                (uintptr_t)__builtin_return_address(0));
+                (uintptr_t)__builtin_return_address(0), NULL, NULL);
 }
 
 __attribute__((noinline)) void
 preempt_set_finalizer_order(void *obj, preempt_finalizer_fn fn, void *arg,
                             enum preempt_finalizer_order order) {
-  set_finalizer(obj, fn, arg, order, (uintptr_t)__builtin_return_address(0));
+  set_finalizer(obj, fn, arg, order, (uintptr_t)__builtin_return_address(0),
+                NULL, NULL);
+}
+
+__attribute__((noinline)) void
+preempt_replace_finalizer(void *obj, preempt_finalizer_fn fn, void *arg,
+                          enum preempt_finalizer_order order,
+                          preempt_finalizer_fn *old_fn, void **old_arg) {
+  preempt_finalizer_fn f;
+  void *a;
+  set_finalizer(obj, fn, arg, order, (uintptr_t)__builtin_return_address(0),
+                old_fn ? old_fn : &f, old_arg ? old_arg : &a);
 }
 
 void preempt_finalizers_forget(uintptr_t obj) { table_del(obj); }
@@ -177,11 +206,24 @@ static void visit_arg(const struct fin *f, struct preempt_visitor *v) {
     v->value(v, (uintptr_t)f->arg);
 }
 
+/* Whether obj holds a pointer into itself (read conservatively). */
+static bool points_to_itself(uintptr_t obj) {
+  struct preempt_located l = preempt_locate(obj);
+  for (uintptr_t p = obj; p + sizeof(uintptr_t) <= obj + l.scan;
+       p += sizeof(uintptr_t))
+    if (*(const uintptr_t *)p - obj < l.size)
+      return true;
+  return false;
+}
+
 void preempt_finalizers_visit_referents(struct preempt_visitor *v) {
   for (size_t i = 0; i < table_size; i++)
     if (table[i].obj > 1) {
       if (table[i].order != PREEMPT_FIN_NO_ORDER)
         v->contents(v, table[i].obj);
+      if (table[i].order == PREEMPT_FIN_STRICT &&
+          points_to_itself(table[i].obj))
+        v->value(v, table[i].obj);
       visit_arg(&table[i], v);
     }
 }
@@ -193,6 +235,19 @@ void preempt_finalizers_visit_queue(struct preempt_visitor *v) {
   }
 }
 
+static void enqueue(struct fin f) {
+  if (queue_head > 0 && queue_len == queue_cap) {
+    memmove(queue, queue + queue_head, (queue_len - queue_head) * sizeof *queue);
+    queue_len -= queue_head;
+    queue_head = 0;
+  }
+  if (queue_len == queue_cap)
+    preempt_array_grow((void **)&queue, &queue_cap, queue_len, sizeof *queue,
+                       256, "the finalizer queue");
+  queue[queue_len++] = f;
+  queued_total++;
+}
+
 /* Queues the unreached objects of the table whose order is in orders
  * (a bit per order), marking each, and what it reaches. */
 static void queue_orders(struct preempt_visitor *v, unsigned orders) {
@@ -202,24 +257,30 @@ static void queue_orders(struct preempt_visitor *v, unsigned orders) {
       continue;
     v->value(v, f.obj);
     table[i].obj = 1;
-    if (queue_head > 0 && queue_len == queue_cap) {
-      memmove(queue, queue + queue_head, (queue_len - queue_head) * sizeof *queue);
-      queue_len -= queue_head;
-      queue_head = 0;
-    }
-    if (queue_len == queue_cap)
-      preempt_array_grow((void **)&queue, &queue_cap, queue_len, sizeof *queue,
-                         256, "the finalizer queue");
-    queue[queue_len++] = f;
-    queued_total++;
+    enqueue(f);
   }
   preempt_mark_drain();
+}
+
+__attribute__((noinline)) void preempt_finalize_all(void) {
+  preempt_thread_current();
+  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+  qlock_take();
+  for (size_t i = 0; i < table_size; i++)
+    if (table[i].obj > 1) {
+      enqueue(table[i]);
+      table[i].obj = 1;
+    }
+  qlock_drop();
+  preempt_unlock_heap();
+  preempt_finalizers_wake();
 }
 
 /* World stopped, marking done: queue finalizers of unreachable objects. */
 void preempt_finalizers_queue_unreachable(struct preempt_visitor *v) {
   qlock_take();
-  queue_orders(v, 1u << PREEMPT_FIN_ORDERED | 1u << PREEMPT_FIN_NO_ORDER);
+  queue_orders(v, 1u << PREEMPT_FIN_ORDERED | 1u << PREEMPT_FIN_NO_ORDER |
+                     1u << PREEMPT_FIN_STRICT);
   queue_orders(v, 1u << PREEMPT_FIN_UNREACHABLE);
   qlock_drop();
 }

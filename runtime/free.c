@@ -81,14 +81,20 @@ bool preempt_freed(uintptr_t obj) {
   return preempt_addrmap_find(&freed, obj) != NULL;
 }
 
+/* Also from the thread that stopped the world (or holds preempt_lock),
+ * which has the heap already. */
 static struct preempt_located query(const void *p, uintptr_t ip) {
-  preempt_thread_current();
-  preempt_lock_heap_holding(ip, p, NULL);
+  bool mine = preempt_heap_locked_here();
+  if (!mine) {
+    preempt_thread_current();
+    preempt_lock_heap_holding(ip, p, NULL);
+  }
   struct preempt_located l = preempt_locate((uintptr_t)p);
   if (l.where == PREEMPT_IN_OBJECT)
     l.size =
         preempt_freed(l.obj) ? 0 : span_slot_bytes(preempt_span_of(l.obj));
-  preempt_unlock_heap();
+  if (!mine)
+    preempt_unlock_heap();
   return l;
 }
 
@@ -96,6 +102,12 @@ __attribute__((noinline)) void *preempt_object_start(const void *p) {
   struct preempt_located l =
       query(p, (uintptr_t)__builtin_return_address(0));
   return l.where == PREEMPT_IN_OBJECT && l.size ? (void *)l.obj : NULL;
+}
+
+__attribute__((noinline)) int preempt_object_scanned(const void *p) {
+  struct preempt_located l =
+      query(p, (uintptr_t)__builtin_return_address(0));
+  return l.where == PREEMPT_IN_OBJECT && l.size ? l.scan != 0 : -1;
 }
 
 __attribute__((noinline)) size_t preempt_object_size(const void *p) {

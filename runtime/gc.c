@@ -187,6 +187,41 @@ __attribute__((noinline)) int preempt_is_heap_object(const void *p) {
   return r;
 }
 
+struct each_object {
+  void (*fn)(void *obj, size_t size, void *arg);
+  void *arg;
+};
+
+static void each_object_in(struct preempt_span *s, void *arg) {
+  struct each_object *e = arg;
+  if (s->state == SPAN_LARGE) {
+    if (!preempt_freed(s->base))
+      e->fn((void *)s->base, s->elemsize, e->arg);
+    return;
+  }
+  if (s->state != SPAN_SMALL)
+    return;
+  for (uint32_t i = 0; i < s->nelems; i++) {
+    uintptr_t obj = s->base + (uintptr_t)i * s->elemsize;
+    if (span_slot_allocated(s, i) && !preempt_freed(obj))
+      e->fn((void *)obj, s->elemsize, e->arg);
+  }
+}
+
+__attribute__((noinline)) void
+preempt_heap_each_object(void (*fn)(void *obj, size_t size, void *arg),
+                         void *arg) {
+  struct each_object e = {fn, arg};
+  bool mine = preempt_heap_locked_here();
+  if (!mine) {
+    preempt_thread_current();
+    preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+  }
+  preempt_heap_each_span(each_object_in, &e);
+  if (!mine)
+    preempt_unlock_heap();
+}
+
 __attribute__((noinline)) void preempt_read_stats(struct preempt_stats *out) {
   preempt_thread_current();
   preempt_lock_heap((uintptr_t)__builtin_return_address(0));

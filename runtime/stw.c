@@ -181,7 +181,14 @@ __attribute__((noinline)) void preempt_safepoint(void) {
 
 /* ---- the heap lock --------------------------------------------------------- */
 
+static _Atomic long api_lock_holder; /* preempt_lock's thread, or 0 */
+
 __attribute__((noreturn)) static void heap_while_stopped(void) {
+  if (atomic_load(&api_lock_holder) == current_tid())
+    preempt_fatal("this thread holds preempt_lock() and then called into "
+                  "the runtime for the heap (an allocation, preempt_gc, a "
+                  "finalizer, weak link or root change): call "
+                  "preempt_unlock() first");
   preempt_fatal("this thread stopped the world (\"%s\") and then called "
                 "into the runtime for the heap (an allocation, preempt_gc, "
                 "a finalizer or root change): call "
@@ -531,6 +538,23 @@ void preempt_start_world(void) {
 }
 
 /* ---- the public API ----------------------------------------------------------- */
+
+bool preempt_heap_locked_here(void) {
+  return atomic_load(&heap_owner) == current_tid();
+}
+
+__attribute__((noinline)) void preempt_lock(void) {
+  preempt_init();
+  preempt_lock_heap((uintptr_t)__builtin_return_address(0));
+  atomic_store(&api_lock_holder, current_tid());
+}
+
+void preempt_unlock(void) {
+  if (atomic_load(&api_lock_holder) != current_tid())
+    preempt_fatal("preempt_unlock(): this thread does not hold preempt_lock()");
+  atomic_store(&api_lock_holder, 0);
+  preempt_unlock_heap();
+}
 
 void preempt_stop_the_world(const char *reason) {
   preempt_init();

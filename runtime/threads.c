@@ -89,6 +89,8 @@ __attribute__((noinline)) void preempt_thread_attach(void) {
   preempt_exit_blocking();
 }
 
+int preempt_thread_attached(void) { return preempt_self != NULL; }
+
 static void thread_free(struct preempt_thread *t) {
   preempt_vec_free(&t->roots);
   preempt_vec_free(&t->frames);

@@ -92,9 +92,37 @@ __attribute__((noinline)) int preempt_weak_set_long(void **slot,
   return weak_set(slot, obj, true, (uintptr_t)__builtin_return_address(0));
 }
 
+/* Not stopped between reading the hidden word and revealing it: a stop
+ * there would see no pointer, and the object could be freed under us. */
 void *preempt_weak_get(void *const *slot) {
+  preempt_nopreempt_begin();
   uintptr_t v = (uintptr_t)*(void *volatile const *)slot;
-  return v ? (void *)~v : NULL;
+  void *p = v ? (void *)~v : NULL;
+  preempt_nopreempt_end();
+  return p;
+}
+
+__attribute__((noinline)) int preempt_weak_move(void **from, void **to,
+                                                int long_link) {
+  preempt_thread_current();
+  preempt_lock_heap_holding((uintptr_t)__builtin_return_address(0), from, to);
+  int r = -1;
+  struct preempt_addrmap_entry *e = preempt_addrmap_find(&links, (uintptr_t)from);
+  if (e && (e->value & 1) == (long_link != 0)) {
+    uintptr_t value = e->value;
+    r = 0;
+    if (from == to)
+      ;
+    else if (preempt_addrmap_find(&links, (uintptr_t)to))
+      r = 1;
+    else {
+      preempt_addrmap_remove(&links, (uintptr_t)from);
+      bool added;
+      preempt_addrmap_add(&links, (uintptr_t)to, &added)->value = value;
+    }
+  }
+  preempt_unlock_heap();
+  return r;
 }
 
 /* An object is alive if it is marked, or not on the heap at all. */

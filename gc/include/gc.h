@@ -1,0 +1,2 @@
+/* Programs include <gc.h> or <gc/gc.h>: both are preempt's (gc/gc.h). */
+#include "gc/gc.h"

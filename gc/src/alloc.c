@@ -1,0 +1,398 @@
+/* Allocation, explicit free, object queries, kinds and typed objects.
+ *
+ * GC_malloc is preempt_alloc (scanned conservatively, as bdwgc scans its
+ * objects), GC_malloc_atomic preempt_alloc_noscan, and an uncollectable
+ * object is a pinned one (a root until GC_free).  Descriptors from
+ * GC_make_descriptor are preempt's run-time layouts. */
+#include "compat.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+/* ---- uncollectable objects: a set of their starts -------------------------- */
+
+static struct {
+  uintptr_t *v; /* open addressing; 0 empty, 1 deleted */
+  size_t cap, used;
+} uncoll;
+static pthread_mutex_t uncoll_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t hash(uintptr_t k, size_t cap) {
+  return (size_t)((k * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
+}
+
+static void uncoll_put(uintptr_t k) {
+  if ((uncoll.used + 1) * 2 > uncoll.cap) {
+    uintptr_t *old = uncoll.v;
+    size_t old_cap = uncoll.cap;
+    uncoll.cap = old_cap ? old_cap * 2 : 256;
+    uncoll.v = calloc(uncoll.cap, sizeof *uncoll.v);
+    if (!uncoll.v)
+      gc_abort("GC: out of memory for the table of uncollectable objects");
+    uncoll.used = 0;
+    for (size_t i = 0; i < old_cap; i++)
+      if (old[i] > 1)
+        uncoll_put(old[i]);
+    free(old);
+  }
+  size_t i = hash(k, uncoll.cap);
+  while (uncoll.v[i] > 1)
+    i = (i + 1) & (uncoll.cap - 1);
+  if (!uncoll.v[i])
+    uncoll.used++;
+  uncoll.v[i] = k;
+}
+
+static bool uncoll_take(uintptr_t k, bool remove) {
+  if (!uncoll.cap)
+    return false;
+  for (size_t i = hash(k, uncoll.cap); uncoll.v[i];
+       i = (i + 1) & (uncoll.cap - 1))
+    if (uncoll.v[i] == k) {
+      if (remove)
+        uncoll.v[i] = 1;
+      return true;
+    }
+  return false;
+}
+
+bool gc_is_uncollectable(const void *base) {
+  pthread_mutex_lock(&uncoll_lock);
+  bool r = uncoll_take((uintptr_t)base, false);
+  pthread_mutex_unlock(&uncoll_lock);
+  return r;
+}
+
+/* ---- kinds ---------------------------------------------------------------------- */
+
+#define MAX_KINDS 64
+static struct {
+  GC_word descr;
+  bool add_size;
+} kinds[MAX_KINDS];
+static _Atomic unsigned nkinds = GC_KIND_FIRST_CUSTOM;
+static _Atomic unsigned nprocs;
+
+/* A custom kind is pointer-free if its descriptor scans nothing, else
+ * scanned conservatively (mark procedures are not called here). */
+static bool kind_ptrfree(int k) {
+  return (kinds[k].descr & GC_DS_TAGS) == GC_DS_LENGTH && kinds[k].descr == 0 &&
+         !kinds[k].add_size;
+}
+
+static inline void *finish(void *p, size_t lb) {
+  if (unlikely(!p))
+    return gc_out_of_memory(lb);
+  if (unlikely(GC_find_leak))
+    gc_leak_track(p);
+  return p;
+}
+
+static inline void before_alloc(void) {
+  gc_ensure_init();
+  if (unlikely(GC_dont_gc != gc_seen_dont_gc))
+    gc_sync_dont_gc();
+  gc_maybe_finalize();
+}
+
+void *gc_alloc_kind(size_t lb, int k) {
+  before_alloc();
+  void *p;
+  switch (k) {
+  case GC_KIND_PTRFREE:
+    return finish(preempt_alloc_noscan(lb), lb);
+  case GC_KIND_NORMAL:
+    return finish(preempt_alloc(lb), lb);
+  case GC_KIND_UNCOLLECTABLE:
+  case GC_KIND_AUNCOLLECTABLE:
+    p = k == GC_KIND_UNCOLLECTABLE ? preempt_alloc(lb) : preempt_alloc_noscan(lb);
+    if (!p)
+      return gc_out_of_memory(lb);
+    preempt_pin(p);
+    pthread_mutex_lock(&uncoll_lock);
+    uncoll_put((uintptr_t)p);
+    pthread_mutex_unlock(&uncoll_lock);
+    return p; /* never a leak */
+  default:
+    if (k < 0 || (unsigned)k >= atomic_load(&nkinds))
+      gc_abort("GC_generic_malloc: %d is not an object kind", k);
+    p = finish(kind_ptrfree(k) ? preempt_alloc_noscan(lb) : preempt_alloc(lb),
+               lb);
+    if (p)
+      gc_kind_disclaim(p, k);
+    return p;
+  }
+}
+
+void *GC_malloc(size_t lb) {
+  before_alloc();
+  return finish(preempt_alloc(lb), lb);
+}
+
+void *GC_malloc_atomic(size_t lb) {
+  before_alloc();
+  return finish(preempt_alloc_noscan(lb), lb);
+}
+
+void *GC_malloc_uncollectable(size_t lb) {
+  return gc_alloc_kind(lb, GC_KIND_UNCOLLECTABLE);
+}
+void *GC_malloc_atomic_uncollectable(size_t lb) {
+  return gc_alloc_kind(lb, GC_KIND_AUNCOLLECTABLE);
+}
+/* preempt never mistakes an integer for a pointer into a large object's
+ * first page any more than elsewhere: the hint changes nothing. */
+void *GC_malloc_ignore_off_page(size_t lb) { return GC_malloc(lb); }
+void *GC_malloc_atomic_ignore_off_page(size_t lb) {
+  return GC_malloc_atomic(lb);
+}
+/* Stubborn objects (write-once, for incremental collection) are ordinary. */
+void *GC_malloc_stubborn(size_t lb) { return GC_malloc(lb); }
+void GC_change_stubborn(const void *p) { (void)p; }
+void GC_end_stubborn_change(const void *p) { (void)p; }
+void GC_ptr_store_and_dirty(void *p, const void *q) {
+  *(const void **)p = q;
+}
+
+char *GC_strdup(const char *s) {
+  if (!s)
+    return NULL;
+  size_t n = strlen(s) + 1;
+  char *p = GC_malloc_atomic(n);
+  if (p)
+    memcpy(p, s, n);
+  return p;
+}
+
+char *GC_strndup(const char *s, size_t max) {
+  size_t n = strnlen(s, max);
+  char *p = GC_malloc_atomic(n + 1);
+  if (p) {
+    memcpy(p, s, n);
+    p[n] = 0;
+  }
+  return p;
+}
+
+wchar_t *GC_wcsdup(const wchar_t *s) {
+  size_t n = (wcslen(s) + 1) * sizeof(wchar_t);
+  wchar_t *p = GC_malloc_atomic(n);
+  if (p)
+    memcpy(p, s, n);
+  return p;
+}
+
+void *GC_malloc_many(size_t lb) {
+  if (lb < sizeof(void *))
+    lb = sizeof(void *);
+  size_t n = lb >= 4096 ? 1 : 4096 / lb;
+  void *head = NULL;
+  for (size_t i = 0; i < n; i++) {
+    void *p = GC_malloc(lb);
+    if (!p)
+      break;
+    GC_NEXT(p) = head;
+    head = p;
+  }
+  return head;
+}
+
+/* ---- aligned objects ----------------------------------------------------------
+ * Alignment beyond preempt's 16 bytes: the object is lb + align bytes and
+ * the result a pointer into it, with the object's start (complemented)
+ * in the word before, so that GC_free and GC_base find it. */
+#define ALIGN_MARK(base) (~(uintptr_t)(base))
+
+void *GC_memalign(size_t align, size_t lb) {
+  if (align <= 16)
+    return GC_malloc(lb);
+  if (align & (align - 1) || lb > SIZE_MAX - align) {
+    errno = EINVAL;
+    return NULL;
+  }
+  char *base = GC_malloc(lb + align);
+  if (!base)
+    return NULL;
+  uintptr_t p = ((uintptr_t)base + align) & ~(uintptr_t)(align - 1);
+  ((uintptr_t *)p)[-1] = ALIGN_MARK(base);
+  return (void *)p;
+}
+
+int GC_posix_memalign(void **out, size_t align, size_t lb) {
+  if (align < sizeof(void *) || (align & (align - 1)))
+    return EINVAL;
+  void *p = GC_memalign(align, lb);
+  if (!p)
+    return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+/* The start of the object GC_free(p) means: p itself, or the object an
+ * aligned pointer was cut from. */
+static void *free_target(void *p) {
+  void *base = preempt_object_start(p);
+  if (base && base != p && (uintptr_t)p - (uintptr_t)base >= sizeof(uintptr_t) &&
+      ((uintptr_t *)p)[-1] == ALIGN_MARK(base))
+    return base;
+  return p;
+}
+
+/* ---- free and queries -------------------------------------------------------- */
+
+void GC_free(void *p) {
+  if (!p)
+    return;
+  gc_ensure_init();
+  p = free_target(p);
+  gc_debug_forget(p);
+  pthread_mutex_lock(&uncoll_lock);
+  bool pinned = uncoll_take((uintptr_t)p, true);
+  pthread_mutex_unlock(&uncoll_lock);
+  if (pinned)
+    preempt_unpin(p);
+  preempt_free(p); /* fatal, naming the caller, for a bad pointer */
+}
+
+void *GC_base(void *p) { return p ? preempt_object_start(p) : NULL; }
+int GC_is_heap_ptr(const void *p) { return preempt_object_start(p) != NULL; }
+size_t GC_size(const void *p) { return preempt_object_size(p); }
+
+int GC_get_kind_and_size(const void *p, size_t *psize) {
+  if (psize)
+    *psize = preempt_object_size(p);
+  int scanned = preempt_object_scanned(p);
+  if (gc_is_uncollectable(p))
+    return scanned ? GC_KIND_UNCOLLECTABLE : GC_KIND_AUNCOLLECTABLE;
+  return scanned > 0 ? GC_KIND_NORMAL : GC_KIND_PTRFREE;
+}
+
+void *GC_realloc(void *p, size_t lb) {
+  if (!p)
+    return GC_malloc(lb);
+  if (!lb) {
+    GC_free(p);
+    return NULL;
+  }
+  void *base = preempt_object_start(p);
+  if (base != p)
+    gc_abort("GC_realloc(%p, %zu): not the start of a heap object", p, lb);
+  size_t old = preempt_object_size(p);
+  /* In place when it still fits with its byte past the end, and does not
+   * waste more than half: the tail is cleared (no stale pointers). */
+  if (lb < old && lb >= old / 2) {
+    memset((char *)p + lb, 0, old - lb);
+    return p;
+  }
+  void *q = gc_alloc_kind(lb, GC_get_kind_and_size(p, NULL));
+  if (!q)
+    return NULL;
+  memcpy(q, p, lb < old ? lb : old);
+  GC_free(p);
+  return q;
+}
+
+/* ---- kinds ------------------------------------------------------------------------ */
+
+void **GC_new_free_list_inner(void) {
+  void **fl = calloc(25, sizeof(void *)) /* bdwgc's GC_TINY_FREELISTS */;
+  if (!fl)
+    gc_abort("GC_new_free_list: out of memory");
+  return fl;
+}
+void **GC_new_free_list(void) { return GC_new_free_list_inner(); }
+
+unsigned GC_new_kind_inner(void **free_list, GC_word descr, int add_size,
+                           int clear) {
+  (void)free_list;
+  (void)clear; /* preempt clears every object */
+  unsigned k = atomic_fetch_add(&nkinds, 1);
+  if (k >= MAX_KINDS)
+    gc_abort("GC_new_kind: more than %d object kinds", MAX_KINDS);
+  kinds[k].descr = descr;
+  kinds[k].add_size = add_size != 0;
+  return k;
+}
+unsigned GC_new_kind(void **fl, GC_word d, int add, int clear) {
+  return GC_new_kind_inner(fl, d, add, clear);
+}
+/* Mark procedures are never called: objects of their kinds are scanned
+ * conservatively, which finds at least what the procedure would. */
+unsigned GC_new_proc_inner(GC_mark_proc p) {
+  (void)p;
+  return atomic_fetch_add(&nprocs, 1);
+}
+unsigned GC_new_proc(GC_mark_proc p) { return GC_new_proc_inner(p); }
+
+void *GC_generic_malloc(size_t lb, int k) { return gc_alloc_kind(lb, k); }
+void *GC_generic_malloc_ignore_off_page(size_t lb, int k) {
+  return gc_alloc_kind(lb, k);
+}
+void *GC_generic_malloc_uncollectable(size_t lb, int k) {
+  void *p = gc_alloc_kind(lb, k);
+  if (p && k != GC_KIND_UNCOLLECTABLE && k != GC_KIND_AUNCOLLECTABLE) {
+    preempt_pin(p);
+    pthread_mutex_lock(&uncoll_lock);
+    uncoll_put((uintptr_t)p);
+    pthread_mutex_unlock(&uncoll_lock);
+  }
+  return p;
+}
+void *GC_generic_or_special_malloc(size_t lb, int k) {
+  return gc_alloc_kind(lb, k);
+}
+
+/* ---- typed objects ------------------------------------------------------------------
+ * A descriptor is bdwgc's length descriptor when the layout is trivial
+ * (0: no pointer; n: n bytes of pointers), else the address of one of
+ * these, tagged GC_DS_PROC. */
+struct typed {
+  preempt_descriptor *d;
+  size_t bytes; /* that the layout covers */
+};
+
+GC_descr GC_make_descriptor(const GC_word *bm, size_t len) {
+  size_t last = 0, set = 0;
+  for (size_t i = 0; i < len; i++)
+    if (GC_get_bit(bm, i)) {
+      last = i + 1;
+      set++;
+    }
+  if (!set)
+    return 0 | GC_DS_LENGTH;
+  if (set == last)
+    return (GC_descr)(last * sizeof(GC_word)) | GC_DS_LENGTH;
+  struct typed *t = malloc(sizeof *t);
+  if (!t)
+    gc_abort("GC_make_descriptor: out of memory");
+  t->d = preempt_make_descriptor((const uint64_t *)bm, last, NULL);
+  t->bytes = last * sizeof(GC_word);
+  if (!t->d)
+    gc_abort("GC_make_descriptor: cannot make a layout of %zu words", last);
+  return (GC_descr)t | GC_DS_PROC;
+}
+
+void *GC_malloc_explicitly_typed(size_t lb, GC_descr d) {
+  if ((d & GC_DS_TAGS) == GC_DS_LENGTH)
+    return d ? GC_malloc(lb) : GC_malloc_atomic(lb);
+  struct typed *t = (struct typed *)(d & ~(GC_descr)GC_DS_TAGS);
+  before_alloc();
+  return finish(preempt_alloc_described(lb < t->bytes ? t->bytes : lb, t->d),
+                lb);
+}
+
+void *GC_malloc_explicitly_typed_ignore_off_page(size_t lb, GC_descr d) {
+  return GC_malloc_explicitly_typed(lb, d);
+}
+
+/* An array of typed elements is scanned conservatively unless pointer-free
+ * (a layout repeats only at its own size). */
+void *GC_calloc_explicitly_typed(size_t n, size_t lb, GC_descr d) {
+  size_t bytes;
+  if (__builtin_mul_overflow(n, lb, &bytes))
+    return gc_out_of_memory(SIZE_MAX);
+  return d == 0 ? GC_malloc_atomic(bytes) : GC_malloc(bytes);
+}
