@@ -154,7 +154,7 @@ static void describe(char *buf, size_t n, struct header *h) {
 /* World stopped, from the collection: every registered object is still
  * allocated (a dead one's slot was emptied by the collection that found
  * it).  A thread stopped while holding the registry lock makes us skip. */
-void gc_debug_check_all(void) {
+PREEMPT_UNSAFE void gc_debug_check_all(void) {
   if (!nentries || pthread_mutex_trylock(&reg_lock))
     return;
   for (size_t i = 0; i < nentries; i++) {

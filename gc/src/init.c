@@ -226,6 +226,8 @@ static void runtime_event(enum preempt_event ev, size_t value, void *arg) {
     if (measuring)
       full_gc_total_ms += (unsigned long)((now_ns() - gc_started_ns) / 1000000);
     send(GC_EVENT_POST_START_WORLD, GC_EVENT_END);
+    if (GC_get_toggleref_func()) /* asked again after each collection */
+      gc_set_pending();
     break;
   case PREEMPT_EVENT_HEAP_RESIZE: {
     GC_on_heap_resize_proc r = GC_on_heap_resize;
@@ -345,6 +347,7 @@ int GC_try_to_collect(GC_stop_func stop) {
     gc_sync_dont_gc();
   if (GC_dont_gc || (stop && stop()))
     return 0;
+  gc_toggle_refs_update();
   preempt_gc();
   gc_debug_report();
   if (!GC_finalize_on_demand)
