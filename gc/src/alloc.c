@@ -5,6 +5,7 @@
  * object is a pinned one (a root until GC_free).  Descriptors from
  * GC_make_descriptor are preempt's run-time layouts. */
 #include "compat.h"
+#include "gc/gc_inline.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -199,6 +200,46 @@ void *GC_malloc_many(size_t lb) {
   }
   return head;
 }
+
+void GC_generic_malloc_many(size_t lb, int k, void **result) {
+  if (lb < sizeof(void *))
+    lb = sizeof(void *);
+  size_t n = lb >= 4096 ? 1 : 4096 / lb;
+  void *head = NULL;
+  for (size_t i = 0; i < n; i++) {
+    void *p = gc_alloc_kind(lb, k);
+    if (!p)
+      break;
+    GC_NEXT(p) = head;
+    head = p;
+  }
+  *result = head;
+}
+
+/* Mark procedures are never called (their objects are scanned
+ * conservatively): what they would call does nothing. */
+struct GC_ms_entry *GC_mark_and_push(void *obj, struct GC_ms_entry *msp,
+                                     struct GC_ms_entry *lim, void **src) {
+  (void)obj;
+  (void)lim;
+  (void)src;
+  return msp;
+}
+void GC_push_all(void *b, void *t) {
+  (void)b;
+  (void)t;
+}
+void GC_push_all_eager(void *b, void *t) {
+  (void)b;
+  (void)t;
+}
+void GC_push_conditional(void *b, void *t, int all) {
+  (void)b;
+  (void)t;
+  (void)all;
+}
+void GC_push_finalizer_structures(void) {}
+void *GC_clear_stack(void *p) { return p; }
 
 /* ---- aligned objects ----------------------------------------------------------
  * Alignment beyond preempt's 16 bytes: the object is lb + align bytes and

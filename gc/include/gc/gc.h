@@ -150,6 +150,8 @@ GC_API GC_ATTR_MALLOC GC_ATTR_ALLOC_SIZE(1) void *GC_CALL
 GC_malloc_atomic(size_t);
 GC_API GC_ATTR_MALLOC char *GC_CALL GC_strdup(const char *);
 GC_API GC_ATTR_MALLOC char *GC_CALL GC_strndup(const char *, size_t);
+GC_API GC_ATTR_MALLOC wchar_t *GC_CALL GC_wcsdup(const wchar_t *);
+#define GC_WCSDUP(s) GC_wcsdup(s)
 GC_API GC_ATTR_MALLOC GC_ATTR_ALLOC_SIZE(1) void *GC_CALL
 GC_malloc_uncollectable(size_t);
 GC_API GC_ATTR_MALLOC GC_ATTR_ALLOC_SIZE(1) void *GC_CALL
@@ -238,6 +240,8 @@ GC_API int GC_CALL GC_is_incremental_mode(void);
 GC_API int GC_CALL GC_incremental_protection_needs(void);
 GC_API void GC_CALL GC_start_incremental_collection(void);
 GC_API int GC_CALL GC_collect_a_little(void);
+GC_API void GC_CALL GC_set_force_unmap_on_gcollect(int);
+GC_API int GC_CALL GC_get_force_unmap_on_gcollect(void);
 GC_API void GC_CALL GC_set_manual_vdb_allowed(int);
 GC_API int GC_CALL GC_get_manual_vdb_allowed(void);
 
@@ -255,6 +259,8 @@ GC_API GC_ATTR_MALLOC char *GC_CALL GC_debug_strdup(const char *,
                                                    GC_EXTRA_PARAMS);
 GC_API GC_ATTR_MALLOC char *GC_CALL GC_debug_strndup(const char *, size_t,
                                                     GC_EXTRA_PARAMS);
+GC_API GC_ATTR_MALLOC wchar_t *GC_CALL GC_debug_wcsdup(const wchar_t *,
+                                                      GC_EXTRA_PARAMS);
 GC_API GC_ATTR_MALLOC GC_ATTR_ALLOC_SIZE(1) void *GC_CALL
 GC_debug_malloc_uncollectable(size_t, GC_EXTRA_PARAMS);
 GC_API GC_ATTR_MALLOC GC_ATTR_ALLOC_SIZE(1) void *GC_CALL

@@ -22,5 +22,6 @@
     (result) = (void *)gc_cons_;                                              \
   } while (0)
 #define GC_TINY_FREELISTS 25
-GC_API void GC_CALL GC_print_free_list(int kind, size_t sz_in_granules);
+/* *result: a list of objects of lb bytes of kind k, linked by GC_NEXT. */
+GC_API void GC_CALL GC_generic_malloc_many(size_t lb, int k, void **result);
 #endif

@@ -87,6 +87,19 @@ typedef void(GC_CALLBACK *GC_describe_type_fn)(void *p, char *out_buf);
 GC_API void GC_CALL GC_register_describe_type_fn(int kind, GC_describe_type_fn);
 GC_API void GC_CALL GC_print_trace(GC_word gc_no);
 GC_API void GC_CALL GC_print_trace_inner(GC_word gc_no);
+GC_API void GC_CALL GC_print_free_list(int kind, size_t sz_in_granules);
+/* For mark procedures, which are never called here: they do nothing. */
+GC_API struct GC_ms_entry *GC_CALL GC_mark_and_push(void *obj,
+                                                    struct GC_ms_entry *msp,
+                                                    struct GC_ms_entry *lim,
+                                                    void **src);
+#define GC_MARK_AND_PUSH(obj, msp, lim, src)                                  \
+  GC_mark_and_push((void *)(obj), msp, lim, (void **)(src))
+GC_API void GC_CALL GC_push_all(void *bottom, void *top);
+GC_API void GC_CALL GC_push_all_eager(void *bottom, void *top);
+GC_API void GC_CALL GC_push_conditional(void *bottom, void *top, int all);
+GC_API void GC_CALL GC_push_finalizer_structures(void);
+GC_API void *GC_CALL GC_clear_stack(void *);
 GC_API void *GC_least_plausible_heap_addr;
 GC_API void *GC_greatest_plausible_heap_addr;
 #ifdef __cplusplus
