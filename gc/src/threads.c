@@ -16,22 +16,36 @@
 
 /* ---- threads ------------------------------------------------------------ */
 
+/* Every thread counts as registered, as under bdwgc's redirected
+ * pthread_create, unless it unregistered itself: asking attaches it. */
+static __thread bool unregistered;
+
 void GC_use_threads_discovery(void) {}
 void GC_allow_register_threads(void) { gc_ensure_init(); }
 
 int GC_register_my_thread(const struct GC_stack_base *sb) {
   (void)sb; /* preempt reads the thread's stack bounds itself */
   gc_ensure_init();
-  if (preempt_thread_attached())
+  bool was = preempt_thread_attached() && !unregistered;
+  unregistered = false;
+  if (was)
     return GC_DUPLICATE;
   preempt_thread_attach();
   return GC_SUCCESS;
 }
 
-int GC_thread_is_registered(void) { return preempt_thread_attached(); }
+
+int GC_thread_is_registered(void) {
+  gc_ensure_init();
+  if (unregistered)
+    return 0;
+  preempt_thread_attach();
+  return 1;
+}
 
 int GC_unregister_my_thread(void) {
   preempt_thread_detach();
+  unregistered = true;
   return GC_SUCCESS;
 }
 
