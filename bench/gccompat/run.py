@@ -20,8 +20,10 @@ Workloads:
                  the same way
     stale        stale_stack.c: a dead list kept alive by a stale stack
                  slot (see the file's comment), run in its stale and its
-                 control mode; prints the nodes and bytes still alive after
-                 GC_gcollect for each collector.  Not timed.
+                 control mode; prints, for each collector, the words of the
+                 collecting frame that still point into the dead list
+                 (stale words) and the nodes and bytes still alive after
+                 GC_gcollect.  Not timed.
 
 Each timed run goes through bench/tools/runexec (wall time, CPU time, peak
 RSS from wait4); the variants alternate (their order rotating each run)
@@ -207,7 +209,7 @@ def stale_probe(args, exes, errors):
                 errors.append("stale_stack (%s, %s): exit status %d\n%s%s" % (
                     v, mode, proc.returncode, out,
                     proc.stderr.decode(errors="replace")[-2000:]))
-                rows.append([v, mode, "FAILED", "", "", "", ""])
+                rows.append([v, mode, "FAILED", "", "", "", "", ""])
                 continue
             r = kv(m.group(1))
             found[(v, mode)] = r
@@ -218,19 +220,17 @@ def stale_probe(args, exes, errors):
         for mode, r in (("stale", s), ("control", c)):
             if not r:
                 continue
-            mem = num(r, "memory_use_after")
             over = None
-            if mode == "stale" and c and mem is not None:
-                cm = num(c, "memory_use_after")
-                over = None if cm is None else mem - cm
+            if mode == "stale" and c:
+                a, b = num(r, "memory_use_after"), num(c, "memory_use_after")
+                over = None if a is None or b is None else a - b
             nodes = num(r, "nodes") or 0
             kept = num(r, "retained")
             rows.append([
-                v, mode, str(nodes), fmt(kept, "d"),
-                fmt(kept and 100.0 * kept / nodes if kept is not None
-                    else None, ".1f"),
+                v, mode, str(nodes), fmt(num(r, "stale_words"), "d"),
+                fmt(kept, "d"),
+                fmt(None if kept is None else 100.0 * kept / nodes, ".1f"),
                 fmt(num(r, "retained_bytes"), "d"),
-                fmt(mem, "d"),
                 fmt(over, "d") if mode == "stale" else ""])
     return rows, found
 
@@ -413,10 +413,9 @@ def main():
         log("stale stack slot: nodes of a dead %d-node list still alive "
             "after GC_gcollect (depth %d)" % (args.nodes, args.stale_depth))
         log("")
-        log(table(stale_rows, ["variant", "mode", "nodes", "retained",
-                               "retained %", "retained bytes",
-                               "memory use B", "memory use - control B"],
-                  args.markdown))
+        log(table(stale_rows, ["variant", "mode", "nodes", "stale words",
+                               "retained", "retained %", "retained bytes",
+                               "memory use - control B"], args.markdown))
     return exit_status(errors)
 
 

@@ -36,12 +36,20 @@
  * a link still set after GC_gcollect() is a node still alive.  Also printed:
  * GC_get_memory_use() after the collection minus before the list was built.
  *
- *   RESULT mode=stale|control nodes=N retained=K retained_bytes=B
+ * Before collecting, phase 2 also counts the words of its int array that
+ * point into a node (stale_words): the stale copies are there for both
+ * collectors; what differs is whether the collector reads them.
  *
- * Exit status 1 if the list was damaged while it was live (a collector
- * freed a live node) or the control run retained anything. */
+ *   RESULT mode=stale|control nodes=N node_size=S stale_words=W
+ *          retained=K retained_bytes=B memory_use_before=M0
+ *          memory_use_after=M1 longest_run=L
+ *
+ * Exit status 1 if the list was damaged or its links cleared while it was
+ * live (a collector freed a live node, or the counting is broken) or the
+ * control run retained anything. */
 #include <gc.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,29 +97,53 @@ NOINLINE static long sum_list(const struct node *l) {
   return k == nlinks ? s : -1;
 }
 
+static long links_set(void) {
+  long k = 0;
+  for (long i = 0; i < nlinks; i++)
+    k += links[i] != NULL;
+  return k;
+}
+
 /* Phase 1: the list lives and dies within this call. */
 NOINLINE static long use_list(long n) {
   struct node *l = build_list(n);
-  GC_gcollect(); /* the list is live here: it must survive */
+  GC_gcollect(); /* the list is live here: it must survive, links set */
+  long set = links_set();
+  if (set != n) {
+    fprintf(stderr, "stale_stack: %ld of %ld links of the live list were "
+                    "cleared by GC_gcollect\n", n - set, n);
+    exit(1);
+  }
   return sum_list(l);
 }
 
 /* Nodes still alive; then the links go, so that their own records do not
  * count in the memory figure taken after the next collection. */
 static long retained(void) {
-  long k = 0;
+  long k = links_set();
   for (long i = 0; i < nlinks; i++)
-    if (links[i]) {
-      k++;
+    if (links[i])
       GC_unregister_disappearing_link(&links[i]);
-    }
+  return k;
+}
+
+/* Words of [p, p+size) that point into a node: the stale copies a
+ * conservative scan of that memory would find.  Read through volatile, as
+ * the memory is uninitialised as far as C is concerned; nothing is kept. */
+NOINLINE static long stale_words(const void *p, size_t size) {
+  const volatile uintptr_t *w = (const volatile uintptr_t *)p;
+  long k = 0;
+  for (size_t i = 0; i < size / sizeof *w; i++) {
+    void *base = GC_base((void *)w[i]);
+    k += base != NULL && GC_size(base) == node_size;
+  }
   return k;
 }
 
 /* Phase 2: lengths of the runs of equal values in a short sequence, with
  * an explicit stack of run starts (room for WORK_STACK; this input needs
  * a few).  Collects while the frame is active. */
-NOINLINE static long tally_runs(long *kept, size_t *mem) {
+NOINLINE static long tally_runs(long *kept, size_t *mem, long *stale) {
   int starts[WORK_STACK];
   int top = 0;
   static const int seq[] = {3, 3, 1, 4, 4, 4, 1, 5, 9, 9};
@@ -119,6 +151,7 @@ NOINLINE static long tally_runs(long *kept, size_t *mem) {
   for (int i = 0; i < n && top < WORK_STACK; i++)
     if (i == 0 || seq[i] != seq[i - 1])
       starts[top++] = i;
+  *stale = stale_words(starts, sizeof starts);
   GC_gcollect();
   *kept = retained();
   GC_gcollect();
@@ -143,14 +176,14 @@ NOINLINE static long scrub(void) {
 
 /* The phases run at the same depth, through the same frames. */
 NOINLINE static long at_depth(int depth, int phase, long n, long *kept,
-                              size_t *mem) {
+                              size_t *mem, long *stale) {
   if (depth > 0)
-    return at_depth(depth - 1, phase, n, kept, mem) + 1;
+    return at_depth(depth - 1, phase, n, kept, mem, stale) + 1;
   if (phase == 0)
     return use_list(n);
   if (phase == 1)
     return scrub();
-  return tally_runs(kept, mem);
+  return tally_runs(kept, mem, stale);
 }
 
 int main(int argc, char **argv) {
@@ -169,22 +202,23 @@ int main(int argc, char **argv) {
   }
   GC_gcollect();
   size_t before = GC_get_memory_use();
-  long sum = at_depth(depth, 0, n, NULL, NULL) - depth;
+  long sum = at_depth(depth, 0, n, NULL, NULL, NULL) - depth;
   if (nlinks != n || sum != n * (n - 1) / 2) {
     fprintf(stderr, "stale_stack: the live list was damaged: %ld nodes, sum "
                     "%ld (expected %ld, %ld)\n", nlinks, sum, n,
             n * (n - 1) / 2);
     return 1;
   }
-  long kept = -1;
+  long kept = -1, stale = -1;
   size_t after = 0;
   if (control)
-    at_depth(depth, 1, n, NULL, NULL);
-  long longest = at_depth(depth, 2, n, &kept, &after) - depth;
-  printf("RESULT mode=%s nodes=%ld node_size=%zu retained=%ld "
-         "retained_bytes=%ld memory_use_before=%zu memory_use_after=%zu "
-         "longest_run=%ld\n", control ? "control" : "stale", n, node_size,
-         kept, kept * (long)node_size, before, after, longest);
+    at_depth(depth, 1, n, NULL, NULL, NULL);
+  long longest = at_depth(depth, 2, n, &kept, &after, &stale) - depth;
+  printf("RESULT mode=%s nodes=%ld node_size=%zu stale_words=%ld "
+         "retained=%ld retained_bytes=%ld memory_use_before=%zu "
+         "memory_use_after=%zu longest_run=%ld\n",
+         control ? "control" : "stale", n, node_size, stale, kept,
+         kept * (long)node_size, before, after, longest);
   if (control && kept != 0) {
     fprintf(stderr, "stale_stack: the control run retained %ld nodes\n", kept);
     return 1;
