@@ -91,11 +91,16 @@ static void reg(void *obj, GC_finalization_proc fn, void *cd,
                 enum preempt_finalizer_order order, bool debug) {
   gc_ensure_init();
   void *base = debug && obj ? (char *)obj - GC_DEBUG_HEADER_BYTES : obj;
+  /* GC_DEBUG code may register an object from GC_malloc: as it is. */
+  if (debug && obj && !(preempt_object_start(base) == base &&
+                        gc_debug_object(base))) {
+    debug = false;
+    base = obj;
+  }
   preempt_finalizer_fn old = NULL;
   void *old_arg = NULL;
   /* bdwgc ignores an object that is not a heap object's start. */
-  if (base && preempt_object_start(base) == base &&
-      (!debug || gc_debug_object(base))) {
+  if (base && preempt_object_start(base) == base) {
     void *arg = cd;
     preempt_finalizer_fn f = (preempt_finalizer_fn)fn;
     if (debug && fn) {

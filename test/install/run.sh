@@ -24,4 +24,17 @@ clang-19 -O2 $(pkg-config --cflags preempt) "$here/project/main.c" \
 "$scratch/prefix/bin/preempt-cc" -O2 "$here/project/main.c" -o "$scratch/cc-consumer"
 "$scratch/cc-consumer"
 "$scratch/prefix/bin/preempt-maps" --summary "$scratch/cc-consumer" | grep -q records
+# A Boehm GC program: preempt-cc --gc, pkg-config preempt-gc, and the
+# bdw-gc name that autotools builds ask for.
+"$scratch/prefix/bin/preempt-cc" --gc -O2 "$here/project/boehm.c" -o "$scratch/gc-cc"
+"$scratch/gc-cc"
+# shellcheck disable=SC2046
+clang-19 -O2 $(pkg-config --cflags preempt-gc) "$here/project/boehm.c" \
+  $(pkg-config --libs preempt-gc) -o "$scratch/gc-pc"
+"$scratch/gc-pc"
+PKG_CONFIG_PATH="$scratch/prefix/lib/preempt/pkgconfig"
+# shellcheck disable=SC2046
+clang-19 -O2 $(pkg-config --cflags bdw-gc) "$here/project/boehm.c" \
+  $(pkg-config --libs bdw-gc) -o "$scratch/gc-bdw"
+"$scratch/gc-bdw"
 echo "install: ok"
