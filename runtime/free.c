@@ -29,7 +29,9 @@ __attribute__((noinline)) void preempt_free(void *p) {
     return;
   uintptr_t ip = (uintptr_t)__builtin_return_address(0);
   preempt_thread_current();
-  preempt_lock_heap_holding(ip, NULL, NULL);
+  /* p is a root while we wait: the caller may hold it nowhere else, and a
+   * collection meanwhile would sweep it under us. */
+  preempt_lock_heap_holding(ip, p, NULL);
   struct preempt_located l = preempt_locate((uintptr_t)p);
   if (l.where != PREEMPT_IN_OBJECT) {
     preempt_unlock_heap();

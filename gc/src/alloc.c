@@ -84,6 +84,17 @@ static bool kind_ptrfree(int k) {
          !kinds[k].add_size;
 }
 
+/* bdwgc aligns every object to 16 bytes (its granule), and programs keep
+ * tags in the low bits: preempt's classes are multiples of 16 but for 8
+ * and 24, which a request (plus the byte past the end) is moved out of. */
+static inline size_t granule(size_t lb) {
+  if (lb < 8)
+    return 15;
+  if (lb >= 16 && lb < 24)
+    return 31;
+  return lb;
+}
+
 static inline void *finish(void *p, size_t lb) {
   if (unlikely(!p))
     return gc_out_of_memory(lb);
@@ -104,12 +115,13 @@ void *gc_alloc_kind(size_t lb, int k) {
   void *p;
   switch (k) {
   case GC_KIND_PTRFREE:
-    return finish(preempt_alloc_noscan(lb), lb);
+    return finish(preempt_alloc_noscan(granule(lb)), lb);
   case GC_KIND_NORMAL:
-    return finish(preempt_alloc(lb), lb);
+    return finish(preempt_alloc(granule(lb)), lb);
   case GC_KIND_UNCOLLECTABLE:
   case GC_KIND_AUNCOLLECTABLE:
-    p = k == GC_KIND_UNCOLLECTABLE ? preempt_alloc(lb) : preempt_alloc_noscan(lb);
+    p = k == GC_KIND_UNCOLLECTABLE ? preempt_alloc(granule(lb))
+                                   : preempt_alloc_noscan(granule(lb));
     if (!p)
       return gc_out_of_memory(lb);
     preempt_pin(p);
@@ -120,7 +132,8 @@ void *gc_alloc_kind(size_t lb, int k) {
   default:
     if (k < 0 || (unsigned)k >= atomic_load(&nkinds))
       gc_abort("GC_generic_malloc: %d is not an object kind", k);
-    p = finish(kind_ptrfree(k) ? preempt_alloc_noscan(lb) : preempt_alloc(lb),
+    p = finish(kind_ptrfree(k) ? preempt_alloc_noscan(granule(lb))
+                               : preempt_alloc(granule(lb)),
                lb);
     if (p)
       gc_kind_disclaim(p, k);
@@ -130,12 +143,12 @@ void *gc_alloc_kind(size_t lb, int k) {
 
 void *GC_malloc(size_t lb) {
   before_alloc();
-  return finish(preempt_alloc(lb), lb);
+  return finish(preempt_alloc(granule(lb)), lb);
 }
 
 void *GC_malloc_atomic(size_t lb) {
   before_alloc();
-  return finish(preempt_alloc_noscan(lb), lb);
+  return finish(preempt_alloc_noscan(granule(lb)), lb);
 }
 
 void *GC_malloc_uncollectable(size_t lb) {
@@ -248,7 +261,7 @@ void *GC_clear_stack(void *p) { return p; }
 #define ALIGN_MARK(base) (~(uintptr_t)(base))
 
 void *GC_memalign(size_t align, size_t lb) {
-  if (align <= 16)
+  if (align <= 16) /* every object is */
     return GC_malloc(lb);
   if (align & (align - 1) || lb > SIZE_MAX - align) {
     errno = EINVAL;
@@ -257,9 +270,10 @@ void *GC_memalign(size_t align, size_t lb) {
   char *base = GC_malloc(lb + align);
   if (!base)
     return NULL;
-  uintptr_t p = ((uintptr_t)base + align) & ~(uintptr_t)(align - 1);
+  /* A pointer derived from base, never rebuilt from an integer. */
+  char *p = base + (align - ((uintptr_t)base & (align - 1)));
   ((uintptr_t *)p)[-1] = ALIGN_MARK(base);
-  return (void *)p;
+  return p;
 }
 
 int GC_posix_memalign(void **out, size_t align, size_t lb) {
@@ -421,7 +435,8 @@ void *GC_malloc_explicitly_typed(size_t lb, GC_descr d) {
     return d ? GC_malloc(lb) : GC_malloc_atomic(lb);
   struct typed *t = (struct typed *)(d & ~(GC_descr)GC_DS_TAGS);
   before_alloc();
-  return finish(preempt_alloc_described(lb < t->bytes ? t->bytes : lb, t->d),
+  return finish(preempt_alloc_described(granule(lb < t->bytes ? t->bytes : lb),
+                                        t->d),
                 lb);
 }
 

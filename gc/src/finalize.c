@@ -301,9 +301,11 @@ void gc_toggle_refs_update(void) {
 
 /* ---- disclaim procedures ---------------------------------------------------------
  * GC_finalized_malloc objects keep their closure in their first word
- * (tagged with bit 0) and give the program the rest; the closure runs, in
- * no order, once the object is unreachable, and the object is freed by
- * the next collection. */
+ * (tagged with bit 0) and give the program the rest; the closure runs once
+ * the object is unreachable, and the object is freed by the next
+ * collection.  What a waiting object reaches is kept (bdwgc marks from
+ * all of them), so an object's closure runs before those of the objects
+ * it refers to: preempt's ordered finalization. */
 static void GC_CALLBACK run_closure(void *base, void *arg) {
   (void)arg;
   uintptr_t w = *(uintptr_t *)base;
@@ -320,32 +322,36 @@ void *GC_finalized_malloc(size_t lb, const struct GC_finalizer_closure *fc) {
   if (!base)
     return NULL;
   base[0] = (uintptr_t)fc | 1;
-  preempt_set_finalizer_order(base, run_closure, NULL, PREEMPT_FIN_NO_ORDER);
+  preempt_set_finalizer_order(base, run_closure, NULL, PREEMPT_FIN_ORDERED);
   return base + 1;
 }
 
 /* Kind-wide disclaim procedures: each object of the kind gets a
- * no-order finalizer calling proc; a nonzero answer keeps the object
- * until the next collection asks again. */
+ * finalizer calling proc (ordered if the kind marks from all its waiting
+ * objects, else in no order); a nonzero answer keeps the object until the
+ * next collection asks again. */
 #define MAX_KINDS 64
-static GC_disclaim_proc disclaim[MAX_KINDS];
+static struct {
+  GC_disclaim_proc proc;
+  enum preempt_finalizer_order order;
+} disclaim[MAX_KINDS];
 
 static void GC_CALLBACK run_disclaim(void *obj, void *arg) {
   int kind = (int)(uintptr_t)arg;
-  if (disclaim[kind] && disclaim[kind](obj))
-    preempt_set_finalizer_order(obj, run_disclaim, arg, PREEMPT_FIN_NO_ORDER);
+  if (disclaim[kind].proc && disclaim[kind].proc(obj))
+    preempt_set_finalizer_order(obj, run_disclaim, arg, disclaim[kind].order);
 }
 
 void GC_register_disclaim_proc(int kind, GC_disclaim_proc proc,
                                int mark_from_all) {
-  (void)mark_from_all; /* what a waiting object reaches is always kept */
   if (kind < 0 || kind >= MAX_KINDS)
     gc_abort("GC_register_disclaim_proc: %d is not an object kind", kind);
-  disclaim[kind] = proc;
+  disclaim[kind].order = mark_from_all ? PREEMPT_FIN_ORDERED : PREEMPT_FIN_NO_ORDER;
+  disclaim[kind].proc = proc;
 }
 
 void gc_kind_disclaim(void *obj, int kind) {
-  if (kind >= 0 && kind < MAX_KINDS && disclaim[kind])
+  if (kind >= 0 && kind < MAX_KINDS && disclaim[kind].proc)
     preempt_set_finalizer_order(obj, run_disclaim, (void *)(uintptr_t)kind,
-                                PREEMPT_FIN_NO_ORDER);
+                                disclaim[kind].order);
 }

@@ -124,11 +124,14 @@ void gc_abort(const char *fmt, ...) {
   abort();
 }
 
+/* The runtime prints nothing itself once a hook is set. */
 static void runtime_fatal(const char *msg, void *arg) {
   (void)arg;
   GC_abort_func f = atomic_load(&abort_func);
   if (f)
     f(msg);
+  else
+    dprintf(2, "%s\n", msg);
 }
 
 void GC_set_log_fd(int fd) { log_fd = fd; }

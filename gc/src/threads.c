@@ -141,13 +141,13 @@ int GC_get_suspend_signal(void) { return stop_signal; }
 int GC_get_thr_restart_signal(void) { return stop_signal; }
 
 /* One thread cannot be suspended alone: preempt stops all or none. */
-void GC_suspend_thread(void *thread) {
+void GC_suspend_thread(pthread_t thread) {
   (void)thread;
   gc_warn("GC_suspend_thread: not offered by preempt (it stops every "
           "thread or none); use GC_stop_world_external");
 }
-void GC_resume_thread(void *thread) { (void)thread; }
-int GC_is_thread_suspended(void *thread) {
+void GC_resume_thread(pthread_t thread) { (void)thread; }
+int GC_is_thread_suspended(pthread_t thread) {
   (void)thread;
   return 0;
 }
