@@ -55,10 +55,11 @@ import debian_source  # noqa: E402
 PACKAGE = "libgc"
 TEST_TIMEOUT = 300
 # configure.ac's definitions for Debian's threaded build (doc/README.macros),
-# minus GC_GCJ_SUPPORT: libpreempt-gc has no gcj interface.
+# minus GC_GCJ_SUPPORT (libpreempt-gc has no gcj interface) and
+# GC_ENABLE_SUSPEND_THREAD (preempt stops every thread or none: one thread
+# cannot be suspended alone).
 CONFIG = ["-DGC_THREADS", "-DPARALLEL_MARK", "-DTHREAD_LOCAL_ALLOC",
-          "-DHANDLE_FORK", "-DGC_ENABLE_SUSPEND_THREAD",
-          "-DJAVA_FINALIZATION", "-DGC_ATOMIC_UNCOLLECTABLE",
+          "-DHANDLE_FORK", "-DJAVA_FINALIZATION", "-DGC_ATOMIC_UNCOLLECTABLE",
           "-DENABLE_DISCLAIM", "-DKEEP_BACK_PTRS", "-DNO_EXECUTE_PERMISSION"]
 # -w: the tests' own warnings are bdwgc's business, not ours.
 CFLAGS = ["-O2", "-g", "-w"]
@@ -123,22 +124,10 @@ TESTS = {
 
 # Flags a test needs because preempt differs where the test lets the
 # configuration choose.
-TEST_FLAGS = {
-    # GC_size(GC_malloc(0)) must be MIN_WORDS words (bdwgc: a 16-byte
-    # granule); preempt's smallest object is one word.
-    "gctest": ["-DMIN_WORDS=1"],
-}
+TEST_FLAGS = {}
 
 # Known defects (see the findings of the bdwgc test run); name -> reason.
-XFAIL = {
-    "gctest": "gc.h lacks GC_set/get_force_unmap_on_gcollect; javaxfc.h's "
-              "GC_suspend_thread & co take void * for pthread_t; "
-              "GC_thread_is_registered is 0 until the thread allocates; "
-              "GC_memalign(16, 17) is 8 mod 16; preempt_free races with a "
-              "concurrent collection",
-    "disclaim_test": "GC_finalized_malloc disclaims a pair's car/cdr before "
-                     "(or with) the pair itself",
-}
+XFAIL = {}
 
 
 def compile_test(cc, name, src, work, verbose):
