@@ -26,7 +26,7 @@ Package: libhomfly (see libhomfly.py next to this file).  The driver
 
 Usage:
     run.py [--build BUILD] [--out DIR] [--cache-dir DIR] [--src DIR]
-           [--cc clang-19] [--no-libgc] [-v]
+           [--cc clang-19] [--cflags=-O2] [--no-libgc] [-v]
 
 Exit status 0 when everything passed, 1 otherwise (every failure listed).
 """
@@ -34,6 +34,7 @@ Exit status 0 when everything passed, 1 otherwise (every failure listed).
 import argparse
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -44,7 +45,6 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
 import libhomfly  # noqa: E402
 
-CFLAGS = ["-O2"]
 TEST_TIMEOUT = 600
 MIN_STRESS_GCS = 10
 STRESS = "verify=1,poison=1,minheap=0,gc=10,retain=0,verbose=1"
@@ -114,9 +114,12 @@ def main():
                     help="compiler of the libgc control build")
     ap.add_argument("--no-libgc", action="store_true",
                     help="skip the control build with real Boehm GC")
+    ap.add_argument("--cflags", default="-O2",
+                    help="compiler flags of both builds (default -O2)")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="show compiler and test output")
     args = ap.parse_args()
+    cflags = shlex.split(args.cflags)
     build = os.path.abspath(args.build)
     out = os.path.abspath(args.out or os.path.join(build, "test",
                                                    "realprog"))
@@ -145,7 +148,7 @@ def main():
     exe = os.path.join(out, "preempt", "test_example")
     try:
         warnings = libhomfly.compile_and_link(
-            [preempt_cc, "--gc"], CFLAGS + ["-I", libhomfly.include_dir(tree)],
+            [preempt_cc, "--gc"], cflags + ["-I", libhomfly.include_dir(tree)],
             [], sources, exe, os.path.join(out, "preempt", "obj"), log)
         if args.verbose and warnings:
             log(warnings.rstrip())
@@ -189,7 +192,7 @@ def main():
         exe = os.path.join(out, "libgc", "test_example")
         try:
             libhomfly.compile_and_link(
-                [args.cc], CFLAGS + ["-I", libhomfly.include_dir(tree)],
+                [args.cc], cflags + ["-I", libhomfly.include_dir(tree)],
                 ["-lgc"], sources, exe, os.path.join(out, "libgc", "obj"),
                 log)
             fails, _ = run_tests(tree, exe, os.path.join(out, "libgc", "test"),
