@@ -2,7 +2,7 @@
  * (bench/gccompat/run.py): the same source built with -lgc and with
  * `preempt-cc --gc`.
  *
- * Usage: stale_stack [NODES] [DEPTH]      (default 100000 nodes, depth 40)
+ * Usage: stale_stack [NODES] [DEPTH] [-c]  (default 100000 nodes, depth 40)
  *
  * The mechanism.  A conservative collector scans every word of the stack
  * between the stack pointer and the stack's base, whether or not the frame
@@ -14,7 +14,12 @@
  *      and every allocation (GC_malloc's prologue, and a collection's
  *      register push) stores that register in the frames below.  The list
  *      is summed, then dropped: after the call returns nothing refers to
- *      it, but copies of its head stay in the dead stack area.
+ *      it, but copies of its head stay in the dead stack area.  (The
+ *      calls at the end of phase 1 decide what is left there: with the
+ *      links registered in a second pass over the list, that pass's calls
+ *      overwrote the area with the last node they saw, the tail, and
+ *      Boehm kept one node.  So the links are registered as nodes are
+ *      made, and the last word stored is the head.)
  *   2. Later, at the same depth, tally_runs() does ordinary work with a
  *      large local int array used as a work stack (an explicit stack for a
  *      run-length scan); only its first entries are ever written, so the
@@ -34,7 +39,11 @@
  * Measuring: every node gets a disappearing link (GC_GENERAL_REGISTER_
  * DISAPPEARING_LINK) in a malloc'd table, which neither collector scans;
  * a link still set after GC_gcollect() is a node still alive.  Also printed:
- * GC_get_memory_use() after the collection minus before the list was built.
+ * GC_get_memory_use() after a second collection, once the links are gone
+ * (run.py subtracts the control run's figure).
+ *
+ * libgc 8.2.2 with clang 19 keeps the whole list at -O0 to -Os and at
+ * depths 0 to 300; preempt keeps none.
  *
  * Before collecting, phase 2 also counts the words of its int array that
  * point into a node (stale_words): the stale copies are there for both
