@@ -50,7 +50,7 @@ static GC_stop_func _Atomic default_stop_func;
 static GC_abort_func _Atomic abort_func;
 static int log_fd = 2;
 static struct GC_timeval_s time_limit_tv = {GC_TIME_UNLIMITED, 0};
-static unsigned long full_gc_total_ms;
+static uint64_t full_gc_total_ns;
 static bool measuring;
 static uint64_t gc_started_ns;
 
@@ -227,7 +227,7 @@ static void runtime_event(enum preempt_event ev, size_t value, void *arg) {
   case PREEMPT_EVENT_GC_END:
     GC_gc_no++;
     if (measuring)
-      full_gc_total_ms += (unsigned long)((now_ns() - gc_started_ns) / 1000000);
+      full_gc_total_ns += now_ns() - gc_started_ns;
     send(GC_EVENT_POST_START_WORLD, GC_EVENT_END);
     if (GC_get_toggleref_func()) /* asked again after each collection */
       gc_set_pending();
@@ -468,7 +468,9 @@ size_t GC_get_prof_stats_unsafe(struct GC_prof_stats_s *out, size_t size) {
 size_t GC_get_size_map_at(int i) { return i < 0 ? 0 : (size_t)i; }
 
 void GC_start_performance_measurement(void) { measuring = true; }
-unsigned long GC_get_full_gc_total_time(void) { return full_gc_total_ms; }
+unsigned long GC_get_full_gc_total_time(void) {
+  return (unsigned long)(full_gc_total_ns / 1000000);
+}
 
 /* ---- settings kept for programs that read them back --------------------------
  * preempt has no incremental mode, no unmapping schedule, no marker
