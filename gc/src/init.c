@@ -243,6 +243,17 @@ static void runtime_event(enum preempt_event ev, size_t value, void *arg) {
 
 /* ---- start-up --------------------------------------------------------------- */
 
+/* Whether PREEMPT=... in the environment sets key (the program's choice
+ * wins over bdwgc's defaults). */
+static bool preempt_setting_given(const char *key) {
+  const char *v = getenv("PREEMPT");
+  size_t n = strlen(key);
+  for (const char *p = v; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+    if (!strncmp(p, key, n) && p[n] == '=')
+      return true;
+  return false;
+}
+
 static size_t env_size(const char *name) {
   const char *v = getenv(name);
   if (!v || !*v)
@@ -281,6 +292,8 @@ static void init_once(void) {
   const char *div = getenv("GC_FREE_SPACE_DIVISOR");
   if (div && atoi(div) > 0)
     GC_set_free_space_divisor((GC_word)atoi(div));
+  else if (!preempt_setting_given("gc")) /* bdwgc's pacing by default */
+    GC_set_free_space_divisor(GC_free_space_divisor);
   if (GC_oom_fn)
     atomic_store(&oom_fn, GC_oom_fn);
   gc_finalize_init();
@@ -365,11 +378,14 @@ void GC_set_stop_func(GC_stop_func f) { atomic_store(&default_stop_func, f); }
 GC_stop_func GC_get_stop_func(void) { return atomic_load(&default_stop_func); }
 
 /* A collection is triggered by growth over the live heap (like GOGC):
- * bdwgc's divisor d means "collect after allocating heap/d", which is
- * growth of about 300/d percent at its default of 3. */
+ * bdwgc's divisor d means "collect once heap/d is allocated", and with
+ * the heap about live data plus what was allocated since, that is growth
+ * of 100/(d-1) percent: 50% at its default of 3. */
 void GC_set_free_space_divisor(GC_word d) {
   GC_free_space_divisor = d ? d : 1;
-  int percent = (int)(300 / GC_free_space_divisor);
+  int percent = GC_free_space_divisor > 1
+                    ? (int)(100 / (GC_free_space_divisor - 1))
+                    : 200;
   gc_percent_before_disable = percent < 1 ? 1 : percent;
   if (!GC_dont_gc)
     preempt_set_gc_percent(gc_percent_before_disable);
