@@ -332,6 +332,8 @@ PREEMPT_API void preempt_finalize_all(void);
  * (on the collecting thread, heap locked: it should only set a flag). */
 PREEMPT_API void preempt_set_finalize_on_demand(int on);
 PREEMPT_API size_t preempt_invoke_finalizers(void);
+/* How many finalizers are queued and not yet run. */
+PREEMPT_API size_t preempt_finalizers_queued(void);
 PREEMPT_API void preempt_set_finalizer_notifier(void (*fn)(void *arg),
                                                 void *arg);
 

@@ -328,6 +328,13 @@ static void wait_not_running(void) {
   }
 }
 
+size_t preempt_finalizers_queued(void) {
+  qlock_take();
+  size_t n = queue_len - queue_head;
+  qlock_drop();
+  return n;
+}
+
 size_t preempt_invoke_finalizers(void) {
   static __thread bool invoking;
   if (on_finalizer_thread || invoking)

@@ -95,13 +95,14 @@ static inline size_t granule(size_t lb) {
   return lb;
 }
 
-static inline void *finish(void *p, size_t lb) {
+static inline void *finish_as(void *p, size_t lb, bool track) {
   if (unlikely(!p))
     return gc_out_of_memory(lb);
-  if (unlikely(GC_find_leak))
+  if (unlikely(GC_find_leak) && track)
     gc_leak_track(p);
   return p;
 }
+#define finish(p, lb) finish_as(p, lb, true)
 
 static inline void before_alloc(void) {
   gc_ensure_init();
@@ -110,14 +111,14 @@ static inline void before_alloc(void) {
   gc_maybe_finalize();
 }
 
-void *gc_alloc_kind(size_t lb, int k) {
+void *gc_alloc_kind_as(size_t lb, int k, bool track) {
   before_alloc();
   void *p;
   switch (k) {
   case GC_KIND_PTRFREE:
-    return finish(preempt_alloc_noscan(granule(lb)), lb);
+    return finish_as(preempt_alloc_noscan(granule(lb)), lb, track);
   case GC_KIND_NORMAL:
-    return finish(preempt_alloc(granule(lb)), lb);
+    return finish_as(preempt_alloc(granule(lb)), lb, track);
   case GC_KIND_UNCOLLECTABLE:
   case GC_KIND_AUNCOLLECTABLE:
     p = k == GC_KIND_UNCOLLECTABLE ? preempt_alloc(granule(lb))
@@ -132,14 +133,16 @@ void *gc_alloc_kind(size_t lb, int k) {
   default:
     if (k < 0 || (unsigned)k >= atomic_load(&nkinds))
       gc_abort("GC_generic_malloc: %d is not an object kind", k);
-    p = finish(kind_ptrfree(k) ? preempt_alloc_noscan(granule(lb))
-                               : preempt_alloc(granule(lb)),
-               lb);
+    p = finish_as(kind_ptrfree(k) ? preempt_alloc_noscan(granule(lb))
+                                  : preempt_alloc(granule(lb)),
+                  lb, track);
     if (p)
       gc_kind_disclaim(p, k);
     return p;
   }
 }
+
+void *gc_alloc_kind(size_t lb, int k) { return gc_alloc_kind_as(lb, k, true); }
 
 void *GC_malloc(size_t lb) {
   before_alloc();

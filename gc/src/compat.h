@@ -52,6 +52,9 @@ void gc_set_pending(void) GC_HIDDEN;
 
 /* alloc.c */
 void *gc_alloc_kind(size_t lb, int kind) GC_HIDDEN;
+/* The same, not tracked for find-leak mode (debug.c tracks its objects
+ * once their header is written). */
+void *gc_alloc_kind_as(size_t lb, int kind, bool track) GC_HIDDEN;
 void gc_kind_disclaim(void *obj, int kind) GC_HIDDEN;
 enum { GC_KIND_PTRFREE, GC_KIND_NORMAL, GC_KIND_UNCOLLECTABLE,
        GC_KIND_AUNCOLLECTABLE, GC_KIND_FIRST_CUSTOM };

@@ -206,10 +206,7 @@ static void *debug_alloc(size_t lb, int kind, const char *file, int line,
   size_t total;
   if (__builtin_add_overflow(lb, GC_DEBUG_HEADER_BYTES + 8, &total))
     return gc_out_of_memory(lb);
-  bool find_leak = GC_find_leak;
-  GC_find_leak = 0; /* tracked below, with the header in place */
-  struct header *h = gc_alloc_kind(total, kind);
-  GC_find_leak = find_leak;
+  struct header *h = gc_alloc_kind_as(total, kind, false);
   if (!h)
     return NULL;
   int flags = 0;
@@ -225,7 +222,7 @@ static void *debug_alloc(size_t lb, int kind, const char *file, int line,
   uint64_t eg = end_guard(h);
   memcpy(user_of(h) + lb, &eg, 8);
   h->entry = reg_add(h);
-  if (find_leak)
+  if (GC_find_leak && !(flags & F_UNCOLLECTABLE))
     gc_leak_track(h);
   return user_of(h);
 }

@@ -62,9 +62,10 @@ int GC_invoke_finalizers(void) {
   return (int)preempt_invoke_finalizers();
 }
 
-/* Whether finalizers wait: the runtime's queue is not exposed, so a
- * collection's notice stands for it. */
-int GC_should_invoke_finalizers(void) { return atomic_load(&gc_pending) != 0; }
+int GC_should_invoke_finalizers(void) {
+  gc_ensure_init();
+  return preempt_finalizers_queued() != 0;
+}
 
 void GC_finalize_all(void) {
   gc_ensure_init();

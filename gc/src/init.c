@@ -392,8 +392,10 @@ void GC_set_free_space_divisor(GC_word d) {
 }
 GC_word GC_get_free_space_divisor(void) { return GC_free_space_divisor; }
 
+/* 0: no limit but the address space reserved at start-up. */
 void GC_set_max_heap_size(GC_word n) {
-  preempt_set_heap_limit(n ? (size_t)n : (size_t)1 << 46);
+  if (n)
+    preempt_set_heap_limit((size_t)n);
 }
 /* The heap grows on demand; nothing to reserve ahead. */
 int GC_expand_hp(size_t n) {

@@ -108,7 +108,9 @@ Test(gccompat, finalize_on_demand) {
   (void)GC_MALLOC(16); /* the notifier is called by an allocation */
   cr_assert_eq(finalized, 0, "ran before GC_invoke_finalizers");
   cr_assert_geq(notified, 1, "the notifier was not called");
+  cr_assert(GC_should_invoke_finalizers(), "the queue looks empty");
   cr_assert_eq(GC_invoke_finalizers(), 1);
+  cr_assert(!GC_should_invoke_finalizers());
   cr_assert_eq(finalized, 1);
   GC_set_finalize_on_demand(0);
 }
