@@ -5,6 +5,7 @@
  * object is a pinned one (a root until GC_free).  Descriptors from
  * GC_make_descriptor are preempt's run-time layouts. */
 #include "compat.h"
+#include "gc/gc_gcj.h"
 #include "gc/gc_inline.h"
 
 #include <errno.h>
@@ -454,4 +455,30 @@ void *GC_calloc_explicitly_typed(size_t n, size_t lb, GC_descr d) {
   if (__builtin_mul_overflow(n, lb, &bytes))
     return gc_out_of_memory(SIZE_MAX);
   return d == 0 ? GC_malloc_atomic(bytes) : GC_malloc(bytes);
+}
+
+/* ---- gcj objects: the vtable pointer in the first word ---------------------- */
+
+int GC_gcj_kind = GC_KIND_NORMAL;
+int GC_gcj_debug_kind = GC_KIND_NORMAL;
+void GC_init_gcj_malloc(int mp_index, void *mark_proc) {
+  (void)mp_index;
+  (void)mark_proc;
+  gc_ensure_init();
+}
+
+void *GC_gcj_malloc(size_t lb, void *vtable) {
+  void **p = GC_malloc(lb < sizeof(void *) ? sizeof(void *) : lb);
+  if (p)
+    p[0] = vtable;
+  return p;
+}
+void *GC_gcj_malloc_ignore_off_page(size_t lb, void *vtable) {
+  return GC_gcj_malloc(lb, vtable);
+}
+void *GC_debug_gcj_malloc(size_t lb, void *vtable, const char *s, int i) {
+  void **p = GC_debug_malloc(lb < sizeof(void *) ? sizeof(void *) : lb, s, i);
+  if (p)
+    p[0] = vtable;
+  return p;
 }

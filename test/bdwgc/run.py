@@ -55,11 +55,10 @@ import debian_source  # noqa: E402
 PACKAGE = "libgc"
 TEST_TIMEOUT = 300
 # configure.ac's definitions for Debian's threaded build (doc/README.macros),
-# minus GC_GCJ_SUPPORT (libpreempt-gc has no gcj interface) and
-# GC_ENABLE_SUSPEND_THREAD (preempt stops every thread or none: one thread
-# cannot be suspended alone).
+# minus GC_ENABLE_SUSPEND_THREAD (preempt stops every thread or none: one
+# thread cannot be suspended alone).
 CONFIG = ["-DGC_THREADS", "-DPARALLEL_MARK", "-DTHREAD_LOCAL_ALLOC",
-          "-DHANDLE_FORK", "-DJAVA_FINALIZATION", "-DGC_ATOMIC_UNCOLLECTABLE",
+          "-DHANDLE_FORK", "-DJAVA_FINALIZATION", "-DGC_GCJ_SUPPORT", "-DGC_ATOMIC_UNCOLLECTABLE",
           "-DENABLE_DISCLAIM", "-DKEEP_BACK_PTRS", "-DNO_EXECUTE_PERMISSION"]
 # -w: the tests' own warnings are bdwgc's business, not ours.
 CFLAGS = ["-O2", "-g", "-w"]
