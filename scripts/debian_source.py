@@ -234,6 +234,17 @@ def fetch(package, cache_dir=None, marker=None):
     tree = _cached(cache_dir, package, marker)
     if tree:
         return tree
+    # One fetch at a time per cache (tests run in parallel): apt-get update
+    # after adding deb-src takes apt's lock, and two fetches of one package
+    # would unpack into the same place.
+    import fcntl
+    with open(os.path.join(cache_dir, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _cached(cache_dir, package, marker) or \
+            _fetch_locked(package, cache_dir, marker)
+
+
+def _fetch_locked(package, cache_dir, marker):
     _need_tools()
     rc, out = _apt_source(cache_dir, package)
     if rc != 0 and "deb-src" in out:
