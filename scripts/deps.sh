@@ -4,11 +4,12 @@
 # the preempt-heap tests also read its profiles back with go tool pprof.
 # chromium renders preempt-heap's HTML page in its test (headless).
 # dpkg-dev: apt-get source, for the Debian sources the Boehm GC tests build.
+# libncurses-dev: the terminal library w3m's configure requires (gccompat-w3m).
 set -euo pipefail
 pkgs=(clang-19 llvm-19 llvm-19-dev llvm-19-tools libclang-19-dev libclang-rt-19-dev
       lld-19 libcriterion-dev libffi-dev libgc-dev libelf-dev libdw-dev libmicrohttpd-dev
       cmake ninja-build make python3 pkg-config valgrind golang-go chromium
-      dpkg-dev)
+      dpkg-dev libncurses-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
