@@ -21,6 +21,9 @@
  *               blocking regions: ~4 ns instead of ~10), each stop
  *               paying a membarrier (an interrupt of every CPU running
  *               one of the program's threads: ~10 us on a VM)
+ *   snapfork=N|off  heap snapshots of N objects or more (default 65536;
+ *               0: all) are walked by a forked copy of the process, so
+ *               that the pause is the stop and the fork only
  * S takes a k, m or g suffix.  Anything malformed (unknown key, missing,
  * negative or non-numeric value, bad suffix, overflow) is fatal at
  * start-up, with a message naming the key and what it accepts. */
@@ -42,6 +45,7 @@ struct preempt_options preempt_opts = {
     .async_preempt = true,
     .stop_signal = SIGURG,
     .stw_timeout_s = 5,
+    .snapshot_fork_objects = 65536,
 };
 
 static bool parse_int_exact(const char *s, size_t len, uint64_t max, int *out);
@@ -225,6 +229,13 @@ void preempt_options_init(void) {
       if (!parse_signal(val, vlen, &preempt_opts.stop_signal))
         BAD("SIGURG, SIGUSR1, SIGUSR2, SIGPWR, SIGVTALRM, SIGPROF, "
             "SIGRTMIN+N or the number of one of them");
+    } else if (KEY("snapfork")) {
+      if (is(val, vlen, "off"))
+        preempt_opts.snapshot_fork_objects = SIZE_MAX;
+      else if (!parse_int_exact(val, vlen, 1000000000, &b))
+        BAD("a number of objects (0: every snapshot) or off");
+      else
+        preempt_opts.snapshot_fork_objects = (size_t)b;
     } else if (KEY("trace")) {
       if (!is(val, vlen, "stw"))
         BAD("stw");
@@ -233,7 +244,7 @@ void preempt_options_init(void) {
       preempt_fatal("PREEMPT: unknown setting '%.*s' (known: gc, minheap, "
                     "limit, retain, poison, verify, oom, verbose, "
                     "asyncpreempt, signal, stwcheck, stwtimeout, trace, cgocheck, "
-                    "membarrier)",
+                    "membarrier, snapfork)",
                     (int)klen, p);
     }
 #undef BAD

@@ -19,6 +19,7 @@ struct preempt_options {
   bool stw_check;       /* catch misuse of a stopped world */
   int stw_timeout_s;    /* stw_check: report a stop longer than this */
   bool trace_stw;       /* print stop-the-world statistics at exit */
+  size_t snapshot_fork_objects; /* snapshots of more objects fork a walker */
   /* cgocheck=1 sets preempt_cgocheck_on (pin.h), read on every foreign
    * call. */
 };

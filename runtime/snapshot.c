@@ -10,7 +10,18 @@
  * memory; then the marks are cleared (nothing is freed).  No malloc, no
  * heap allocation and no write happen while the world is stopped (a pipe
  * drained by a stopped thread would never drain).  Types, loaded objects and thread names are added,
- * and the file written, once the world runs. */
+ * and the file written, once the world runs.
+ *
+ * A heap of many objects (PREEMPT=snapfork, 65536 by default) is walked by
+ * a copy of the process instead: with the world stopped and every thread's
+ * roots published, the snapshotting thread forks (a bare clone: no atfork
+ * handlers, which would take the runtime's locks, and no SIGCHLD for the
+ * program to reap), the world restarts at once, and the child, alone with
+ * the heap as it was at the stop, walks it, writes the file and exits.
+ * The pause is then the stop and the fork's page-table copy, not the walk.
+ * The child takes no lock (a stopped thread held none of the runtime's,
+ * but the heap lock is ours in a process where we have another thread id)
+ * and calls no malloc. */
 #define _GNU_SOURCE
 #include "finalizer.h"
 #include "gc.h"
@@ -19,6 +30,7 @@
 #include "layout_format.h"
 #include "malloc.h"
 #include "mark.h"
+#include "options.h"
 #include "pin.h"
 #include "registry.h"
 #include "roots.h"
@@ -36,6 +48,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -327,10 +340,16 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   return 0;
 }
 
+struct thread_names {
+  struct buf *b;
+  long pid; /* the program's: a forked walker has another */
+};
+
 static void thread_record(struct preempt_thread *t, void *arg) {
-  struct buf *b = arg;
+  struct thread_names *tn = arg;
+  struct buf *b = tn->b;
   char path[64], name[64] = "";
-  snprintf(path, sizeof path, "/proc/self/task/%ld/comm", t->tid);
+  snprintf(path, sizeof path, "/proc/%ld/task/%ld/comm", tn->pid, t->tid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
     ssize_t n = read(fd, name, sizeof name - 1);
@@ -344,11 +363,14 @@ static void thread_record(struct preempt_thread *t, void *arg) {
   put_record(b, PREEMPT_SNAP_THREAD, p, (size_t)(e - p));
 }
 
+/* pid: the program's; forked: in the walking copy, which must not take
+ * the heap lock (the thread list cannot change there). */
 static void describe(struct buf *b, const struct walk *w, uint64_t pause,
-                     uint64_t when, const char *reason) {
+                     uint64_t when, const char *reason, long pid,
+                     bool forked) {
   uint8_t p[8 * 10 + 10 + 256], *e = p;
   e = preempt_snap_put_uleb(e, PREEMPT_SNAP_VERSION);
-  e = preempt_snap_put_uleb(e, (uint64_t)getpid());
+  e = preempt_snap_put_uleb(e, (uint64_t)pid);
   e = preempt_snap_put_uleb(e, when);
   e = preempt_snap_put_uleb(e, pause);
   e = preempt_snap_put_uleb(e, preempt_heap_mapped());
@@ -381,9 +403,12 @@ static void describe(struct buf *b, const struct walk *w, uint64_t pause,
   }
   preempt_sys_free(q, qsize);
   dl_iterate_phdr(module_cb, b);
-  preempt_lock_heap(0); /* the thread list */
-  preempt_threads_each(thread_record, b);
-  preempt_unlock_heap();
+  struct thread_names tn = {b, pid};
+  if (!forked)
+    preempt_lock_heap(0); /* the thread list */
+  preempt_threads_each(thread_record, &tn);
+  if (!forked)
+    preempt_unlock_heap();
 }
 
 static bool write_all(int fd, const uint8_t *p, size_t n) {
@@ -397,6 +422,50 @@ static bool write_all(int fd, const uint8_t *p, size_t n) {
     n -= (size_t)k;
   }
   return true;
+}
+
+/* After the walk: the records, the description and the file.  Returns 0
+ * or an errno value (small: a forked walker exits with it). */
+static int finish(int fd, struct walk *w, uint64_t pause, uint64_t when,
+                  const char *reason, long pid, bool forked) {
+  if (w->raw.failed)
+    w->objects.failed = true;
+  else
+    put_objects(w);
+  struct buf head = {0};
+  describe(&head, w, pause, when, reason, pid, forked);
+  static const uint8_t end[2] = {PREEMPT_SNAP_END, 0};
+  int err = 0;
+  if (head.failed || w->roots.failed || w->objects.failed)
+    err = ENOMEM;
+  else if (!write_all(fd, (const uint8_t *)PREEMPT_SNAP_MAGIC, 8) ||
+           !write_all(fd, head.data, head.len) ||
+           !write_all(fd, w->objects.data, w->objects.len) ||
+           !write_all(fd, w->roots.data, w->roots.len) ||
+           !write_all(fd, end, sizeof end))
+    err = errno ? errno : EIO;
+  buf_free(&head);
+  buf_free(&w->roots);
+  buf_free(&w->objects);
+  raw_free(&w->raw);
+  return err;
+}
+
+/* The forked walker's exit status is its errno value; a walker killed by
+ * a signal is EIO. */
+static int wait_walker(long child) {
+  int status;
+  preempt_enter_blocking(); /* as long as a walk: no stop waits for us */
+  long r;
+  do
+    r = waitpid((pid_t)child, &status, __WALL);
+  while (r < 0 && errno == EINTR);
+  preempt_exit_blocking();
+  if (r < 0)
+    return errno;
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  return EIO;
 }
 
 static int snapshot(int fd, const char *reason, const char *const *only,
@@ -429,9 +498,13 @@ static int snapshot(int fd, const char *reason, const char *const *only,
                      : 0;
   size_t objects = preempt_heap_live_objects + since / 16;
   size_t words = live / sizeof(uintptr_t);
+  /* A forked walker faults its buffers in outside the pause. */
+  bool forked = objects >= preempt_opts.snapshot_fork_objects;
   w.raw.first = w.raw.last = preempt_raw_chunk_new(
-      3 * objects + (words < 4 * objects ? words : 4 * objects) + 8192, true);
-  reserve(&w.objects, objects * 32 + (64 << 10)); /* about 30 bytes each */
+      3 * objects + (words < 4 * objects ? words : 4 * objects) + 8192,
+      !forked);
+  if (!forked)
+    reserve(&w.objects, objects * 32 + (64 << 10)); /* about 30 bytes each */
   atomic_fetch_add(&preempt_stack_frames_wanted, 1);
   preempt_lock_heap(ip);
   for (size_t i = 0; i < n_only; i++)
@@ -444,33 +517,28 @@ static int snapshot(int fd, const char *reason, const char *const *only,
   uint64_t t0 = preempt_now_ns();
   preempt_stop_world("heap snapshot", true);
   preempt_stw_publish(self, ip);
-  walk_heap(&w);
+  long pid = (long)getpid();
+  long child = forked ? preempt_fork_quiet() : -1;
+  if (child == 0) { /* the copy: walk, write, exit */
+    uint64_t pause = preempt_now_ns() - t0; /* the program restarts now */
+    walk_heap(&w);
+    _exit(finish(fd, &w, pause, when, reason, pid, true));
+  }
+  if (child < 0)
+    walk_heap(&w);
   self->roots.len = 0;
   preempt_start_world();
   uint64_t pause = preempt_now_ns() - t0;
   preempt_unlock_heap();
   atomic_fetch_sub(&preempt_stack_frames_wanted, 1);
-
-  if (w.raw.failed)
-    w.objects.failed = true;
-  else
-    put_objects(&w);
-  struct buf head = {0};
-  describe(&head, &w, pause, when, reason);
-  static const uint8_t end[2] = {PREEMPT_SNAP_END, 0};
-  int err = 0;
-  if (head.failed || w.roots.failed || w.objects.failed)
-    err = ENOMEM;
-  else if (!write_all(fd, (const uint8_t *)PREEMPT_SNAP_MAGIC, 8) ||
-           !write_all(fd, head.data, head.len) ||
-           !write_all(fd, w.objects.data, w.objects.len) ||
-           !write_all(fd, w.roots.data, w.roots.len) ||
-           !write_all(fd, end, sizeof end))
-    err = errno ? errno : EIO;
-  buf_free(&head);
-  buf_free(&w.roots);
-  buf_free(&w.objects);
-  raw_free(&w.raw);
+  int err;
+  if (child > 0) {
+    raw_free(&w.raw);
+    buf_free(&w.objects);
+    err = wait_walker(child);
+  } else {
+    err = finish(fd, &w, pause, when, reason, pid, false);
+  }
   if (err) {
     errno = err;
     return -1;

@@ -6,6 +6,11 @@
 
 void *preempt_sys_alloc(size_t size) PREEMPT_HIDDEN; /* zeroed, or NULL */
 void preempt_sys_free(void *p, size_t size) PREEMPT_HIDDEN;
+/* A copy of the process that runs no atfork handler and whose exit sends
+ * no signal (reaped with waitpid(..., __WALL)): 0 in the child, its pid in
+ * the parent, -1 on failure.  The child must not take a pthread lock or
+ * call malloc: its thread ids are stale. */
+long preempt_fork_quiet(void) PREEMPT_HIDDEN;
 /* Zeroed small blocks for span side tables; under the heap lock. */
 void *preempt_pool_alloc(size_t size) PREEMPT_HIDDEN;
 void preempt_pool_free(void *p, size_t size) PREEMPT_HIDDEN;

@@ -289,6 +289,34 @@ Test(snapshot, to_a_pipe_read_by_another_thread, .timeout = 60) {
   global_chain = NULL;
 }
 
+/* Walked by a forked copy (the runtime-test_snapshot-fork run, with
+ * PREEMPT=snapfork=0): the program's SIGCHLD handler and waitpid(-1) never
+ * see the walker, and the file names the program, not the walker. */
+static _Atomic int sigchld_seen;
+static void on_sigchld(int sig) {
+  (void)sig;
+  sigchld_seen++;
+}
+
+Test(snapshot, a_forked_walker_is_invisible_to_the_program) {
+  struct sigaction sa = {.sa_handler = on_sigchld}, old;
+  sigemptyset(&sa.sa_mask);
+  cr_assert_eq(sigaction(SIGCHLD, &sa, &old), 0);
+  global_chain = snode_chain(100, 7000);
+  struct preempt_snap s;
+  take(&s, "forked");
+  cr_assert_eq(s.info.pid, (uint64_t)getpid(), "the file names pid %llu",
+               (unsigned long long)s.info.pid);
+  int status;
+  errno = 0;
+  cr_assert_eq(waitpid(-1, &status, WNOHANG), -1);
+  cr_assert_eq(errno, ECHILD, "a child was left for the program to reap");
+  cr_assert_eq(sigchld_seen, 0, "the program got SIGCHLD");
+  sigaction(SIGCHLD, &old, NULL);
+  preempt_snap_free(&s);
+  global_chain = NULL;
+}
+
 Test(snapshot, bad_fd_fails_with_errno) {
   errno = 0;
   cr_assert_eq(preempt_heap_snapshot(-1, "bad"), -1);
