@@ -514,14 +514,21 @@ static int snapshot(int fd, const char *reason, const char *const *only,
       errno = ENOENT;
       return -1;
     }
+  /* The walker learns the pause from the program, which measures it. */
+  int pause_pipe[2] = {-1, -1};
+  if (forked && pipe2(pause_pipe, O_CLOEXEC))
+    forked = false;
   uint64_t t0 = preempt_now_ns();
   preempt_stop_world("heap snapshot", true);
   preempt_stw_publish(self, ip);
   long pid = (long)getpid();
   long child = forked ? preempt_fork_quiet() : -1;
   if (child == 0) { /* the copy: walk, write, exit */
-    uint64_t pause = preempt_now_ns() - t0; /* the program restarts now */
+    close(pause_pipe[1]);
     walk_heap(&w);
+    uint64_t pause = 0;
+    while (read(pause_pipe[0], &pause, sizeof pause) < 0 && errno == EINTR)
+      ;
     _exit(finish(fd, &w, pause, when, reason, pid, true));
   }
   if (child < 0)
@@ -531,6 +538,12 @@ static int snapshot(int fd, const char *reason, const char *const *only,
   uint64_t pause = preempt_now_ns() - t0;
   preempt_unlock_heap();
   atomic_fetch_sub(&preempt_stack_frames_wanted, 1);
+  if (pause_pipe[0] >= 0) {
+    if (child > 0)
+      (void)!write(pause_pipe[1], &pause, sizeof pause);
+    close(pause_pipe[0]);
+    close(pause_pipe[1]);
+  }
   int err;
   if (child > 0) {
     raw_free(&w.raw);
