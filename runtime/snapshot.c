@@ -118,15 +118,44 @@ struct walk {
   struct preempt_mark_raw raw; /* what the marker recorded */
   uintptr_t heap_lo, heap_hi;  /* the heap's range then */
   struct buf roots, objects;
-  int kind;
-  long tid;
-  uintptr_t ip;
-  const char *name;         /* a registered range's, or NULL */
   const char *const *only;  /* walk from these named ranges only (n_only) */
   size_t n_only;
   bool accept;              /* roots under the current label are walked */
   uint64_t nobjects, nroots;
+  /* Roots as found in the pause, {object, slot, label}, turned into
+   * records once the world runs (as the marker's record is). */
+  struct raw_root {
+    uintptr_t obj, slot;
+    size_t label;
+  } *raw_roots;
+  size_t nraw_roots, raw_roots_cap;
+  struct root_label {
+    int kind;
+    long tid;
+    uintptr_t ip;
+    char name[201]; /* copied: the range may go once the world runs */
+  } *labels;
+  size_t nlabels, labels_cap;
+  bool roots_failed;
 };
+
+/* OS memory (no malloc in the pause); a failed growth fails the
+ * snapshot with ENOMEM, not the program. */
+static bool grow(void **v, size_t *cap, size_t len, size_t elem) {
+  if (len < *cap)
+    return true;
+  size_t cap2 = *cap ? *cap * 2 : 1024;
+  void *n = preempt_sys_alloc(cap2 * elem);
+  if (!n)
+    return false;
+  if (*v) {
+    memcpy(n, *v, len * elem);
+    preempt_sys_free(*v, *cap * elem);
+  }
+  *v = n;
+  *cap = cap2;
+  return true;
+}
 
 static void root(struct walk *w, uintptr_t value, uintptr_t slot) {
   struct preempt_span *s;
@@ -134,27 +163,59 @@ static void root(struct walk *w, uintptr_t value, uintptr_t slot) {
   uintptr_t obj = w->accept ? preempt_object_of(value, &s, &i) : 0;
   if (!obj)
     return;
-  uint8_t p[6 * 10 + 256], *e = p;
-  e = preempt_snap_put_uleb(e, (uint64_t)w->kind);
-  e = preempt_snap_put_uleb(e, obj);
-  e = preempt_snap_put_uleb(e, slot);
-  e = preempt_snap_put_uleb(e, (uint64_t)w->tid);
-  e = preempt_snap_put_uleb(e, w->ip);
-  e = put_string(e, w->name ? w->name : "", 200);
-  put_record(&w->roots, PREEMPT_SNAP_ROOT, p, (size_t)(e - p));
-  w->nroots++;
+  if (grow((void **)&w->raw_roots, &w->raw_roots_cap, w->nraw_roots,
+           sizeof *w->raw_roots))
+    w->raw_roots[w->nraw_roots++] =
+        (struct raw_root){obj, slot, w->nlabels - 1};
+  else
+    w->roots_failed = true;
   preempt_marker.value(&preempt_marker, obj);
+}
+
+/* World running: the ROOT records. */
+static void put_roots(struct walk *w) {
+  for (size_t k = 0; k < w->nraw_roots; k++) {
+    const struct raw_root *r = &w->raw_roots[k];
+    const struct root_label *l = &w->labels[r->label];
+    uint8_t p[6 * 10 + 256], *e = p;
+    e = preempt_snap_put_uleb(e, (uint64_t)l->kind);
+    e = preempt_snap_put_uleb(e, r->obj);
+    e = preempt_snap_put_uleb(e, r->slot);
+    e = preempt_snap_put_uleb(e, (uint64_t)l->tid);
+    e = preempt_snap_put_uleb(e, l->ip);
+    e = put_string(e, l->name, 200);
+    put_record(&w->roots, PREEMPT_SNAP_ROOT, p, (size_t)(e - p));
+  }
+  w->nroots = w->nraw_roots;
+  if (w->roots_failed)
+    w->roots.failed = true;
+}
+
+static void raw_roots_free(struct walk *w) {
+  if (w->raw_roots)
+    preempt_sys_free(w->raw_roots, w->raw_roots_cap * sizeof *w->raw_roots);
+  if (w->labels)
+    preempt_sys_free(w->labels, w->labels_cap * sizeof *w->labels);
+  w->raw_roots = NULL;
+  w->labels = NULL;
 }
 
 static void walk_value(struct preempt_visitor *v, uintptr_t word) {
   root((struct walk *)v, word, 0);
 }
 
+/* Most words of a range (globals, a stack) are no heap address: those are
+ * skipped before the lookup. */
 PREEMPT_NO_ASAN static void walk_range(struct preempt_visitor *v,
                                        const void *lo, const void *hi) {
+  struct walk *w = (struct walk *)v;
+  uintptr_t heap = w->heap_lo, span = w->heap_hi - w->heap_lo;
   uintptr_t a = ALIGN_UP((uintptr_t)lo, sizeof(uintptr_t));
-  for (; a + sizeof(uintptr_t) <= (uintptr_t)hi; a += sizeof(uintptr_t))
-    root((struct walk *)v, *(const uintptr_t *)a, a);
+  for (; a + sizeof(uintptr_t) <= (uintptr_t)hi; a += sizeof(uintptr_t)) {
+    uintptr_t word = *(const uintptr_t *)a;
+    if (word - heap < span)
+      root(w, word, a);
+  }
 }
 
 /* A finalizable object's contents are roots (the object itself is not). */
@@ -183,13 +244,23 @@ static bool walk_reached(struct preempt_visitor *v, uintptr_t obj) {
 static void walk_label(struct preempt_visitor *v, int kind, long tid,
                        uintptr_t ip, const char *name) {
   struct walk *w = (struct walk *)v;
-  w->kind = kind;
-  w->tid = tid;
-  w->ip = ip;
-  w->name = name;
+  if (grow((void **)&w->labels, &w->labels_cap, w->nlabels,
+           sizeof *w->labels)) {
+    struct root_label *l = &w->labels[w->nlabels++];
+    l->kind = kind;
+    l->tid = tid;
+    l->ip = ip;
+    size_t n = name ? strnlen(name, sizeof l->name - 1) : 0;
+    memcpy(l->name, name ? name : "", n);
+    l->name[n] = 0;
+  } else {
+    w->roots_failed = true;
+  }
   w->accept = !w->only;
   for (size_t i = 0; i < w->n_only && kind == PREEMPT_ROOT_RANGE && name; i++)
     w->accept |= !strcmp(name, w->only[i]);
+  if (w->roots_failed)
+    w->accept = false;
 }
 
 static void label(struct walk *w, int kind) {
@@ -303,9 +374,9 @@ static void walk_heap(struct walk *w) {
   preempt_mark_drain();
   preempt_ephemerons_trace(&preempt_marker);
   preempt_mark_record(NULL);
-  /* Objects with finalizers, unreachable but kept for them, are not in
-   * the snapshot: they are garbage waiting for their finalizer. */
-  preempt_heap_each_span(clear_marks, NULL);
+  /* The marks are cleared by the caller once the world runs again (under
+   * the heap lock still: no collection reads them meanwhile, and running
+   * threads never do). */
 }
 
 /* ---- the description (world running) --------------------------------------- */
@@ -424,6 +495,11 @@ static bool write_all(int fd, const uint8_t *p, size_t n) {
   return true;
 }
 
+static void count_slots(struct preempt_span *s, void *arg) {
+  if (s->state == SPAN_SMALL || s->state == SPAN_LARGE)
+    *(size_t *)arg += s->state == SPAN_SMALL ? s->nelems : 1;
+}
+
 /* After the walk: the records, the description and the file.  Returns 0
  * or an errno value (small: a forked walker exits with it). */
 static int finish(int fd, struct walk *w, uint64_t pause, uint64_t when,
@@ -432,6 +508,8 @@ static int finish(int fd, struct walk *w, uint64_t pause, uint64_t when,
     w->objects.failed = true;
   else
     put_objects(w);
+  put_roots(w);
+  raw_roots_free(w);
   struct buf head = {0};
   describe(&head, w, pause, when, reason, pid, forked);
   static const uint8_t end[2] = {PREEMPT_SNAP_END, 0};
@@ -489,20 +567,20 @@ static int snapshot(int fd, const char *reason, const char *const *only,
   /* Room for what the marker records, faulted in before the world stops
    * (page faults inside the pause would double it): three words an object
    * and its words, at most four of those (pointer-free objects record
-   * none; a bigger one may have the pause fault in a new chunk), from the
-   * count at the last collection and what was allocated since (at least
-   * 16 bytes each). */
-  size_t live = atomic_load(&preempt_heap_live);
-  size_t since = live > preempt_stats_data.heap_live_bytes
-                     ? live - preempt_stats_data.heap_live_bytes
-                     : 0;
-  size_t objects = preempt_heap_live_objects + since / 16;
-  size_t words = live / sizeof(uintptr_t);
+   * none; a bigger one may have the pause fault in a new chunk).  Objects
+   * are counted as the slots of the spans in use, a bound that holds
+   * before any collection too; the room faulted in is capped at 64 MiB,
+   * the rest added as the walk needs it. */
+  size_t objects = 0;
+  preempt_lock_heap(ip);
+  preempt_heap_each_span(count_slots, &objects);
+  preempt_unlock_heap();
+  size_t words = atomic_load(&preempt_heap_live) / sizeof(uintptr_t);
   /* A forked walker faults its buffers in outside the pause. */
   bool forked = objects >= preempt_opts.snapshot_fork_objects;
+  size_t room = 3 * objects + (words < 4 * objects ? words : 4 * objects) + 8192;
   w.raw.first = w.raw.last = preempt_raw_chunk_new(
-      3 * objects + (words < 4 * objects ? words : 4 * objects) + 8192,
-      !forked);
+      room < ((size_t)8 << 20) ? room : (size_t)8 << 20, !forked);
   if (!forked)
     reserve(&w.objects, objects * 32 + (64 << 10)); /* about 30 bytes each */
   atomic_fetch_add(&preempt_stack_frames_wanted, 1);
@@ -511,6 +589,8 @@ static int snapshot(int fd, const char *reason, const char *const *only,
     if (!only[i] || !preempt_roots_named(only[i])) {
       preempt_unlock_heap();
       atomic_fetch_sub(&preempt_stack_frames_wanted, 1);
+      raw_free(&w.raw);
+      buf_free(&w.objects);
       errno = ENOENT;
       return -1;
     }
@@ -536,6 +616,10 @@ static int snapshot(int fd, const char *reason, const char *const *only,
   self->roots.len = 0;
   preempt_start_world();
   uint64_t pause = preempt_now_ns() - t0;
+  /* Objects with finalizers, unreachable but kept for them, are not in
+   * the snapshot: they are garbage waiting for their finalizer. */
+  if (child < 0)
+    preempt_heap_each_span(clear_marks, NULL);
   preempt_unlock_heap();
   atomic_fetch_sub(&preempt_stack_frames_wanted, 1);
   if (pause_pipe[0] >= 0) {
