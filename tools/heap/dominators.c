@@ -100,7 +100,10 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
     parent[w] = v;
     cursor[w] = node[next].first;
     cend[w] = node[next].end;
-    __builtin_prefetch(&succ[node[next].first]);
+    /* Its successors' nodes are read next, one by one as the search comes
+     * back to them: ask for all of them now, so their misses overlap. */
+    for (size_t e = node[next].first; e < node[next].end && e < node[next].first + 8; e++)
+      __builtin_prefetch(&node[succ[e]]);
     v = w;
   }
   for (size_t i = 0; i < n; i++)
@@ -118,12 +121,18 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
   uint32_t *stk = malloc((size_t)N * sizeof *stk);
   size_t np = 0;
   int ok = pstart && semi && f && dom && bucket && bnext && stk;
+  /* The edges are read in order and their targets' numbers at random:
+   * those are fetched PF edges ahead. */
+#define PF 32
   if (ok) {
     for (size_t i = 0; i < n; i++)
       if (dfn[i])
-        for (size_t e = start[i]; e < start[i + 1]; e++)
+        for (size_t e = start[i]; e < start[i + 1]; e++) {
+          if (e + PF < m)
+            __builtin_prefetch(&dfn[succ[e + PF]]);
           if (dfn[succ[e]])
             pstart[dfn[succ[e]] + 1]++, np++;
+        }
     ok = np <= UINT32_MAX && (pred = malloc((np ? np : 1) * sizeof *pred));
   }
   if (!ok) {
@@ -137,14 +146,19 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
   /* Fill using pstart[w] as the insertion point, then shift back. */
   for (size_t i = 0; i < n; i++)
     if (dfn[i])
-      for (size_t e = start[i]; e < start[i + 1]; e++)
+      for (size_t e = start[i]; e < start[i + 1]; e++) {
+        if (e + PF < m) {
+          uint32_t t = dfn[succ[e + PF / 2]];
+          __builtin_prefetch(&dfn[succ[e + PF]]);
+          __builtin_prefetch(&pstart[t]);
+        }
         if (dfn[succ[e]])
           pred[pstart[dfn[succ[e]]]++] = dfn[i];
+      }
   for (uint32_t w = N - 1; w >= 1; w--)
     pstart[w] = pstart[w - 1];
   pstart[0] = 0;
   pstart[1] = 0;
-  (void)m;
 
   for (uint32_t w = 0; w < N; w++) {
     semi[w] = w;
@@ -153,6 +167,9 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
   }
   dom[0] = 0;
   for (uint32_t w = N - 1; w >= 1; w--) {
+    /* The next node's predecessors, whose forest nodes eval reads. */
+    for (uint32_t k = pstart[w - 1]; k < pstart[w] && k < pstart[w - 1] + 8; k++)
+      __builtin_prefetch(&f[pred[k]]);
     for (uint32_t k = pstart[w]; k < pstart[w + 1]; k++) {
       uint32_t su;
       eval(pred[k], f, semi, stk, &su);
