@@ -1,5 +1,7 @@
-/* Dominators of the object graph (Lengauer-Tarjan, simple version: path
- * compression without balanced linking, O(m log n), in practice linear),
+/* Dominators of the object graph (Semi-NCA: Lengauer-Tarjan's
+ * semi-dominators, simple version: path compression without balanced
+ * linking, then nearest common ancestors; O(m log n) and O(n^2) at worst,
+ * in practice linear),
  * and retained sizes.  Everything is iterative: snapshot graphs can be
  * tens of millions of objects deep (a long list), far beyond any stack.
  *
@@ -116,11 +118,9 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
   uint32_t *semi = malloc((size_t)N * sizeof *semi);
   struct forest *f = malloc((size_t)N * sizeof *f);
   uint32_t *dom = malloc((size_t)N * sizeof *dom);
-  uint32_t *bucket = malloc((size_t)N * sizeof *bucket);
-  uint32_t *bnext = malloc((size_t)N * sizeof *bnext);
   uint32_t *stk = malloc((size_t)N * sizeof *stk);
   size_t np = 0;
-  int ok = pstart && semi && f && dom && bucket && bnext && stk;
+  int ok = pstart && semi && f && dom && stk;
   /* The edges are read in order and their targets' numbers at random:
    * those are fetched PF edges ahead. */
 #define PF 32
@@ -137,8 +137,7 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
   }
   if (!ok) {
     free(dfn), free(vertex), free(parent), free(isroot), free(pstart);
-    free(pred), free(semi), free(f), free(dom);
-    free(bucket), free(bnext), free(stk);
+    free(pred), free(semi), free(f), free(dom), free(stk);
     return (size_t)-1;
   }
   for (uint32_t w = 1; w <= N - 1; w++)
@@ -163,9 +162,12 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
   for (uint32_t w = 0; w < N; w++) {
     semi[w] = w;
     f[w] = (struct forest){NONE, w, w};
-    bucket[w] = NONE;
   }
-  dom[0] = 0;
+  /* Semi-dominators as Lengauer-Tarjan computes them; then each node's
+   * immediate dominator is the nearest ancestor of its parent, on the
+   * dominator tree built so far in DFS order, numbered no higher than its
+   * semi-dominator (Semi-NCA: no second eval per node, and the walks up
+   * are short). */
   for (uint32_t w = N - 1; w >= 1; w--) {
     /* The next node's predecessors, whose forest nodes eval reads. */
     for (uint32_t k = pstart[w - 1]; k < pstart[w] && k < pstart[w - 1] + 8; k++)
@@ -178,20 +180,16 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
     }
     if (isroot[vertex[w]])
       semi[w] = 0; /* the super-root is a predecessor */
-    bnext[w] = bucket[semi[w]];
-    bucket[semi[w]] = w;
-    uint32_t p = parent[w];
-    f[w].ancestor = p;
+    f[w].ancestor = parent[w];
     f[w].lsemi = semi[w]; /* its label is itself */
-    for (uint32_t x = bucket[p]; x != NONE; x = bnext[x]) {
-      uint32_t su, u = eval(x, f, semi, stk, &su);
-      dom[x] = su < semi[x] ? u : p;
-    }
-    bucket[p] = NONE;
   }
-  for (uint32_t w = 1; w < N; w++)
-    if (dom[w] != semi[w])
-      dom[w] = dom[dom[w]];
+  dom[0] = 0;
+  for (uint32_t w = 1; w < N; w++) {
+    uint32_t x = parent[w];
+    while (x > semi[w])
+      x = dom[x];
+    dom[w] = x;
+  }
 
   for (size_t i = 0; i < n; i++)
     idom[i] = PREEMPT_DOM_UNREACHED;
@@ -201,8 +199,7 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
       order[w - 1] = vertex[w];
   }
   free(dfn), free(vertex), free(parent), free(isroot), free(pstart);
-  free(pred), free(semi), free(f), free(dom);
-  free(bucket), free(bnext), free(stk);
+  free(pred), free(semi), free(f), free(dom), free(stk);
   return (size_t)N - 1;
 }
 
