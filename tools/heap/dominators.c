@@ -249,8 +249,22 @@ int preempt_dom_compute(const struct preempt_snap *s, struct preempt_dom *d) {
       d->retained[p] += d->retained[x];
   }
 
-  /* type_top: walk the dominator tree depth first, counting per type how
-   * many objects of that type are on the current path. */
+  /* type_top: an object retained by the roots, or by an object of its own
+   * type, is decided at once (a heap of one type, lists, trees); if some
+   * are not, the dominator tree is walked depth first, counting per type
+   * how many objects of that type are on the current path. */
+  size_t undecided = 0;
+  for (size_t k = 0; k < nr; k++) {
+    uint32_t x = order[k], p = d->idom[x];
+    if (p == PREEMPT_DOM_ROOT)
+      d->type_top[x] = 1;
+    else if (s->objects[p].type != s->objects[x].type)
+      undecided++;
+  }
+  if (!undecided) {
+    free(order);
+    return 0;
+  }
   uint32_t *cstart = calloc(n + 2, sizeof *cstart);
   uint32_t *child = malloc((nr ? nr : 1) * sizeof *child);
   uint32_t *cur = malloc((n + 1) * sizeof *cur);
