@@ -50,41 +50,49 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
                           const uint32_t *rootsucc, size_t nroot,
                           uint32_t *idom, uint32_t *order) {
   size_t m = start[n];
-  /* What the search needs of a node, in one cache line: a random graph
-   * costs a miss per node visited, not three. */
+  /* What the search needs of a node, in 24 bytes: its number and its
+   * successors, the first two of them inline (most objects have no more),
+   * so that a random graph costs a miss per node visited, not three. */
+#define INLINE_SUCC 2
   struct dnode {
-    size_t first, end; /* its successors in succ */
-    uint32_t dfn;      /* 0: not reached */
+    size_t first;                 /* its successors in succ... */
+    uint32_t deg;                 /* ...how many */
+    uint32_t dfn;                 /* 0: not reached */
+    uint32_t succ[INLINE_SUCC];   /* the first ones, again */
   } *node = malloc((n ? n : 1) * sizeof *node);
   uint32_t *dfn = malloc((n ? n : 1) * sizeof *dfn);
   uint32_t *vertex = malloc((n + 1) * sizeof *vertex);
   uint32_t *parent = malloc((n + 1) * sizeof *parent);
-  size_t *cursor = malloc((n + 1) * sizeof *cursor);
-  size_t *cend = malloc((n + 1) * sizeof *cend);
+  /* Each vertex on the search path: its successors, and the next one. */
+  const uint32_t **cursor = malloc((n + 1) * sizeof *cursor);
+  const uint32_t **cend = malloc((n + 1) * sizeof *cend);
   uint8_t *isroot = calloc(n ? n : 1, 1);
   if (!node || !dfn || !vertex || !parent || !cursor || !cend || !isroot) {
     free(node), free(dfn), free(vertex), free(parent), free(cursor);
     free(cend), free(isroot);
     return (size_t)-1;
   }
-  for (size_t i = 0; i < n; i++)
-    node[i] = (struct dnode){start[i], start[i + 1], 0};
+  for (size_t i = 0; i < n; i++) {
+    node[i].first = start[i];
+    node[i].deg = (uint32_t)(start[i + 1] - start[i]);
+    node[i].dfn = 0;
+    for (size_t k = 0; k < INLINE_SUCC && k < node[i].deg; k++)
+      node[i].succ[k] = succ[start[i] + k];
+  }
   for (size_t i = 0; i < nroot; i++)
     isroot[rootsucc[i]] = 1;
 
-  /* DFS; the stack is the parent chain, each vertex's next successor in
-   * cursor[]. */
+  /* DFS; the stack is the parent chain. */
   uint32_t N = 1;
   vertex[0] = NONE;
   parent[0] = NONE;
-  cursor[0] = 0;
-  cend[0] = nroot;
+  cursor[0] = rootsucc;
+  cend[0] = rootsucc + nroot;
   uint32_t v = 0;
   for (;;) {
     uint32_t next = NONE;
-    const uint32_t *list = v ? succ : rootsucc;
     while (cursor[v] < cend[v]) {
-      uint32_t t = list[cursor[v]++];
+      uint32_t t = *cursor[v]++;
       if (!node[t].dfn) {
         next = t;
         break;
@@ -97,15 +105,17 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
       continue;
     }
     uint32_t w = N++;
-    node[next].dfn = w;
+    struct dnode *x = &node[next];
+    x->dfn = w;
     vertex[w] = next;
     parent[w] = v;
-    cursor[w] = node[next].first;
-    cend[w] = node[next].end;
+    const uint32_t *list = x->deg <= INLINE_SUCC ? x->succ : &succ[x->first];
+    cursor[w] = list;
+    cend[w] = list + x->deg;
     /* Its successors' nodes are read next, one by one as the search comes
      * back to them: ask for all of them now, so their misses overlap. */
-    for (size_t e = node[next].first; e < node[next].end && e < node[next].first + 8; e++)
-      __builtin_prefetch(&node[succ[e]]);
+    for (uint32_t k = 0; k < x->deg && k < 8; k++)
+      __builtin_prefetch(&node[list[k]]);
     v = w;
   }
   for (size_t i = 0; i < n; i++)
