@@ -16,7 +16,8 @@
  * idom[n] (node, PREEMPT_DOM_ROOT or PREEMPT_DOM_UNREACHED) and, if order
  * is given, the reached nodes in DFS preorder (parents in the dominator
  * tree come first); returns the number reached, or (size_t)-1 when out of
- * memory.  Lengauer-Tarjan with path compression, no recursion. */
+ * memory.  Semi-NCA (Lengauer-Tarjan's semi-dominators with path
+ * compression), no recursion. */
 size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
                           const uint32_t *rootsucc, size_t nroot,
                           uint32_t *idom, uint32_t *order);
