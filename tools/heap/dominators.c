@@ -1,7 +1,7 @@
 /* Dominators of the object graph (Semi-NCA: Lengauer-Tarjan's
  * semi-dominators, simple version: path compression without balanced
- * linking, then nearest common ancestors; O(m log n) and O(n^2) at worst,
- * in practice linear),
+ * linking, then nearest common ancestors, falling back to Lengauer-Tarjan's
+ * buckets where those walks grow long; O(m log n), in practice linear),
  * and retained sizes.  Everything is iterative: snapshot graphs can be
  * tens of millions of objects deep (a long list), far beyond any stack.
  *
@@ -9,6 +9,7 @@
  * whose successors are the roots' objects. */
 #include "heap.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,63 @@ static uint32_t eval(uint32_t v, struct forest *f, const uint32_t *semi,
   }
   *sd = f[v].lsemi;
   return f[v].label;
+}
+
+/* Immediate dominators from semi-dominators, Semi-NCA's way: each node's
+ * is the nearest ancestor of its parent, on the tree built so far in DFS
+ * order, numbered no higher than its semi-dominator.  The walks are short
+ * in practice but can add up to n^2 (a long chain whose end has many
+ * children reached around it): past 16 steps a node on average it gives
+ * up (false). */
+static bool nca_idoms(uint32_t N, const uint32_t *parent, const uint32_t *semi,
+                      uint32_t *dom) {
+  uint64_t steps = 0, budget = 16 * (uint64_t)N + 1024;
+  dom[0] = 0;
+  for (uint32_t w = 1; w < N; w++) {
+    uint32_t x = parent[w];
+    while (x > semi[w]) {
+      x = dom[x];
+      if (++steps > budget)
+        return false;
+    }
+    dom[w] = x;
+  }
+  return true;
+}
+
+/* The same as Lengauer-Tarjan's last passes do it, in O(m log n) whatever
+ * the graph: linking the forest again in reverse DFS order, each node
+ * evaluated once from its semi-dominator's bucket.  false: out of memory. */
+static bool bucket_idoms(uint32_t N, const uint32_t *parent,
+                         const uint32_t *semi, uint32_t *dom,
+                         struct forest *f, uint32_t *stk) {
+  uint32_t *bucket = malloc((size_t)N * sizeof *bucket);
+  uint32_t *bnext = malloc((size_t)N * sizeof *bnext);
+  if (!bucket || !bnext) {
+    free(bucket), free(bnext);
+    return false;
+  }
+  for (uint32_t w = 0; w < N; w++) {
+    f[w] = (struct forest){NONE, w, semi[w]};
+    bucket[w] = NONE;
+  }
+  dom[0] = 0;
+  for (uint32_t w = N - 1; w >= 1; w--) {
+    bnext[w] = bucket[semi[w]];
+    bucket[semi[w]] = w;
+    uint32_t p = parent[w];
+    f[w].ancestor = p;
+    for (uint32_t x = bucket[p]; x != NONE; x = bnext[x]) {
+      uint32_t su, u = eval(x, f, semi, stk, &su);
+      dom[x] = su < semi[x] ? u : p;
+    }
+    bucket[p] = NONE;
+  }
+  for (uint32_t w = 1; w < N; w++)
+    if (dom[w] != semi[w])
+      dom[w] = dom[dom[w]];
+  free(bucket), free(bnext);
+  return true;
 }
 
 size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
@@ -173,11 +231,7 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
     semi[w] = w;
     f[w] = (struct forest){NONE, w, w};
   }
-  /* Semi-dominators as Lengauer-Tarjan computes them; then each node's
-   * immediate dominator is the nearest ancestor of its parent, on the
-   * dominator tree built so far in DFS order, numbered no higher than its
-   * semi-dominator (Semi-NCA: no second eval per node, and the walks up
-   * are short). */
+  /* Semi-dominators as Lengauer-Tarjan computes them. */
   for (uint32_t w = N - 1; w >= 1; w--) {
     /* The next node's predecessors, whose forest nodes eval reads. */
     for (uint32_t k = pstart[w - 1]; k < pstart[w] && k < pstart[w - 1] + 8; k++)
@@ -193,12 +247,11 @@ size_t preempt_dominators(size_t n, const size_t *start, const uint32_t *succ,
     f[w].ancestor = parent[w];
     f[w].lsemi = semi[w]; /* its label is itself */
   }
-  dom[0] = 0;
-  for (uint32_t w = 1; w < N; w++) {
-    uint32_t x = parent[w];
-    while (x > semi[w])
-      x = dom[x];
-    dom[w] = x;
+  if (!nca_idoms(N, parent, semi, dom) &&
+      !bucket_idoms(N, parent, semi, dom, f, stk)) {
+    free(dfn), free(vertex), free(parent), free(isroot), free(pstart);
+    free(pred), free(semi), free(f), free(dom), free(stk);
+    return (size_t)-1;
   }
 
   for (size_t i = 0; i < n; i++)

@@ -85,27 +85,61 @@ static void naive(size_t n, const size_t *start, const uint32_t *succ,
   free(stack);
 }
 
+/* A comb: a chain of L nodes whose last has K leaves, each leaf also
+ * reached from the chain's head through a node of its own.  Each leaf's
+ * immediate dominator is the head, found from the chain's end by walking
+ * up the whole chain: K * L steps, where the solver must give up walking
+ * and compute them Lengauer-Tarjan's way. */
+static size_t comb(size_t L, size_t K, size_t *start, uint32_t *succ) {
+  size_t n = L + 2 * K, m = 0;
+  for (size_t v = 0; v < n; v++) {
+    start[v] = m;
+    if (v + 1 < L)
+      succ[m++] = (uint32_t)(v + 1);
+    if (v == L - 1)
+      for (size_t k = 0; k < K; k++)
+        succ[m++] = (uint32_t)(L + k);
+    if (v == 0)
+      for (size_t k = 0; k < K; k++)
+        succ[m++] = (uint32_t)(L + K + k);
+    if (v >= L + K)
+      succ[m++] = (uint32_t)(v - K);
+  }
+  start[n] = m;
+  return n;
+}
+
 int preempt_heap_selftest(int rounds) {
   int bad = 0;
-  for (int r = 0; r < rounds && bad < 5; r++) {
+  for (int r = 0; r <= rounds && bad < 5; r++) {
     size_t n = 1 + next_rand() % (r < rounds / 2 ? 12 : 300);
     size_t avg = 1 + next_rand() % 3;
     size_t m = 0;
     size_t *start = malloc((n + 1) * sizeof *start);
     uint32_t *succ = malloc(n * (avg * 2 + 2) * sizeof *succ);
-    for (size_t v = 0; v < n; v++) {
-      start[v] = m;
-      size_t k = next_rand() % (avg * 2 + 1);
-      if (next_rand() % 4 == 0 && v + 1 < n) /* chains */
-        succ[m++] = (uint32_t)(v + 1);
-      for (size_t j = 0; j < k; j++)
-        succ[m++] = next_rand() % n;
-    }
-    start[n] = m;
-    size_t nroot = 1 + next_rand() % 4;
     uint32_t roots[4];
-    for (size_t i = 0; i < nroot; i++)
-      roots[i] = next_rand() % n;
+    size_t nroot = 1;
+    if (r == rounds) { /* last: the comb */
+      free(start), free(succ);
+      start = malloc((1000 + 2 * 400 + 1) * sizeof *start);
+      succ = malloc((1000 + 4 * 400) * sizeof *succ);
+      n = comb(1000, 400, start, succ);
+      m = start[n];
+      roots[0] = 0;
+    } else {
+      for (size_t v = 0; v < n; v++) {
+        start[v] = m;
+        size_t k = next_rand() % (avg * 2 + 1);
+        if (next_rand() % 4 == 0 && v + 1 < n) /* chains */
+          succ[m++] = (uint32_t)(v + 1);
+        for (size_t j = 0; j < k; j++)
+          succ[m++] = next_rand() % n;
+      }
+      start[n] = m;
+      nroot = 1 + next_rand() % 4;
+      for (size_t i = 0; i < nroot; i++)
+        roots[i] = next_rand() % n;
+    }
     uint32_t *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
     size_t reached = preempt_dominators(n, start, succ, roots, nroot, a, NULL);
     naive(n, start, succ, roots, nroot, b);
@@ -124,7 +158,7 @@ int preempt_heap_selftest(int rounds) {
     free(start), free(succ), free(a), free(b);
   }
   if (!bad)
-    printf("selftest: %d random graphs: dominators agree with the naive "
-           "solver\n", rounds);
+    printf("selftest: %d random graphs and a comb: dominators agree with "
+           "the naive solver\n", rounds);
   return bad;
 }
