@@ -227,22 +227,7 @@ int main(int argc, char **argv) {
  * pause is GC_EVENT_START..GC_EVENT_END, timed by a collection-event
  * callback.  GC_get_full_gc_total_time (libgc >= 8.2, whole milliseconds)
  * is printed too as a cross-check. */
-static struct timespec gc_start;
-static long long gc_total_ns, gc_max_ns;
-
-static void GC_CALLBACK on_gc_event(GC_EventType ev) {
-  struct timespec now;
-  if (ev == GC_EVENT_START) {
-    clock_gettime(CLOCK_MONOTONIC, &gc_start);
-  } else if (ev == GC_EVENT_END) {
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long long ns = (now.tv_sec - gc_start.tv_sec) * 1000000000LL +
-                   (now.tv_nsec - gc_start.tv_nsec);
-    gc_total_ns += ns;
-    if (ns > gc_max_ns)
-      gc_max_ns = ns;
-  }
-}
+#include "../tools/gc_pauses.h"
 
 static void bt_boehm_stats_init(void) {
   GC_start_performance_measurement();

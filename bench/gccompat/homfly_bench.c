@@ -24,23 +24,7 @@
 #define LINE 4096
 #define MAX_LINKS 64
 
-static struct timespec gc_start;
-static long long gc_total_ns, gc_max_ns, gc_events;
-
-static void GC_CALLBACK on_gc_event(GC_EventType ev) {
-  struct timespec now;
-  if (ev == GC_EVENT_START) {
-    clock_gettime(CLOCK_MONOTONIC, &gc_start);
-  } else if (ev == GC_EVENT_END) {
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long long ns = (now.tv_sec - gc_start.tv_sec) * 1000000000LL +
-                   (now.tv_nsec - gc_start.tv_nsec);
-    gc_total_ns += ns;
-    if (ns > gc_max_ns)
-      gc_max_ns = ns;
-    gc_events++;
-  }
-}
+#include "../tools/gc_pauses.h"
 
 static void chomp(char *s) {
   size_t n = strlen(s);
