@@ -497,7 +497,7 @@ unsigned long GC_get_full_gc_total_time(void) {
 #define KEPT(type, name, var)                                                  \
   void GC_set_##name(type v) { var = v; }                                     \
   type GC_get_##name(void) { return var; }
-static int pages_executable, full_freq_unused, max_prior, rate = 10;
+static int pages_executable, max_prior, rate = 10;
 static int force_unmap, manual_vdb;
 static size_t min_bytes_allocd = 1;
 static GC_word allocd_per_finalizer = 10000;
@@ -505,7 +505,7 @@ KEPT(int, find_leak, GC_find_leak)
 KEPT(int, all_interior_pointers, GC_all_interior_pointers)
 KEPT(int, java_finalization, GC_java_finalization)
 KEPT(int, dont_expand, GC_dont_expand)
-KEPT(int, full_freq, full_freq_unused)
+KEPT(int, full_freq, GC_full_freq)
 KEPT(GC_word, non_gc_bytes, GC_non_gc_bytes)
 KEPT(int, no_dls, GC_no_dls)
 KEPT(GC_word, max_retries, GC_max_retries)
