@@ -131,7 +131,7 @@ static void runtime_fatal(const char *msg, void *arg) {
   if (f)
     f(msg);
   else
-    dprintf(2, "%s\n", msg);
+    dprintf(2, "preempt: %s\n", msg); /* as the runtime prints it */
 }
 
 void GC_set_log_fd(int fd) { log_fd = fd; }
