@@ -146,9 +146,11 @@ static const void *smashed_at(struct header *h) {
 }
 
 static void describe(char *buf, size_t n, struct header *h) {
-  snprintf(buf, n, "object %p (%llu bytes) allocated at %s:%d",
+  char from[256];
+  gc_symbolise(h->caller, from, sizeof from);
+  snprintf(buf, n, "object %p (%llu bytes) allocated at %s:%d, in %s",
            (void *)user_of(h), (unsigned long long)h->size,
-           h->file ? h->file : "?", (int)(h->line_flags >> 8));
+           h->file ? h->file : "?", (int)(h->line_flags >> 8), from);
 }
 
 /* World stopped, from the collection: every registered object is still
@@ -305,10 +307,12 @@ void GC_debug_free(void *p) {
       GC_free(p);
       return;
     }
+    char from[256];
+    gc_symbolise((uintptr_t)__builtin_return_address(0), from, sizeof from);
     gc_abort("GC_debug_free: %p is not the start of a GC_debug_malloc "
              "object (freed twice, never allocated, or an interior pointer); "
-             "called from %p",
-             p, __builtin_return_address(0));
+             "called from %s",
+             p, from);
   }
   const void *at = smashed_at(h);
   if (at)
@@ -326,10 +330,13 @@ void *GC_debug_realloc(void *p, size_t lb, const char *s, int i) {
     return NULL;
   }
   struct header *h = header_of(p);
-  if (!h)
+  if (!h) {
+    char from[256];
+    gc_symbolise((uintptr_t)__builtin_return_address(0), from, sizeof from);
     gc_abort("GC_debug_realloc: %p is not the start of a GC_debug_malloc "
-             "object; called from %p",
-             p, __builtin_return_address(0));
+             "object; called from %s",
+             p, from);
+  }
   int flags = (int)(h->line_flags & 0xff);
   int kind = flags & F_UNCOLLECTABLE
                  ? (flags & F_ATOMIC ? GC_KIND_AUNCOLLECTABLE
