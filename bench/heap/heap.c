@@ -23,7 +23,7 @@
  *
  *   RESULT objects=O heap_bytes=H base_rss_kb=R gc_pause_ns=P1,P2..
  *          snap_pause_ns=S1,S2.. snap_wall_ns=W1,W2.. gc_cpu_ns=C1,C2..
- *          snap_cpu_ns=C1,C2.. gc_extra_kb=K snap_extra_kb=K
+ *          snap_cpu_ns=C1,C2.. gc_extra_kb=K snap_extra_kb=K walker_kb=K
  *
  * (snap_pause_ns: the world stopped, from the snapshot's INFO record;
  * snap_wall_ns: the whole call, file written; *_cpu_ns: the calling
@@ -32,8 +32,12 @@
  * The extra memory is the peak RSS during the call minus the RSS before
  * it: the peak is reset before each call by writing 5 to
  * /proc/self/clear_refs (Linux >= 4.0), so each call's own peak shows;
- * the largest over the repetitions is printed. */
+ * the largest over the repetitions is printed.  A heap walked by a forked
+ * copy (PREEMPT=snapfork) costs the program nothing there: walker_kb is
+ * the copy's peak RSS (getrusage of the reaped children; pages it shares
+ * with the program included), 0 if there was none. */
 #define _GNU_SOURCE
+#include <sys/resource.h>
 #include <preempt.h>
 
 #include "snapshot_format.h" /* runtime/: the INFO record's pause */
@@ -288,9 +292,12 @@ int main(int argc, char **argv) {
         scl >= sizeof scpu - 24)
       break;
   }
+  struct rusage children;
+  getrusage(RUSAGE_CHILDREN, &children);
   printf(" gc_pause_ns=%s snap_pause_ns=%s snap_wall_ns=%s gc_cpu_ns=%s "
-         "snap_cpu_ns=%s gc_extra_kb=%ld snap_extra_kb=%ld\n", gcs, pauses,
-         snaps, gcpu, scpu, gc_extra, snap_extra);
+         "snap_cpu_ns=%s gc_extra_kb=%ld snap_extra_kb=%ld walker_kb=%ld\n",
+         gcs, pauses, snaps, gcpu, scpu, gc_extra, snap_extra,
+         children.ru_maxrss);
   /* Still all there: the collections freed nothing reachable. */
   size_t seen = 0;
   for (int i = 0; i < NROOTS; i++)

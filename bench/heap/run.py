@@ -118,6 +118,7 @@ def pause_part(args, exe, errors):
         gc, sp, wall = med("gc_pause_ns"), med("snap_pause_ns"), med("snap_wall_ns")
         gc_cpu, sp_cpu = med("gc_cpu_ns"), med("snap_cpu_ns")
         gc_x, sn_x = int(r["gc_extra_kb"]), int(r["snap_extra_kb"])
+        walker = int(r.get("walker_kb", "0"))
         what = ("graph %gM" % (n / 1e6)) if kind == "graph" else \
             ("buffers %d MB" % n)
         rows.append([
@@ -131,7 +132,8 @@ def pause_part(args, exe, errors):
             fmt(size / 2**20, ".1f"), fmt(size / objects, ".1f"),
             fmt(gc_x / 1024, ".1f") if gc_x >= 0 else "-",
             fmt(sn_x / 1024, ".1f") if sn_x >= 0 else "-",
-            fmt(sn_x * 1024 / objects, ".1f") if sn_x >= 0 else "-"])
+            fmt(sn_x * 1024 / objects, ".1f") if sn_x >= 0 else "-",
+            fmt(walker / 1024, ".0f") if walker > 0 else "-"])
         targets.append([what, "snapshot pause <= collection pause",
                         "%.2f / %.2f ms = %s" % (sp, gc, fmt(ratio(sp, gc), ".2f")),
                         "met" if sp <= gc else "MISSED"])
@@ -140,7 +142,8 @@ def pause_part(args, exe, errors):
               "snap ms/GiB"]
     header2 = ["heap", "gc cpu ms", "snapshot call cpu ms", "cpu snapshot/gc",
                "snapshot call wall ms", "file MiB", "file B/obj",
-               "gc extra RSS MiB", "snap extra RSS MiB", "snap extra B/obj"]
+               "gc extra RSS MiB", "snap extra RSS MiB", "snap extra B/obj",
+               "forked walker peak RSS MiB"]
     return [(rows, header), (rows2, header2)], targets
 
 
