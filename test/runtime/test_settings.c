@@ -53,6 +53,8 @@ Test(settings, malformed_values_are_fatal_and_named) {
       {"poison=2", "'poison'", "0 or 1"},
       {"verbose=3", "'verbose'", "0, 1 or 2"},
       {"oom=NULL", "'oom'", "null or abort"},
+      {"snapfork=-1", "'snapfork'", "or off"},
+      {"snapfork=many", "'snapfork'", "or off"},
       {"gc=100,bogus=1", "'bogus'", "known: gc"},
       {"=5", "''", "known: gc"},
       {"verify", "'verify'", "key=value"},
@@ -67,6 +69,7 @@ Test(settings, well_formed_values_are_accepted) {
       "gc=off,minheap=8m,limit=1g,retain=0,oom=null,verbose=0,poison=1,verify=0",
       "gc=0,minheap=0,limit=1048576,retain=1000000,oom=abort,",
       "gc=1000000,minheap=4K,limit=64G,verbose=1",
+      "snapfork=0", "snapfork=off,gc=100", "snapfork=1000000000",
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int st = run_self(cases[i], NULL);
