@@ -585,6 +585,9 @@ PREEMPT_API int preempt_heap_snapshot_from(int fd, const char *reason,
 PREEMPT_API void preempt_heap_each_object(void (*fn)(void *obj, size_t size,
                                                      void *arg),
                                           void *arg);
+/* A code address for messages: "f+0x12 (libfoo.so)", "prog+0x1234" or
+ * "0x7f...".  Not with the world stopped (dladdr takes the loader's lock). */
+PREEMPT_API void preempt_symbolise(uintptr_t addr, char *buf, size_t size);
 /* Is p (possibly interior) inside an allocated object?  For tests. */
 PREEMPT_API int preempt_is_heap_object(const void *p);
 

@@ -27,10 +27,6 @@ struct preempt_located {
  * the lock; an allocated object's slot stays allocated until swept). */
 struct preempt_located preempt_locate(uintptr_t p) PREEMPT_HIDDEN;
 
-/* "f+0x12 (libfoo.so)", "prog+0x1234" or "0x7f...": for messages.  Not
- * under the heap lock (dladdr takes the loader's). */
-void preempt_symbolise(uintptr_t addr, char *buf, size_t size) PREEMPT_HIDDEN;
-
 /* Fatal: p, given to fn (called from caller), is not a heap object, and
  * why; can ends the message ("can be pinned"). */
 __attribute__((noreturn)) void

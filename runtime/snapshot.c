@@ -139,22 +139,10 @@ struct walk {
   bool roots_failed;
 };
 
-/* OS memory (no malloc in the pause); a failed growth fails the
- * snapshot with ENOMEM, not the program. */
+/* Room for one more in OS memory (no malloc in the pause); a failed
+ * growth fails the snapshot with ENOMEM, not the program. */
 static bool grow(void **v, size_t *cap, size_t len, size_t elem) {
-  if (len < *cap)
-    return true;
-  size_t cap2 = *cap ? *cap * 2 : 1024;
-  void *n = preempt_sys_alloc(cap2 * elem);
-  if (!n)
-    return false;
-  if (*v) {
-    memcpy(n, *v, len * elem);
-    preempt_sys_free(*v, *cap * elem);
-  }
-  *v = n;
-  *cap = cap2;
-  return true;
+  return len < *cap || preempt_array_try_grow(v, cap, len, elem, 1024);
 }
 
 static void root(struct walk *w, uintptr_t value, uintptr_t slot) {

@@ -19,18 +19,25 @@ void preempt_sys_free(void *p, size_t size) {
     munmap(p, size);
 }
 
-void preempt_array_grow(void **data, size_t *cap, size_t len, size_t elem,
-                        size_t first_cap, const char *what) {
+bool preempt_array_try_grow(void **data, size_t *cap, size_t len, size_t elem,
+                            size_t first_cap) {
   size_t ncap = *cap ? *cap * 2 : first_cap;
   void *d = preempt_sys_alloc(ncap * elem);
   if (!d)
-    preempt_fatal("out of memory for %s", what);
+    return false;
   if (*data) {
     memcpy(d, *data, len * elem);
     preempt_sys_free(*data, *cap * elem);
   }
   *data = d;
   *cap = ncap;
+  return true;
+}
+
+void preempt_array_grow(void **data, size_t *cap, size_t len, size_t elem,
+                        size_t first_cap, const char *what) {
+  if (!preempt_array_try_grow(data, cap, len, elem, first_cap))
+    preempt_fatal("out of memory for %s", what);
 }
 
 void preempt_vec_push(struct preempt_vec *v, uintptr_t x) {

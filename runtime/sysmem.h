@@ -14,8 +14,11 @@ long preempt_fork_quiet(void) PREEMPT_HIDDEN;
 /* Zeroed small blocks for span side tables; under the heap lock. */
 void *preempt_pool_alloc(size_t size) PREEMPT_HIDDEN;
 void preempt_pool_free(void *p, size_t size) PREEMPT_HIDDEN;
-/* Doubles an array in OS memory (first_cap elements at first); fatal if
- * memory runs out, naming what for. */
+/* Doubles an array in OS memory (first_cap elements at first); false if
+ * memory runs out (the array is left as it was). */
+bool preempt_array_try_grow(void **data, size_t *cap, size_t len, size_t elem,
+                            size_t first_cap) PREEMPT_HIDDEN;
+/* The same, fatal if memory runs out, naming what for. */
 void preempt_array_grow(void **data, size_t *cap, size_t len, size_t elem,
                         size_t first_cap, const char *what) PREEMPT_HIDDEN;
 /* A growable array of words in OS memory, usable in a signal handler. */

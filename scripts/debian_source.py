@@ -269,6 +269,15 @@ def _fetch_locked(package, cache_dir, marker):
     return tree
 
 
+def fetch_as(package, cache_dir, marker, error):
+    """fetch(), raising error (a recipe's own exception class) on failure."""
+    try:
+        return fetch(package, cache_dir, marker=marker)
+    except Error as e:
+        raise error("cannot fetch Debian source package %s: %s"
+                    % (package, e))
+
+
 def main(argv):
     import argparse
     ap = argparse.ArgumentParser(

@@ -20,6 +20,10 @@ static struct {
   uintptr_t *v; /* open addressing; 0 empty, 1 deleted */
   size_t cap, used;
 } uncoll;
+/* Whether any object was ever made uncollectable, or cut by GC_memalign:
+ * GC_free of an ordinary object then takes no lock of ours and asks the
+ * heap nothing more. */
+static _Atomic bool any_uncollectable, any_aligned;
 static pthread_mutex_t uncoll_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static size_t hash(uintptr_t k, size_t cap) {
@@ -46,6 +50,7 @@ static void uncoll_put(uintptr_t k) {
   if (!uncoll.v[i])
     uncoll.used++;
   uncoll.v[i] = k;
+  atomic_store_explicit(&any_uncollectable, true, memory_order_relaxed);
 }
 
 static bool uncoll_take(uintptr_t k, bool remove) {
@@ -62,6 +67,8 @@ static bool uncoll_take(uintptr_t k, bool remove) {
 }
 
 bool gc_is_uncollectable(const void *base) {
+  if (!atomic_load_explicit(&any_uncollectable, memory_order_relaxed))
+    return false;
   pthread_mutex_lock(&uncoll_lock);
   bool r = uncoll_take((uintptr_t)base, false);
   pthread_mutex_unlock(&uncoll_lock);
@@ -277,6 +284,7 @@ void *GC_memalign(size_t align, size_t lb) {
   /* A pointer derived from base, never rebuilt from an integer. */
   char *p = base + (align - ((uintptr_t)base & (align - 1)));
   ((uintptr_t *)p)[-1] = ALIGN_MARK(base);
+  atomic_store_explicit(&any_aligned, true, memory_order_relaxed);
   return p;
 }
 
@@ -293,6 +301,8 @@ int GC_posix_memalign(void **out, size_t align, size_t lb) {
 /* The start of the object GC_free(p) means: p itself, or the object an
  * aligned pointer was cut from. */
 static void *free_target(void *p) {
+  if (!atomic_load_explicit(&any_aligned, memory_order_relaxed))
+    return p;
   void *base = preempt_object_start(p);
   if (base && base != p && (uintptr_t)p - (uintptr_t)base >= sizeof(uintptr_t) &&
       ((uintptr_t *)p)[-1] == ALIGN_MARK(base))
@@ -308,9 +318,12 @@ void GC_free(void *p) {
   gc_ensure_init();
   p = free_target(p);
   gc_debug_forget(p);
-  pthread_mutex_lock(&uncoll_lock);
-  bool pinned = uncoll_take((uintptr_t)p, true);
-  pthread_mutex_unlock(&uncoll_lock);
+  bool pinned = false;
+  if (atomic_load_explicit(&any_uncollectable, memory_order_relaxed)) {
+    pthread_mutex_lock(&uncoll_lock);
+    pinned = uncoll_take((uintptr_t)p, true);
+    pthread_mutex_unlock(&uncoll_lock);
+  }
   if (pinned)
     preempt_unpin(p);
   preempt_free(p); /* fatal, naming the caller, for a bad pointer */

@@ -34,9 +34,6 @@ __attribute__((noreturn)) void gc_abort(const char *fmt, ...) GC_HIDDEN
     __attribute__((format(printf, 1, 2)));
 /* The out-of-memory function's answer for a failed request of n bytes. */
 void *gc_out_of_memory(size_t n) GC_HIDDEN;
-bool gc_find_leak_on(void) GC_HIDDEN;
-/* "function+0x12 (file)" for a code address, or the address. */
-void gc_symbolise(uintptr_t addr, char *buf, size_t size) GC_HIDDEN;
 
 /* finalize.c: what a collection leaves for the allocating thread to do
  * (finalizers, unless on demand; toggle-refs; debugging reports): work the

@@ -147,7 +147,7 @@ static const void *smashed_at(struct header *h) {
 
 static void describe(char *buf, size_t n, struct header *h) {
   char from[256];
-  gc_symbolise(h->caller, from, sizeof from);
+  preempt_symbolise(h->caller, from, sizeof from);
   snprintf(buf, n, "object %p (%llu bytes) allocated at %s:%d, in %s",
            (void *)user_of(h), (unsigned long long)h->size,
            h->file ? h->file : "?", (int)(h->line_flags >> 8), from);
@@ -308,7 +308,7 @@ void GC_debug_free(void *p) {
       return;
     }
     char from[256];
-    gc_symbolise((uintptr_t)__builtin_return_address(0), from, sizeof from);
+    preempt_symbolise((uintptr_t)__builtin_return_address(0), from, sizeof from);
     gc_abort("GC_debug_free: %p is not the start of a GC_debug_malloc "
              "object (freed twice, never allocated, or an interior pointer); "
              "called from %s",
@@ -332,7 +332,7 @@ void *GC_debug_realloc(void *p, size_t lb, const char *s, int i) {
   struct header *h = header_of(p);
   if (!h) {
     char from[256];
-    gc_symbolise((uintptr_t)__builtin_return_address(0), from, sizeof from);
+    preempt_symbolise((uintptr_t)__builtin_return_address(0), from, sizeof from);
     gc_abort("GC_debug_realloc: %p is not the start of a GC_debug_malloc "
              "object; called from %s",
              p, from);

@@ -1,10 +1,8 @@
 /* Start-up, settings, collection control, statistics and the program's
  * callbacks: bdwgc's knobs mapped onto preempt's runtime, or accepted and
  * ignored where preempt has no such thing (each says why). */
-#define _GNU_SOURCE
 #include "compat.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -312,24 +310,6 @@ void GC_init(void) { gc_ensure_init(); }
 int GC_is_init_called(void) { return atomic_load(&gc_initialised); }
 /* The runtime lives as long as the process. */
 void GC_deinit(void) {}
-
-bool gc_find_leak_on(void) { return GC_find_leak != 0; }
-
-void gc_symbolise(uintptr_t addr, char *buf, size_t size) {
-  Dl_info info;
-  if (!addr || !dladdr((void *)addr, &info) || !info.dli_fname) {
-    snprintf(buf, size, "%p", (void *)addr);
-    return;
-  }
-  const char *file = strrchr(info.dli_fname, '/');
-  file = file ? file + 1 : info.dli_fname;
-  if (info.dli_sname && info.dli_saddr)
-    snprintf(buf, size, "%s+0x%lx (%s)", info.dli_sname,
-             (unsigned long)(addr - (uintptr_t)info.dli_saddr), file);
-  else
-    snprintf(buf, size, "%s+0x%lx", file,
-             (unsigned long)(addr - (uintptr_t)info.dli_fbase));
-}
 
 /* ---- collection control ----------------------------------------------------- */
 

@@ -57,11 +57,7 @@ class Error(Exception):
 
 def fetch(cache_dir=None):
     """The unpacked source tree (scripts/debian_source.py)."""
-    try:
-        return debian_source.fetch(PACKAGE, cache_dir, marker=MARKER)
-    except debian_source.Error as e:
-        raise Error("cannot fetch Debian source package %s: %s"
-                    % (PACKAGE, e))
+    return debian_source.fetch_as(PACKAGE, cache_dir, MARKER, Error)
 
 
 def build(tree, cc, cflags, work_dir, log, preempt_gc, jobs=2):
