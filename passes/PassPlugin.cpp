@@ -5,6 +5,7 @@
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Passes/PassPlugin.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ErrorHandling.h"
 
 using namespace llvm;
 
@@ -64,8 +65,20 @@ void registerPasses(PassBuilder &PB) {
           MPM.addPass(UnsafePass());
           return true;
         }
-        if (Name == "preempt-polls") {
-          MPM.addPass(PollsPass(/*Forced=*/true));
+        // preempt-polls, preempt-polls<loops>, preempt-polls<cycles>
+        if (Name.consume_front("preempt-polls")) {
+          StringRef Mode = "loops";
+          if (!Name.empty() &&
+              !(Name.consume_front("<") && Name.consume_back(">")))
+            return false;
+          if (!Name.empty())
+            Mode = Name;
+          std::optional<PollMode> M = parsePollMode(Mode);
+          if (!M)
+            report_fatal_error("preempt-polls<" + Mode +
+                                   ">: unknown mode (accepted: loops, cycles)",
+                               /*gen_crash_diag=*/false);
+          MPM.addPass(PollsPass(*M));
           return true;
         }
         return false;

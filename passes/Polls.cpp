@@ -29,20 +29,37 @@
 //     fib() checks once before its recursive calls and its base case not
 //     at all; a function without loops or such calls gets nothing,
 //     however often it is called.
-//   - Control-flow cycles (loops, gotos, computed gotos).  A depth-first
-//     search over the blocks that do not check; a poll at the end of each
-//     block from which an edge closes a cycle (a retreating edge), so
-//     irreducible cycles are covered too.
+//   - Control-flow cycles (loops, gotos, computed gotos), in one of two
+//     modes (-fplugin-arg-preempt-polls=MODE):
+//     loops (the default): only loops that contain no call at all.  A call
+//       is a safepoint, trusted to check in its callee (as Go's loop
+//       preemption has it): an interpreter's dispatch loop, whose handlers
+//       call functions on some paths, gets no poll, so its call-free
+//       handlers cost nothing.  Loops are nested by a loop-nesting forest:
+//       the strongly connected components of the control flow; one that
+//       contains a call is not polled, the edges into its entries (blocks
+//       entered from outside it) are taken away and its inner components
+//       looked at the same way; one without a call is polled as below,
+//       within itself.  So a call-free loop inside a calling one is
+//       polled, and an irreducible cycle is a loop like any other.
+//     cycles: every cycle that passes no check (below), however many calls
+//       it makes: a thread with signals off always stops, even in a loop
+//       whose calls are leaves that never check.
+//     Either way a depth-first search over the blocks that do not check;
+//     a poll at the end of each block from which an edge closes a cycle (a
+//     retreating edge), so irreducible cycles are covered too.
 //   - Except short loops: the back-edges of an innermost loop without
 //     calls that scalar evolution bounds to at most MaxShortTrips
 //     iterations of at most MaxShortBody instructions are left out of
 //     the search.  Such a loop runs a bounded number of instructions
 //     each time it is entered; any cycle that enters it again passes
 //     through its entry, outside it, and is polled there (its parent
-//     loop's back-edge, or the recursion's call poll).  So
+//     loop's back-edge, or the recursion's call poll; in loops mode a
+//     parent loop with a call is trusted instead).  So
 //     for (i = 0; i < 16; i++) a[i] = 0;  inside a polled loop costs
 //     nothing more.
-// A check is a poll, or a call after which the thread has certainly
+// A check (for recursion, and cycles mode) is a poll, or a call after
+// which the thread has certainly
 // checked: preempt_safepoint, preempt_gc, a blocking region (a thread in
 // one does not hold a stop up, and leaving it waits for the world), or a
 // function of this module in which every path to a return checks.  A call
@@ -60,6 +77,7 @@
 // precisely as at any other call.
 #include "Preempt.h"
 
+#include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/PostOrderIterator.h"
 #include "llvm/ADT/SCCIterator.h"
 #include "llvm/ADT/StringExtras.h"
@@ -170,9 +188,9 @@ bool isCall(const Instruction &I) {
 
 class ModulePolls {
 public:
-  ModulePolls(Module &M, FunctionAnalysisManager &FAM)
+  ModulePolls(Module &M, FunctionAnalysisManager &FAM, PollMode Mode)
       : M(M), Ctx(M.getContext()), FAM(FAM),
-        TLII(Triple(M.getTargetTriple())) {}
+        TLII(Triple(M.getTargetTriple())), Mode(Mode) {}
   bool run();
 
 private:
@@ -180,6 +198,7 @@ private:
   LLVMContext &Ctx;
   FunctionAnalysisManager &FAM;
   TargetLibraryInfoImpl TLII;
+  PollMode Mode;
   GlobalVariable *Flag = nullptr; // preempt__poll_flag
   DenseSet<const Instruction *> Polls; // their loads
   // Back-edges (latch, header) of short loops: not polled (see the top).
@@ -198,6 +217,9 @@ private:
   SmallVector<BasicBlock *, 8>
   latches(Function &F, ArrayRef<const BasicBlock *> Extra = {}) const;
   void shortLoops(Function &F);
+  SmallVector<BasicBlock *, 8> callFreeLoopLatches(Function &F) const;
+  SmallVector<BasicBlock *, 8>
+  loopLatches(Function &F, ArrayRef<const BasicBlock *> Extra = {}) const;
   unsigned loopPolls(Function &F, const DenseSet<const Instruction *> &Unsafe);
   bool everyReturnChecks(Function &F) const;
   void unsafeInstructions(Function &F, DenseSet<const Instruction *> &Unsafe);
@@ -341,9 +363,9 @@ unsigned ModulePolls::callPolls(Function &F,
     AtCalls += Freq(I->getParent());
     AtBlocks.push_back(I->getParent());
   }
-  for (BasicBlock *BB : latches(F, AtBlocks))
+  for (BasicBlock *BB : loopLatches(F, AtBlocks))
     AtCalls += Freq(BB);
-  for (BasicBlock *BB : latches(F))
+  for (BasicBlock *BB : loopLatches(F))
     AtEntry += Freq(BB);
   if (AtCalls >= AtEntry) {
     insertPoll(&*F.getEntryBlock().getFirstNonPHIOrDbgOrAlloca());
@@ -402,6 +424,162 @@ ModulePolls::latches(Function &F,
   return Latches;
 }
 
+// Loops mode: the blocks at whose end a poll checks every cycle of F's
+// loops that contain no call (the top of the file).  Blocks are numbered
+// in reverse post-order (unreachable ones left out); each region of the
+// work list is split into its strongly connected components (Tarjan's
+// algorithm) without the edges cut so far.
+SmallVector<BasicBlock *, 8> ModulePolls::callFreeLoopLatches(Function &F) const {
+  ReversePostOrderTraversal<Function *> RPOT(&F);
+  SmallVector<BasicBlock *, 32> Blocks(RPOT.begin(), RPOT.end());
+  const unsigned N = Blocks.size();
+  DenseMap<const BasicBlock *, unsigned> Num;
+  for (unsigned I = 0; I < N; I++)
+    Num[Blocks[I]] = I;
+  SmallVector<SmallVector<unsigned, 4>, 32> Succ(N), Pred(N);
+  BitVector Calls(N);
+  for (unsigned I = 0; I < N; I++) {
+    Calls[I] = any_of(*Blocks[I], [&](const Instruction &In) {
+      return isCall(In) || checks(In);
+    });
+    for (BasicBlock *S : successors(Blocks[I]))
+      if (!ShortEdges.count({Blocks[I], S})) {
+        Succ[I].push_back(Num.lookup(S));
+        Pred[Num.lookup(S)].push_back(I);
+      }
+  }
+  DenseSet<std::pair<unsigned, unsigned>> Cut; // edges into outer entries
+  BitVector In(N), OnStack(N), Latch(N);
+  SmallVector<unsigned, 32> Index(N), Low(N);
+  SmallVector<BasicBlock *, 8> Latches;
+  // The strongly connected components of Region's blocks (marked in In).
+  auto Components = [&](ArrayRef<unsigned> Region) {
+    SmallVector<SmallVector<unsigned, 8>, 4> Out;
+    for (unsigned B : Region)
+      Index[B] = 0;
+    unsigned Next = 1;
+    SmallVector<unsigned, 32> Stack;
+    SmallVector<std::pair<unsigned, unsigned>, 32> Dfs; // block, next succ
+    for (unsigned Root : Region) {
+      if (Index[Root])
+        continue;
+      Dfs.push_back({Root, 0});
+      Index[Root] = Low[Root] = Next++;
+      Stack.push_back(Root);
+      OnStack.set(Root);
+      while (!Dfs.empty()) {
+        auto &[B, K] = Dfs.back();
+        if (K < Succ[B].size()) {
+          unsigned S = Succ[B][K++];
+          if (!In[S] || Cut.count({B, S}))
+            continue;
+          if (!Index[S]) {
+            Index[S] = Low[S] = Next++;
+            Stack.push_back(S);
+            OnStack.set(S);
+            Dfs.push_back({S, 0});
+          } else if (OnStack[S]) {
+            Low[B] = std::min(Low[B], Index[S]);
+          }
+          continue;
+        }
+        unsigned Done = B;
+        Dfs.pop_back();
+        if (!Dfs.empty())
+          Low[Dfs.back().first] = std::min(Low[Dfs.back().first], Low[Done]);
+        if (Low[Done] != Index[Done])
+          continue;
+        SmallVector<unsigned, 8> C;
+        unsigned X;
+        do {
+          X = Stack.pop_back_val();
+          OnStack.reset(X);
+          C.push_back(X);
+        } while (X != Done);
+        llvm::sort(C); // reverse post-order: entries first
+        Out.push_back(std::move(C));
+      }
+    }
+    return Out;
+  };
+  SmallVector<SmallVector<unsigned, 8>, 8> Work;
+  Work.emplace_back();
+  for (unsigned I = 0; I < N; I++)
+    Work.back().push_back(I);
+  while (!Work.empty()) {
+    SmallVector<unsigned, 8> Region = Work.pop_back_val();
+    for (unsigned B : Region)
+      In.set(B);
+    auto Comps = Components(Region);
+    for (unsigned B : Region)
+      In.reset(B);
+    for (auto &C : Comps) {
+      for (unsigned B : C)
+        In.set(B);
+      bool Cyclic = C.size() > 1 || any_of(Succ[C[0]], [&](unsigned S) {
+                      return S == C[0] && !Cut.count({S, S});
+                    });
+      bool HasCall = any_of(C, [&](unsigned B) { return Calls[B]; });
+      if (Cyclic && HasCall) {
+        // Not polled: its inner loops are what is left without the edges
+        // back into its entries.
+        for (unsigned B : C)
+          if (any_of(Pred[B], [&](unsigned P) { return !In[P]; }))
+            for (unsigned P : Pred[B])
+              if (In[P])
+                Cut.insert({P, B});
+        Work.push_back(C);
+      } else if (Cyclic) {
+        // A depth-first search within C from its first entry: an edge to
+        // a block on the stack closes a cycle.
+        BitVector Seen(N), OnPath(N);
+        SmallVector<std::pair<unsigned, unsigned>, 16> Dfs;
+        for (unsigned Root : C) {
+          if (Seen[Root])
+            continue;
+          Seen.set(Root);
+          OnPath.set(Root);
+          Dfs.push_back({Root, 0});
+          while (!Dfs.empty()) {
+            auto &[B, K] = Dfs.back();
+            if (K == Succ[B].size()) {
+              OnPath.reset(B);
+              Dfs.pop_back();
+              continue;
+            }
+            unsigned S = Succ[B][K++];
+            if (!In[S] || Cut.count({B, S}))
+              continue;
+            if (OnPath[S]) {
+              if (!Latch[B]) {
+                Latch.set(B);
+                Latches.push_back(Blocks[B]);
+              }
+            } else if (!Seen[S]) {
+              Seen.set(S);
+              OnPath.set(S);
+              Dfs.push_back({S, 0});
+            }
+          }
+        }
+      }
+      for (unsigned B : C)
+        In.reset(B);
+    }
+  }
+  return Latches;
+}
+
+// The blocks to poll at the end of, in this mode.  Extra: blocks that will
+// check (cycles mode; in loops mode a call is a safepoint already).
+SmallVector<BasicBlock *, 8>
+ModulePolls::loopLatches(Function &F,
+                         ArrayRef<const BasicBlock *> Extra) const {
+  if (Mode == PollMode::Loops)
+    return callFreeLoopLatches(F);
+  return latches(F, Extra);
+}
+
 // The back-edges of F's short loops into ShortEdges: innermost, no call
 // (an intrinsic aside), a constant bound on the iterations from scalar
 // evolution, few instructions.  Before any poll goes into F (the
@@ -440,7 +618,7 @@ void ModulePolls::shortLoops(Function &F) {
 unsigned ModulePolls::loopPolls(Function &F,
                                 const DenseSet<const Instruction *> &Unsafe) {
   unsigned N = 0;
-  for (BasicBlock *BB : latches(F)) {
+  for (BasicBlock *BB : loopLatches(F)) {
     Instruction *T = BB->getTerminator();
     if (Unsafe.count(T) || isa<CatchSwitchInst>(T))
       continue;
@@ -647,13 +825,22 @@ bool ModulePolls::run() {
 
 } // namespace
 
+std::optional<PollMode> parsePollMode(StringRef S) {
+  if (S == "loops")
+    return PollMode::Loops;
+  if (S == "cycles")
+    return PollMode::Cycles;
+  return std::nullopt;
+}
+
 PreservedAnalyses PollsPass::run(Module &M, ModuleAnalysisManager &MAM) {
   if (!Forced && !options().Polls)
     return PreservedAnalyses::all();
   FunctionAnalysisManager &FAM =
       MAM.getResult<FunctionAnalysisManagerModuleProxy>(M).getManager();
-  return ModulePolls(M, FAM).run() ? PreservedAnalyses::none()
-                                   : PreservedAnalyses::all();
+  PollMode Mode = Forced ? *Forced : options().PollsMode;
+  return ModulePolls(M, FAM, Mode).run() ? PreservedAnalyses::none()
+                                         : PreservedAnalyses::all();
 }
 
 } // namespace preempt

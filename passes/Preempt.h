@@ -13,6 +13,7 @@
 #include "llvm/IR/PassManager.h"
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace llvm {
@@ -28,6 +29,14 @@ namespace preempt {
 // Name of our GCStrategy and metadata printer ("gc" function attribute).
 inline constexpr const char *GCName = "preempt";
 
+// Which cycles of the control flow -fplugin-arg-preempt-polls polls
+// (Polls.cpp): Loops, those of loops without any call (a call is trusted
+// to check in its callee, as in Go); Cycles, every cycle that passes no
+// certain check (a thread with signals off always stops).
+enum class PollMode { Loops, Cycles };
+// "loops" or "cycles"; nullopt for anything else.
+std::optional<PollMode> parsePollMode(llvm::StringRef S);
+
 // Options that the clang plugin (-fplugin-arg-preempt-...) or a pass
 // parameter can set.  Plain globals rather than cl::opt so that loading
 // both preempt.so and preempt-passes.so into one process cannot clash.
@@ -35,6 +44,7 @@ struct Options {
   bool EmitLLVMStackMaps = true; // non-alloc .llvm_stackmaps for llvm-readobj
   bool Stats = false;            // per-module summary on stderr
   bool Polls = false;            // cooperative polls (Polls.cpp)
+  PollMode PollsMode = PollMode::Loops; // polls=loops|cycles
   bool Layouts = true;           // typed layouts (Layouts.cpp)
 };
 Options &options();
@@ -107,11 +117,13 @@ struct UnsafePass : llvm::PassInfoMixin<UnsafePass> {
 };
 // Cooperative polls at loop back-edges and before calls that may recurse
 // (Polls.cpp), with Options::Polls or when Forced (the
-// "preempt-polls" pipeline element).  Runs after UnsafePass, whose ranges
+// "preempt-polls" pipeline element, "preempt-polls<cycles>" for that mode).  Runs after UnsafePass, whose ranges
 // it keeps out of, and before SafepointsPass, which maps its calls.
 struct PollsPass : llvm::PassInfoMixin<PollsPass> {
-  explicit PollsPass(bool Forced = false) : Forced(Forced) {}
-  bool Forced;
+  PollsPass() = default;
+  // The pipeline element: always runs, in this mode.
+  explicit PollsPass(PollMode Mode) : Forced(Mode) {}
+  std::optional<PollMode> Forced;
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &);
   static bool isRequired() { return true; }
 };

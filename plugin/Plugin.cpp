@@ -45,8 +45,25 @@ protected:
         O.EmitLLVMStackMaps = false;
       } else if (A == "stats") {
         O.Stats = true;
-      } else if (A == "polls") {
+      } else if (A == "polls" || llvm::StringRef(A).starts_with("polls=")) {
+        // polls, polls=loops (the default), polls=cycles
         O.Polls = true;
+        llvm::StringRef V = llvm::StringRef(A).drop_front(5);
+        std::optional<preempt::PollMode> M =
+            V.consume_front("=") ? preempt::parsePollMode(V)
+                                 : preempt::PollMode::Loops;
+        if (!M) {
+          DiagnosticsEngine &D = CI.getDiagnostics();
+          D.Report(D.getCustomDiagID(
+              DiagnosticsEngine::Error,
+              "preempt: -fplugin-arg-preempt-polls=%0: unknown mode "
+              "(accepted: -fplugin-arg-preempt-polls, "
+              "-fplugin-arg-preempt-polls=loops, "
+              "-fplugin-arg-preempt-polls=cycles)"))
+              << V;
+          return false;
+        }
+        O.PollsMode = *M;
       } else if (A == "no-layouts") {
         O.Layouts = false;
       } else {
@@ -54,7 +71,7 @@ protected:
         D.Report(D.getCustomDiagID(
             DiagnosticsEngine::Error,
             "preempt: unknown plugin argument '%0' (known: "
-            "no-layouts, no-llvm-stackmaps, polls, stats)"))
+            "no-layouts, no-llvm-stackmaps, polls[=loops|cycles], stats)"))
             << A;
         return false;
       }

@@ -7,12 +7,18 @@
 // its comdat, and so are their .init_array/.fini_array entries (the
 // linker keeps one of each per object).  At -O0 too.  Without the argument,
 // no poll.  The stats argument counts them; unknown arguments list it.
+// polls=loops (the default) polls only loops without any call; polls=cycles
+// every cycle without a certain check; other modes are an error.
 // RUN: %cc -O2 -fplugin-arg-preempt-polls -S -o - %s | FileCheck %s --check-prefix=ASM
 // RUN: %cc -O2 -fplugin-arg-preempt-polls -S -emit-llvm -o - %s | FileCheck %s --check-prefixes=IR,IRO2
 // RUN: %cc -O0 -fplugin-arg-preempt-polls -S -emit-llvm -o - %s | FileCheck %s --check-prefix=IR
 // RUN: %cc -O2 -S -emit-llvm -o - %s | FileCheck %s --check-prefix=OFF
 // RUN: %cc -O2 -fplugin-arg-preempt-polls -fplugin-arg-preempt-stats -c -o /dev/null %s 2>&1 | FileCheck %s --check-prefix=STATS
 // RUN: not %cc -fplugin-arg-preempt-bogus -c -o /dev/null %s 2>&1 | FileCheck %s --check-prefix=ARG
+// RUN: %cc -O2 -fplugin-arg-preempt-polls -S -emit-llvm -o - %s | FileCheck %s --check-prefixes=MODE,LOOPS
+// RUN: %cc -O2 -fplugin-arg-preempt-polls=loops -S -emit-llvm -o - %s | FileCheck %s --check-prefixes=MODE,LOOPS
+// RUN: %cc -O2 -fplugin-arg-preempt-polls=cycles -S -emit-llvm -o - %s | FileCheck %s --check-prefixes=MODE,CYCLES
+// RUN: not %cc -fplugin-arg-preempt-polls=often -c -o /dev/null %s 2>&1 | FileCheck %s --check-prefix=BADMODE
 #include <preempt.h>
 #include <stdatomic.h>
 
@@ -55,6 +61,38 @@ void fill(long (*rows)[100], long n) {
 // IRO2-NOT: preempt__poll_flag
 // IRO2: {{^}}}{{$}}
 
+// An interpreter: one handler calls a function that never checks.
+// Loops: the dispatch loop has a call, no poll.  Cycles: polled.
+__attribute__((noinline)) long work(volatile long *p) { return *p; }
+
+// MODE-LABEL: define {{.*}}i64 @interp(
+// LOOPS-NOT: @preempt__poll_flag
+// CYCLES: load volatile i32, ptr @preempt__poll_flag
+// MODE: {{^}}}{{$}}
+long interp(const unsigned char *pc, volatile long *cell) {
+  long acc = 0;
+  for (;;)
+    switch (*pc++) {
+    case 0:
+      acc++;
+      break;
+    case 1:
+      acc += work(cell);
+      break;
+    default:
+      return acc;
+    }
+}
+
+// A call-free spinner: polled in both modes.
+// MODE-LABEL: define {{.*}}void @spin_free(
+// MODE: load volatile i32, ptr @preempt__poll_flag
+// MODE: {{^}}}{{$}}
+void spin_free(volatile long *c) {
+  for (;;)
+    ++*c;
+}
+
 // ASM: .section .text.preempt__poll_init,"axG",@progbits,preempt__poll_flag,comdat
 // ASM: leaq preempt__poll_flag(%rip), %rdi
 // ASM: callq preempt__poll_register@PLT
@@ -71,5 +109,6 @@ void fill(long (*rows)[100], long n) {
 // OFF-NOT: preempt.poll
 // OFF-NOT: preempt_safepoint
 
-// STATS: preempt: {{.*}}polls.c: polls in 2 functions: 2 on loops, 0 before calls that may recurse, 0 at entries instead; 1 short loops left to their parents
-// ARG: error: preempt: unknown plugin argument 'bogus' (known: no-layouts, no-llvm-stackmaps, polls, stats)
+// STATS: preempt: {{.*}}polls.c: polls in 3 functions: 3 on loops, 0 before calls that may recurse, 0 at entries instead; 1 short loops left to their parents
+// ARG: error: preempt: unknown plugin argument 'bogus' (known: no-layouts, no-llvm-stackmaps, polls[=loops|cycles], stats)
+// BADMODE: error: preempt: -fplugin-arg-preempt-polls=often: unknown mode (accepted: -fplugin-arg-preempt-polls, -fplugin-arg-preempt-polls=loops, -fplugin-arg-preempt-polls=cycles)

@@ -1,12 +1,19 @@
 ; Cooperative polls (Polls.cpp): a poll at the end of each block that
-; closes a control-flow cycle passing no check (a poll, or a call after
-; which the thread certainly checked), and before each call that may
+; closes a control-flow cycle of a loop without any call (the LOOPS lines:
+; the default, preempt-polls<loops>), or of any cycle passing no check (a
+; poll, or a call after which the thread certainly checked; the CYCLES
+; lines: preempt-polls<cycles>); CHECK lines hold in both.  Also before each call that may
 ; recurse (a cycle of direct calls, a call through a pointer, a function
 ; of another file, a C library function that takes a callback) that some
 ; path from the entry reaches unchecked.  None inside unsafe ranges, in
 ; preempt-unsafe, preempt-no-safepoint or naked functions.  The poll's
 ; call gets a map like any other call.
-; RUN: %opt -load-pass-plugin=%passes -passes=preempt-polls -S %s | FileCheck %s
+; RUN: %opt -load-pass-plugin=%passes -passes=preempt-polls -S %s | FileCheck %s --check-prefixes=CHECK,LOOPS
+; RUN: %opt -load-pass-plugin=%passes -passes='preempt-polls<loops>' -S %s | FileCheck %s --check-prefixes=CHECK,LOOPS
+; RUN: %opt -load-pass-plugin=%passes -passes='preempt-polls<cycles>' -S %s | FileCheck %s --check-prefixes=CHECK,CYCLES
+; An unknown mode is an error that names the accepted ones.
+; RUN: not %opt -load-pass-plugin=%passes -passes='preempt-polls<bogus>' -S %s 2>&1 | FileCheck %s --check-prefix=BADMODE
+; BADMODE: preempt-polls<bogus>: unknown mode (accepted: loops, cycles)
 ; RUN: %opt -load-pass-plugin=%passes -passes=preempt-polls,preempt-safepoints -S %s | FileCheck %s --check-prefix=MAP
 ; Without the option, the default pipeline adds none.
 ; RUN: %opt -load-pass-plugin=%passes -passes='default<O2>' -S %s | FileCheck %s --check-prefix=OFF
@@ -152,10 +159,12 @@ exit:
   ret void
 }
 
-; A call on one path only: the other path is a cycle without a check.
+; A call on one path only: the other path is a cycle without a check
+; (cycles); the loop has a call (loops).
 ; CHECK-LABEL: define void @sometimes(i64 %n)
-; CHECK: latch:
-; CHECK: %preempt.poll = load volatile
+; LOOPS-NOT: preempt.poll
+; CYCLES: latch:
+; CYCLES: %preempt.poll = load volatile
 ; CHECK: ret void
 define void @sometimes(i64 %n) {
 entry:
@@ -176,11 +185,14 @@ exit:
   ret void
 }
 
-; Allocation only polls on its slow path: it does not count.
+; Allocation only polls on its slow path: it does not count as a check
+; (cycles); it is a call (loops).
 ; CHECK-LABEL: define void @allocates(i64 %n)
 ; CHECK: loop:
+; LOOPS-NOT: preempt.poll
 ; CHECK: call ptr @preempt_alloc
-; CHECK: %preempt.poll = load volatile
+; CYCLES: %preempt.poll = load volatile
+; LOOPS-NOT: preempt.poll
 ; CHECK: ret void
 define void @allocates(i64 %n) {
 entry:
@@ -223,9 +235,11 @@ rec:
   ret i64 %s
 }
 
-; fib(1) does not check: a loop calling fib is polled.
+; fib(1) does not check: a loop calling fib is polled (cycles); not
+; (loops: a call).
 ; CHECK-LABEL: define void @calls_fib(i64 %n)
-; CHECK: %preempt.poll = load volatile
+; CYCLES: %preempt.poll = load volatile
+; LOOPS-NOT: preempt.poll
 ; CHECK: ret void
 define void @calls_fib(i64 %n) {
 entry:
@@ -267,13 +281,20 @@ entry:
 }
 
 ; A function of another file may call back, and need not check itself: a
-; poll before the call, which checks for the loop too.
+; poll before the call, which checks for the loop too (cycles).  In loops
+; mode the loop is not polled (a call): one poll at the entry is cheaper
+; and checks before any re-entry.
 ; CHECK-LABEL: define void @calls_ext(ptr %p)
-; CHECK: loop:
-; CHECK-NEXT: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
-; CHECK: preempt.poll.done:
-; CHECK-NEXT: call void @ext(ptr %p)
-; CHECK-NEXT: br label %loop
+; LOOPS-NEXT: entry:
+; LOOPS-NEXT: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
+; LOOPS: loop:
+; LOOPS-NEXT: call void @ext(ptr %p)
+; LOOPS-NEXT: br label %loop
+; CYCLES: loop:
+; CYCLES-NEXT: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
+; CYCLES: preempt.poll.done:
+; CYCLES-NEXT: call void @ext(ptr %p)
+; CYCLES-NEXT: br label %loop
 ; CHECK-NEXT: }
 define void @calls_ext(ptr %p) {
 entry:
@@ -305,10 +326,13 @@ entry:
   ret void
 }
 
-; strlen calls nothing back: no poll before it; the loop is polled.
+; strlen calls nothing back: no poll before it; the loop is polled
+; (cycles), not (loops: a call).
 ; CHECK-LABEL: define i64 @lengths(ptr %s, i64 %n)
+; LOOPS-NOT: preempt.poll
 ; CHECK: %l = call i64 @strlen(ptr %s)
-; CHECK: %preempt.poll = load volatile
+; CYCLES: %preempt.poll = load volatile
+; LOOPS-NOT: preempt.poll
 ; CHECK: ret i64 %i1
 define i64 @lengths(ptr %s, i64 %n) {
 entry:
@@ -490,7 +514,8 @@ exit:
   ret void
 }
 
-; a short loop that calls (even a function of this file without loops),
+; a short loop that calls (even a function of this file without loops;
+; cycles: loops mode trusts the call),
 define void @short_callee(ptr %p) {
   store volatile i64 0, ptr %p
   ret void
@@ -498,7 +523,9 @@ define void @short_callee(ptr %p) {
 ; CHECK-LABEL: define void @short_calls(ptr %a)
 ; CHECK: loop:
 ; CHECK: call void @short_callee(
-; CHECK: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
+; CYCLES: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
+; LOOPS-NOT: preempt.poll
+; CHECK: ret void
 define void @short_calls(ptr %a) {
 entry:
   br label %loop
@@ -529,6 +556,121 @@ loop:
   br i1 %more, label %loop, label %exit
 exit:
   ret void
+}
+
+;; Loops (the default) against cycles.
+
+; A leaf of this module: it never checks.
+define i64 @work(ptr %p) {
+  %v = load volatile i64, ptr %p
+  ret i64 %v
+}
+
+; An interpreter's dispatch loop: each handler closes a cycle through the
+; dispatch, one of them calls.  Loops: one loop with a call, no poll (the
+; call-free handlers cost nothing).  Cycles: the call does not check, so
+; each handler's path back is polled.
+; CHECK-LABEL: define void @dispatch(ptr %code, ptr %acc)
+; LOOPS-NOT: preempt.poll
+; CYCLES: add:
+; CYCLES: %preempt.poll = load volatile
+; CYCLES: call:
+; CYCLES: %w = call i64 @work(ptr %acc)
+; CYCLES-NEXT: %preempt.poll{{[0-9]*}} = load volatile
+; CHECK: exit:
+; CHECK-NEXT: ret void
+define void @dispatch(ptr %code, ptr %acc) {
+entry:
+  br label %next
+next:
+  %pc = phi ptr [ %code, %entry ], [ %pc1, %add ], [ %pc1, %call ]
+  %op = load i8, ptr %pc
+  %pc1 = getelementptr i8, ptr %pc, i64 1
+  switch i8 %op, label %exit [ i8 0, label %add
+                               i8 1, label %call ]
+add:
+  %a = load i64, ptr %acc
+  %a1 = add i64 %a, 1
+  store i64 %a1, ptr %acc
+  br label %next
+call:
+  %w = call i64 @work(ptr %acc)
+  br label %next
+exit:
+  ret void
+}
+
+; A call-free inner loop (bound unknown) in an outer loop that calls:
+; the inner loop is polled in both modes, the outer one only in cycles
+; mode (strlen does not check).
+; CHECK-LABEL: define void @nested(ptr %s, ptr %a, i64 %n, i64 %m)
+; CHECK: outer:
+; CHECK-NOT: @preempt__poll_flag
+; CHECK: {{^}}inner:
+; CHECK: %preempt.poll = load volatile
+; CHECK: outer.latch:
+; LOOPS-NOT: @preempt__poll_flag
+; CYCLES: %preempt.poll{{[0-9]+}} = load volatile
+; CHECK: exit:
+; CHECK-NEXT: ret void
+define void @nested(ptr %s, ptr %a, i64 %n, i64 %m) {
+entry:
+  br label %outer
+outer:
+  %i = phi i64 [ 0, %entry ], [ %i1, %outer.latch ]
+  %l = call i64 @strlen(ptr %s)
+  br label %inner
+inner:
+  %j = phi i64 [ 0, %outer ], [ %j1, %inner ]
+  %p = getelementptr i64, ptr %a, i64 %j
+  store volatile i64 %l, ptr %p
+  %j1 = add i64 %j, 1
+  %more = icmp ne i64 %j1, %m
+  br i1 %more, label %inner, label %outer.latch
+outer.latch:
+  %i1 = add i64 %i, 1
+  %again = icmp ne i64 %i1, %n
+  br i1 %again, label %outer, label %exit
+exit:
+  ret void
+}
+
+; An irreducible cycle that calls: a loop with a call (loops), a cycle
+; without a check (cycles).
+; CHECK-LABEL: define void @irreducible_calls(i1 %c, ptr %s)
+; LOOPS-NOT: preempt.poll
+; CYCLES: %preempt.poll = load volatile
+; CHECK: {{^}}}{{$}}
+define void @irreducible_calls(i1 %c, ptr %s) {
+entry:
+  br i1 %c, label %a, label %b
+a:
+  %l = call i64 @strlen(ptr %s)
+  br label %b
+b:
+  br label %a
+}
+
+; A call-free loop inside an irreducible one that calls (entered at a and
+; at b): the edges back into both entries are left out, the inner loop
+; at c is polled in both modes.
+; CHECK-LABEL: define void @irreducible_inner(i1 %k, ptr %s, ptr %x)
+; CHECK: {{^}}c:
+; CHECK: %preempt.poll = load volatile i32, ptr @preempt__poll_flag
+; CHECK-NOT: @preempt__poll_flag
+; CHECK: {{^}}}{{$}}
+define void @irreducible_inner(i1 %k, ptr %s, ptr %x) {
+entry:
+  br i1 %k, label %a, label %b
+a:
+  %l = call i64 @strlen(ptr %s)
+  br label %b
+b:
+  br label %c
+c:
+  %v = load volatile i64, ptr %x
+  %z = icmp eq i64 %v, 0
+  br i1 %z, label %c, label %a
 }
 
 ; The constructor and destructor: register the flag, and take it back,
