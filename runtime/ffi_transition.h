@@ -23,7 +23,7 @@ void preempt_ffi_block_slow(struct preempt_thread *t) PREEMPT_HIDDEN;
 void preempt_ffi_unblock_slow(struct preempt_thread *t) PREEMPT_HIDDEN;
 
 static inline void preempt_ffi_block(struct preempt_thread *t) {
-  preempt_stw_state_store(&t->state, THREAD_BLOCKING);
+  preempt_stw_block_store(&t->state, THREAD_BLOCKING, &t->fenced);
   if (unlikely(atomic_load_explicit(&preempt__stop_requested, memory_order_acquire)))
     preempt_ffi_block_slow(t);
 }

@@ -14,7 +14,7 @@ struct preempt_options {
   int verbose;          /* 1: one line per collection on stderr */
   double retain_s;      /* half-life of the retained heap size, seconds */
   bool async_preempt;   /* stop threads by signal (else cooperatively) */
-  bool membarrier;      /* fence-free transitions, a membarrier per stop */
+  int membarrier;       /* PREEMPT_MEMBARRIER_*: who fences (stw.c) */
   int stop_signal;      /* the signal that stops them */
   bool stw_check;       /* catch misuse of a stopped world */
   int stw_timeout_s;    /* stw_check: report a stop longer than this */
@@ -23,6 +23,10 @@ struct preempt_options {
   /* cgocheck=1 sets preempt_cgocheck_on (pin.h), read on every foreign
    * call. */
 };
+/* Blocking transitions fence on the thread's side (OFF), or are fence-free
+ * with a membarrier per stop (ON), or switch to that once a thread makes
+ * them often (AUTO, the default). */
+enum { PREEMPT_MEMBARRIER_OFF, PREEMPT_MEMBARRIER_ON, PREEMPT_MEMBARRIER_AUTO };
 extern struct preempt_options preempt_opts PREEMPT_HIDDEN;
 #define PREEMPT_POISON_BYTE 0xdb
 void preempt_options_init(void) PREEMPT_HIDDEN;

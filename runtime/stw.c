@@ -58,7 +58,9 @@ __attribute__((used)) static const char *const blocking_anchor =
 
 pthread_mutex_t preempt_heap_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic int preempt__stop_requested;
-bool preempt_stw_asymmetric;
+_Atomic bool preempt_stw_asymmetric;
+static _Atomic bool stop_membarrier; /* every stop runs a membarrier */
+static uint64_t init_ns, asymmetric_ns; /* for trace=stw */
 static _Atomic unsigned world_epoch; /* futex word: bumped on restart */
 static _Atomic long heap_owner;      /* kernel tid holding the heap lock */
 /* Bumped whenever a thread stops; a stopper waiting for that sleeps on it
@@ -97,13 +99,55 @@ static void futex_wait_ns(_Atomic unsigned *addr, unsigned val, uint64_t ns) {
   syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
 }
 
-void preempt_stw_init(void) {
-  if (!preempt_opts.membarrier)
+/* Registers the process for expedited membarriers, once; false if the
+ * kernel has none. */
+static bool membarrier_registered(void) {
+  static _Atomic int registered; /* 0 unknown, 1 yes, -1 no */
+  int r = atomic_load(&registered);
+  if (!r) {
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    r = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+                syscall(SYS_membarrier,
+                        MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0
+            ? 1 : -1;
+    atomic_store(&registered, r);
+  }
+  return r > 0;
+}
+
+/* Stoppers run a membarrier; then threads may stop fencing.  A stopper
+ * sets the request and then reads stop_membarrier; here the reverse: so
+ * either this sees its request (and switches at a later batch: that stop
+ * may have gone without a membarrier), or every stop from now on has one. */
+static void go_asymmetric(void) {
+  if (!membarrier_registered())
     return;
-  long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-  preempt_stw_asymmetric =
-      cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-      syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+  atomic_store(&stop_membarrier, true);
+  if (!atomic_load(&preempt__stop_requested)) {
+    asymmetric_ns = preempt_now_ns();
+    atomic_store(&preempt_stw_asymmetric, true);
+  }
+}
+
+double preempt_stw_fence_free_since(void) {
+  return atomic_load(&preempt_stw_asymmetric) ? (asymmetric_ns - init_ns) / 1e9
+                                              : -1;
+}
+
+void preempt_stw_init(void) {
+  init_ns = preempt_now_ns();
+  if (preempt_opts.membarrier == PREEMPT_MEMBARRIER_ON)
+    go_asymmetric(); /* no stop yet */
+}
+
+/* Runs in BLOCKING (a system call or two is no delay to anyone). */
+void preempt_stw_fenced_batch(struct preempt_fenced *f) {
+  uint64_t now = preempt_now_ns();
+  bool fast = f->since && now - f->since < PREEMPT_FENCED_BATCH * 1000ull;
+  f->since = now;
+  f->left = PREEMPT_FENCED_BATCH;
+  if (fast && preempt_opts.membarrier == PREEMPT_MEMBARRIER_AUTO)
+    go_asymmetric();
 }
 
 /* The calling thread has left RUNNING. */
@@ -275,7 +319,7 @@ preempt_stw_enter_blocking(const uintptr_t *regs, uintptr_t sp) {
   preempt_stack_note_blocking(t);
   /* With no stop requested and no stop signal on its way, the state is
    * all there is to publish. */
-  preempt_stw_state_store(&t->state, THREAD_BLOCKING);
+  preempt_stw_block_store(&t->state, THREAD_BLOCKING, &t->fenced);
   if (unlikely(atomic_load_explicit(&preempt__stop_requested, memory_order_acquire) ||
                atomic_load_explicit(&t->sig_pending, memory_order_relaxed)))
     enter_blocked(t);
@@ -510,7 +554,7 @@ void preempt_stop_world(const char *reason, bool roots) {
   atomic_store(&world.roots, roots);
   atomic_store(&preempt__stop_requested, 1);
   preempt_polls_set(1); /* the flags the plugin's polls read (polls.c) */
-  if (preempt_stw_asymmetric &&
+  if (atomic_load(&stop_membarrier) &&
       syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
     preempt_fatal("membarrier failed after it was registered: %s",
                   strerror(errno));

@@ -18,21 +18,48 @@ extern _Atomic int preempt__stop_requested PREEMPT_API;
 
 /* A thread changing its state and then reading preempt__stop_requested,
  * and the stopper setting that and then reading the states, must not both
- * read the old value: both sides fence.  With PREEMPT=membarrier=1 (and a
- * kernel that has it) the stopper runs a process-wide barrier instead, and
- * a thread's side needs no fence: a blocking transition costs a few
+ * read the old value: both sides fence.  Once preempt_stw_asymmetric is
+ * set, the stopper runs a process-wide barrier (membarrier) instead and a
+ * thread's side needs no fence: a blocking transition costs a few
  * nanoseconds instead of two locked instructions, and every stop one
- * interrupt of each CPU running a thread of the program (not the default:
- * on a VM that interrupt is as slow as the stop signal itself).  Set
- * once, at initialisation. */
-extern bool preempt_stw_asymmetric PREEMPT_HIDDEN;
+ * interrupt of each CPU running a thread of the program (on a VM as slow
+ * as the stop signal itself).  PREEMPT=membarrier=1 sets it at start-up;
+ * by default (auto) the first thread found making more than one fenced
+ * transition per microsecond sets it, for good (stw.c: switching back
+ * would need a grace period for threads that read the old mode). */
+extern _Atomic bool preempt_stw_asymmetric PREEMPT_HIDDEN;
 void preempt_stw_init(void) PREEMPT_HIDDEN;
+/* Fenced transitions into BLOCKING a thread may make before it checks how
+ * fast it makes them. */
+#define PREEMPT_FENCED_BATCH 16384u
+struct preempt_fenced {
+  unsigned left; /* until the next check */
+  uint64_t since; /* when the last batch began (ns; 0: never checked) */
+};
+/* Seconds after start-up at which transitions became fence-free; -1: not. */
+double preempt_stw_fence_free_since(void) PREEMPT_HIDDEN;
+/* A batch of fenced transitions is over: switch if it was fast. */
+void preempt_stw_fenced_batch(struct preempt_fenced *f) PREEMPT_HIDDEN;
 static inline void preempt_stw_state_store(_Atomic int *state, int value) {
-  if (__builtin_expect(preempt_stw_asymmetric, 1)) {
+  if (__builtin_expect(atomic_load_explicit(&preempt_stw_asymmetric,
+                                            memory_order_relaxed), 1)) {
     atomic_store_explicit(state, value, memory_order_release);
     atomic_signal_fence(memory_order_seq_cst);
   } else {
     atomic_store(state, value);
+  }
+}
+/* The same for a thread entering BLOCKING, which counts the fenced ones. */
+static inline void preempt_stw_block_store(_Atomic int *state, int value,
+                                           struct preempt_fenced *f) {
+  if (__builtin_expect(atomic_load_explicit(&preempt_stw_asymmetric,
+                                            memory_order_relaxed), 1)) {
+    atomic_store_explicit(state, value, memory_order_release);
+    atomic_signal_fence(memory_order_seq_cst);
+  } else {
+    atomic_store(state, value);
+    if (__builtin_expect(--f->left == 0, 0))
+      preempt_stw_fenced_batch(f);
   }
 }
 /* Takes the heap lock; publishes the caller's roots first if it must wait

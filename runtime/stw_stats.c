@@ -126,4 +126,13 @@ __attribute__((destructor)) static void print_at_exit(void) {
                  s.stopped_ns / 1e6);
     write(2, line, (size_t)n);
   }
+  double since = preempt_stw_fence_free_since();
+  if (since < 0)
+    n = snprintf(line, sizeof line, "preempt: blocking transitions fenced\n");
+  else
+    n = snprintf(line, sizeof line,
+                 "preempt: blocking transitions fence-free since %.3f s, "
+                 "a membarrier per stop\n",
+                 since);
+  write(2, line, (size_t)n);
 }

@@ -75,6 +75,7 @@ __attribute__((noinline)) void preempt_thread_attach(void) {
     preempt_fatal("out of memory attaching a thread");
   t->id = pthread_self();
   t->tid = (long)syscall(SYS_gettid);
+  t->fenced.left = PREEMPT_FENCED_BATCH;
   stack_bounds(t);
   /* Count as blocking until registered: a collection may be running. */
   atomic_store(&t->state, THREAD_BLOCKING);

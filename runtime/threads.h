@@ -6,6 +6,7 @@
 #include "arch.h"
 #include "common.h"
 #include "malloc.h"
+#include "stw.h"
 #include "sysmem.h"
 #include "visit.h"
 
@@ -30,6 +31,7 @@ struct preempt_thread {
   uintptr_t saved_sp, saved_hi; /* BLOCKING: the frozen part of its stack */
   bool off_stack;               /* BLOCKING on another stack than its own */
   uintptr_t saved_regs[PREEMPT_NUM_CALLEE_SAVED]; /* BLOCKING */
+  struct preempt_fenced fenced; /* its fenced transitions (stw.h) */
   uintptr_t scan_sp;            /* PARKED: where its published scan began */
   struct preempt_vec roots;     /* values published when parked */
   struct preempt_vec frames;    /* (roots index, ip) of each frame, when

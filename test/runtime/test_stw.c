@@ -753,3 +753,98 @@ Test(stw, stwcheck_and_trace, .timeout = 60) {
   cr_assert(strstr(out, "stop-the-world held-too-long"),
             "no trace=stw table at exit:\n%s", out);
 }
+
+/* ---- fenced and fence-free transitions -------------------------------------- */
+
+/* Enters and leaves a blocking region as fast as it can; progress only
+ * while running. */
+static void *transitioner(void *arg) {
+  long i = (long)arg;
+  while (!atomic_load_explicit(&quit, memory_order_relaxed)) {
+    preempt_enter_blocking();
+    preempt_exit_blocking();
+    atomic_fetch_add_explicit(&progress[i], 1, memory_order_relaxed);
+  }
+  return NULL;
+}
+
+/* Such threads switch the program to fence-free transitions (by default;
+ * at once with membarrier=1), possibly in the middle of these stops: a
+ * thread the stopper counts as blocking never runs on while the world is
+ * stopped. */
+static void stops_with_transitioners(int rounds) {
+  pthread_t th[2];
+  atomic_store(&quit, 0);
+  for (long i = 0; i < 2; i++)
+    cr_assert_eq(pthread_create(&th[i], NULL, transitioner, (void *)i), 0);
+  for (int r = 0; r < rounds; r++) {
+    wait_running(2);
+    preempt_stop_the_world("transitions");
+    int moved = frozen(2);
+    preempt_start_the_world();
+    cr_assert_eq(moved, 0, "thread %d left a blocking region while the "
+                 "world was stopped (round %d)", moved - 1, r);
+    spin_us(r % 7 * 100); /* room for whole batches between stops */
+  }
+  atomic_store(&quit, 1);
+  for (int i = 0; i < 2; i++)
+    pthread_join(th[i], NULL);
+}
+
+Test(stw, transitions_stay_stopped, .timeout = 120) {
+  stops_with_transitioners(1000);
+}
+
+Test(stw, child_transitions, .timeout = 120) {
+  if (!in_env_child())
+    return;
+  stops_with_transitioners(300);
+}
+
+Test(stw, fast_transitions_go_fence_free, .timeout = 300) {
+  static const struct {
+    const char *env, *expect;
+  } runs[] = {
+      {"trace=stw", "blocking transitions fence-free since"},
+      {"trace=stw,membarrier=auto", "blocking transitions fence-free since"},
+      {"trace=stw,membarrier=1", "blocking transitions fence-free since 0.0"},
+      {"trace=stw,membarrier=0", "blocking transitions fenced\n"},
+  };
+  for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+    int st = run_self_env("test_stw", runs[i].env, "stw/child_transitions",
+                          out, sizeof out);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "Passing: 1"),
+              "%s:\n%s", runs[i].env, out);
+    cr_assert(strstr(out, runs[i].expect), "%s: no '%s' in:\n%s", runs[i].env,
+              runs[i].expect, out);
+  }
+  int st = run_self_env("test_stw", "membarrier=2", NULL, out, sizeof out);
+  cr_assert(WIFSIGNALED(st) && strstr(out, "0, 1 or auto"), "membarrier=2:\n%s", out);
+}
+
+/* Slower than one transition per microsecond: stays fenced. */
+static void *slow_transitioner(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 3 * 16384; i++) {
+    preempt_enter_blocking();
+    preempt_exit_blocking();
+    spin_us(1);
+  }
+  return NULL;
+}
+
+Test(stw, child_slow_transitions, .timeout = 120) {
+  if (!in_env_child())
+    return;
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, slow_transitioner, NULL), 0);
+  pthread_join(th, NULL);
+}
+
+Test(stw, slow_transitions_stay_fenced, .timeout = 120) {
+  int st = run_self_env("test_stw", "trace=stw", "stw/child_slow_transitions",
+                        out, sizeof out);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "Passing: 1"),
+            "%s", out);
+  cr_assert(strstr(out, "blocking transitions fenced\n"), "%s", out);
+}
