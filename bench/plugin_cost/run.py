@@ -33,6 +33,8 @@ With --polls, a third build adds -fplugin-arg-preempt-polls (cooperative
 polls at loop back-edges and at the entry of functions that may recurse),
 and a second table gives what the polls add: instr, .text and time of the
 polls build over the plugin build (and instr over the plain build).
+--polls-mode loops|cycles builds with -fplugin-arg-preempt-polls=MODE
+(default: the plugin's default, loops: only loops without any call).
 
 Corpus:
   * test/corpus/*/build.json (see test/corpus/run_corpus.py for the format);
@@ -50,7 +52,8 @@ Corpus:
     (root only).  --lua-src DIR uses an unpacked Lua source tree instead.
 
 Usage:
-    run.py [--cflags FLAGS] [--no-valgrind] [--no-lua] [--no-corpus] [--polls]
+    run.py [--cflags FLAGS] [--no-valgrind] [--no-lua] [--no-corpus]
+           [--polls] [--polls-mode loops|cycles]
            [--programs a,b,lua] [--runs 5] [--compile-runs 3]
            [--build-dir DIR] [--cache-dir DIR] [--lua-src DIR]
            [--plugin PATH] [--cc clang-19] [--markdown]
@@ -183,7 +186,7 @@ class Program:
             if v in ("plugin", "polls"):
                 flags.append("-fplugin=" + args.plugin)
             if v == "polls":
-                flags.append(POLLS_FLAG)
+                flags.append(args.polls_flag)
             return flags
 
         for unit in self.units:
@@ -487,7 +490,14 @@ def main():
     ap.add_argument("--polls", action="store_true",
                     help="also build with %s and report what the polls "
                          "cost over the plugin build" % POLLS_FLAG)
+    ap.add_argument("--polls-mode", choices=["loops", "cycles"],
+                    help="with --polls: %s=MODE (default: the plugin's "
+                         "default mode)" % POLLS_FLAG)
     args = ap.parse_args(join_cflags(sys.argv[1:]))
+    if args.polls_mode and not args.polls:
+        ap.error("--polls-mode needs --polls")
+    args.polls_flag = POLLS_FLAG + (
+        "=" + args.polls_mode if args.polls_mode else "")
     args.variants = ["plain", "plugin"] + (["polls"] if args.polls else [])
 
     if args.runs < 1 or args.compile_runs < 1:
@@ -645,7 +655,7 @@ def main():
                               ".3f")])
         print()
         print("cooperative polls (%s): ratios polls build / plugin build"
-              % POLLS_FLAG)
+              % args.polls_flag)
         print()
         print(table(prows, ["program", "instr", "instr vs plain", ".text",
                             "time"], args.markdown))

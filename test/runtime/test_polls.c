@@ -15,8 +15,12 @@
  * destructor took back before dlclose unmapped it (a stopper writing to
  * it afterwards would crash).
  *
- * Built at -O2 (test_polls) and -O0 (test_polls_O0); CMake runs both
- * with PREEMPT=asyncpreempt=0. */
+ * Built at -O2 (test_polls_O2) and -O0 (test_polls_O0) with the default
+ * mode (polls=loops: only loops without any call are polled), and at -O2
+ * with polls=cycles (test_polls_cycles: every cycle without a certain
+ * check), which also runs a spinner whose loop calls a leaf that never
+ * checks: only that mode stops it.  CMake runs all with
+ * PREEMPT=asyncpreempt=0. */
 #define _GNU_SOURCE
 #include "testutil.h"
 
@@ -31,10 +35,15 @@ static _Atomic int quit;
 static _Atomic int ready;
 static _Atomic uintptr_t hidden_head; /* the spinner's chain, hidden */
 
+/* The waits of the test's own thread check for stops themselves: in loops
+ * mode a loop that calls is trusted to check in its callees, and
+ * sched_yield never does (another thread may be stopping the world). */
 static void wait_running(void) {
   unsigned long c = atomic_load(&progress);
-  while (atomic_load(&progress) == c)
+  while (atomic_load(&progress) == c) {
     sched_yield();
+    preempt_safepoint();
+  }
 }
 
 static void spin_us(long us) {
@@ -93,8 +102,10 @@ static void start(pthread_t *th, void *(*fn)(void *)) {
   atomic_store(&quit, 0);
   atomic_store(&ready, 0);
   cr_assert_eq(pthread_create(th, NULL, fn, NULL), 0);
-  while (!atomic_load(&ready))
+  while (!atomic_load(&ready)) {
     sched_yield();
+    preempt_safepoint();
+  }
   wait_running();
 }
 
@@ -148,6 +159,42 @@ Test(polls, spinning_frame_keeps_its_objects, .timeout = 60) {
     preempt_gc();
   assert_collected(h, "the chain outlived the frame that held it");
 }
+
+#ifdef POLLS_CYCLES
+/* A leaf that never checks, out of line: the loop below calls it. */
+__attribute__((noinline)) static void step(void) {
+  atomic_fetch_add_explicit(&progress, 1, memory_order_relaxed);
+}
+
+/* A loop that calls on every iteration, a function that never checks:
+ * polls=cycles polls it (polls=loops trusts the call and would leave the
+ * stop waiting). */
+static void *leaf_caller(void *arg) {
+  (void)arg;
+  struct tnode *head = chain(40, 100);
+  atomic_store(&hidden_head, hide(head));
+  atomic_store(&ready, 1);
+  while (!atomic_load_explicit(&quit, memory_order_relaxed))
+    step();
+  return (void *)(intptr_t)chain_ok(head, 40, 100);
+}
+
+Test(polls, leaf_calling_loop_stops, .timeout = 60) {
+  pthread_t th;
+  start(&th, leaf_caller);
+  for (int i = 0; i < 100; i++) {
+    preempt_stop_the_world("polls: leaf");
+    int moved = frozen();
+    preempt_start_the_world();
+    cr_assert_eq(moved, 0, "round %d: the loop advanced while stopped", i);
+    if (i % 10 == 0)
+      preempt_gc();
+    wait_running();
+  }
+  finish(th);
+  assert_no_signals("polls: leaf", 100);
+}
+#endif
 
 /* Recursion without a loop or an allocation: only the poll before the
  * recursive calls stops it.  Each leaf counts; the recursion ends once
