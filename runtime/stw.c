@@ -240,22 +240,62 @@ __attribute__((noreturn)) static void heap_while_stopped(void) {
                 world.reason ? world.reason : "?");
 }
 
+/* The heap lock is a glibc mutex, which lets a thread that unlocks take it
+ * again before a waiter wakes: a thread collecting back to back would
+ * starve another's allocation or stop.  So, as Go's sync.Mutex does, a
+ * waiter that has waited over 1 ms marks itself starving, and until it has
+ * the lock nobody else tries for it. */
+static _Atomic long heap_starving;      /* that waiter's tid, or 0 */
+static _Atomic unsigned starving_over;  /* futex word: bumped as it clears */
+#define STARVING_AFTER_NS 1000000
+
+static void lock_heap_waiting(long me) {
+  for (;;) {
+    unsigned seq = atomic_load(&starving_over);
+    long s = atomic_load(&heap_starving);
+    if (!s || s == me)
+      break;
+    futex_wait(&starving_over, seq);
+  }
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_nsec += STARVING_AFTER_NS;
+  if (until.tv_nsec >= 1000000000) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000;
+  }
+  if (pthread_mutex_clocklock(&preempt_heap_lock, CLOCK_MONOTONIC, &until)) {
+    long none = 0;
+    atomic_compare_exchange_strong(&heap_starving, &none, me);
+    pthread_mutex_lock(&preempt_heap_lock);
+  }
+  if (atomic_load(&heap_starving) == me) {
+    atomic_store(&heap_starving, 0);
+    atomic_fetch_add(&starving_over, 1);
+    futex_wake_all(&starving_over);
+  }
+}
+
+void preempt_stw_fork_child(void) { atomic_store(&heap_starving, 0); }
+
 /* Taking the heap lock is a safepoint: if another thread holds it (perhaps
  * to collect), publish our roots first so that it need not wait for us. */
 void preempt_lock_heap(uintptr_t ip) {
   struct preempt_thread *t = preempt_self;
   preempt_nopreempt_enter(t);
-  if (pthread_mutex_trylock(&preempt_heap_lock) != 0) {
-    if (atomic_load(&heap_owner) == current_tid())
+  if (atomic_load_explicit(&heap_starving, memory_order_relaxed) ||
+      pthread_mutex_trylock(&preempt_heap_lock) != 0) {
+    long me = current_tid();
+    if (atomic_load(&heap_owner) == me)
       heap_while_stopped();
     if (!t || atomic_load(&t->state) != THREAD_RUNNING) {
-      pthread_mutex_lock(&preempt_heap_lock); /* not holding a stop up */
+      lock_heap_waiting(me); /* not holding a stop up */
     } else {
       sigset_t mask;
       preempt_signal_block_all(&mask); /* see preempt_park */
       preempt_stw_publish(t, ip);
       stopped(t, THREAD_PARKED);
-      pthread_mutex_lock(&preempt_heap_lock);
+      lock_heap_waiting(me);
       atomic_store(&t->state, THREAD_RUNNING);
       atomic_store(&t->roots_valid, false);
       t->roots.len = 0;

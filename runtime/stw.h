@@ -71,6 +71,8 @@ void preempt_lock_heap(uintptr_t ip) PREEMPT_HIDDEN;
 void preempt_lock_heap_holding(uintptr_t ip, const void *a, const void *b)
     PREEMPT_HIDDEN;
 void preempt_unlock_heap(void) PREEMPT_HIDDEN;
+/* In a forked child: the thread starving for the heap lock is gone. */
+void preempt_stw_fork_child(void) PREEMPT_HIDDEN;
 /* Does this thread hold the heap lock (a stop or preempt_lock of its own)? */
 bool preempt_heap_locked_here(void) PREEMPT_HIDDEN;
 /* Stop/start every other attached thread.  Caller holds the heap lock.

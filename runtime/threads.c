@@ -338,6 +338,7 @@ static void after_fork_child(void) {
   fork_done_leaves();
   pthread_mutex_unlock(&stacks_lock);
   preempt_registry_fork_done();
+  preempt_stw_fork_child();
   preempt_unlock_heap();
 }
 
