@@ -2,7 +2,8 @@
 // no thread may be stopped by a signal (all signals blocked, seccomp, a
 // host that owns every signal), run with PREEMPT=asyncpreempt=0.  Such a
 // thread stops only where it checks for a stop request itself; this pass
-// makes sure that it checks within a bounded time, wherever it runs.
+// makes sure that it checks within a bounded time, wherever it runs (in
+// loops mode, below: provided that the functions its loops call check).
 //
 // A poll is
 //   if (preempt__poll_flag) preempt_safepoint();
