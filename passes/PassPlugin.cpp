@@ -65,20 +65,27 @@ void registerPasses(PassBuilder &PB) {
           MPM.addPass(UnsafePass());
           return true;
         }
-        // preempt-polls, preempt-polls<loops>, preempt-polls<cycles>
+        // preempt-polls, preempt-polls<MODE;unroll=N> (either or both)
         if (Name.consume_front("preempt-polls")) {
-          StringRef Mode = "loops";
           if (!Name.empty() &&
               !(Name.consume_front("<") && Name.consume_back(">")))
             return false;
-          if (!Name.empty())
-            Mode = Name;
-          std::optional<PollMode> M = parsePollMode(Mode);
-          if (!M)
-            report_fatal_error("preempt-polls<" + Mode +
-                                   ">: unknown mode (accepted: loops, cycles)",
-                               /*gen_crash_diag=*/false);
-          MPM.addPass(PollsPass(*M));
+          PollMode Mode = PollMode::Loops;
+          unsigned Unroll = 8;
+          SmallVector<StringRef, 2> Params;
+          Name.split(Params, ';', -1, /*KeepEmpty=*/false);
+          for (StringRef P : Params) {
+            std::optional<PollMode> M = parsePollMode(P);
+            if (M)
+              Mode = *M;
+            else if (!P.consume_front("unroll=") || P.getAsInteger(10, Unroll) ||
+                     Unroll < 1 || Unroll > 8)
+              report_fatal_error("preempt-polls<" + Name +
+                                     ">: bad parameter (accepted: loops, "
+                                     "cycles, unroll=N with N from 1 to 8)",
+                                 /*gen_crash_diag=*/false);
+          }
+          MPM.addPass(PollsPass(Mode, Unroll));
           return true;
         }
         return false;

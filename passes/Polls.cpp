@@ -97,7 +97,14 @@
 #include "llvm/IR/MDBuilder.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Analysis/AssumptionCache.h"
+#include "llvm/Analysis/OptimizationRemarkEmitter.h"
+#include "llvm/Analysis/TargetTransformInfo.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/Transforms/Utils/BasicBlockUtils.h"
+#include "llvm/Transforms/Utils/LoopSimplify.h"
+#include "llvm/Transforms/Utils/LoopUtils.h"
+#include "llvm/Transforms/Utils/UnrollLoop.h"
 #include "llvm/Transforms/Utils/ModuleUtils.h"
 
 using namespace llvm;
@@ -189,9 +196,10 @@ bool isCall(const Instruction &I) {
 
 class ModulePolls {
 public:
-  ModulePolls(Module &M, FunctionAnalysisManager &FAM, PollMode Mode)
+  ModulePolls(Module &M, FunctionAnalysisManager &FAM, PollMode Mode,
+              unsigned Unroll)
       : M(M), Ctx(M.getContext()), FAM(FAM),
-        TLII(Triple(M.getTargetTriple())), Mode(Mode) {}
+        TLII(Triple(M.getTargetTriple())), Mode(Mode), Unroll(Unroll) {}
   bool run();
 
 private:
@@ -200,13 +208,14 @@ private:
   FunctionAnalysisManager &FAM;
   TargetLibraryInfoImpl TLII;
   PollMode Mode;
+  unsigned Unroll; // the most copies of a polled loop (1: none)
   GlobalVariable *Flag = nullptr; // preempt__poll_flag
   DenseSet<const Instruction *> Polls; // their loads
   // Back-edges (latch, header) of short loops: not polled (see the top).
   DenseSet<std::pair<const BasicBlock *, const BasicBlock *>> ShortEdges;
   SmallPtrSet<const Function *, 32> AlwaysChecks;
   unsigned CallPolls = 0, EntryPolls = 0, LoopPolls = 0, Functions = 0,
-           ShortLoops = 0;
+           ShortLoops = 0, Unrolled = 0;
 
   static bool skipped(const Function &F);
   bool reentersUnseen(const CallBase &CB, const TargetLibraryInfo &TLI) const;
@@ -218,6 +227,8 @@ private:
   SmallVector<BasicBlock *, 8>
   latches(Function &F, ArrayRef<const BasicBlock *> Extra = {}) const;
   void shortLoops(Function &F);
+  bool unrollPolledLoops(Function &F,
+                         const DenseSet<const Instruction *> &Unsafe);
   SmallVector<BasicBlock *, 8> callFreeLoopLatches(Function &F) const;
   SmallVector<BasicBlock *, 8>
   loopLatches(Function &F, ArrayRef<const BasicBlock *> Extra = {}) const;
@@ -615,6 +626,79 @@ void ModulePolls::shortLoops(Function &F) {
   }
 }
 
+// Unrolls F's innermost call-free loops that will be polled, keeping every
+// copy's exits, so that one poll serves several iterations: a poll is two
+// instructions, as many as a tight loop's whole compare and branch, and
+// the cost of polls is in such loops (a character-at-a-time scanner, a
+// hash-chain walk).  The copies are the more the smaller the body, up to
+// 8 (-fplugin-arg-preempt-polls-unroll=N lowers that; 1: none), which
+// still bounds the time between polls.  Not in functions of over
+// MaxFunction instructions: in an interpreter's big dispatch function the
+// longer loops cost more spills around them than the polls they save.
+// Short loops (above) need no poll; loops in unsafe ranges get none; loops
+// that cannot be cloned (indirectbr, convergent or noduplicate operations)
+// or hold inline asm (named labels) are left as they are and polled every
+// iteration.
+bool ModulePolls::unrollPolledLoops(Function &F,
+                                    const DenseSet<const Instruction *> &Unsafe) {
+  constexpr unsigned MaxUnrolledBody = 96, MaxFunction = 2000;
+  LoopInfo &LI = FAM.getResult<LoopAnalysis>(F);
+  if (LI.empty() || Unroll < 2 ||
+      F.getInstructionCount() > MaxFunction)
+    return false;
+  SmallVector<std::pair<Loop *, unsigned>, 8> Todo;
+  for (Loop *L : LI.getLoopsInPreorder()) {
+    if (!L->isInnermost() || !L->isSafeToClone())
+      continue;
+    SmallVector<BasicBlock *, 2> Latches;
+    L->getLoopLatches(Latches);
+    if (Latches.size() != 1 || ShortEdges.count({Latches[0], L->getHeader()}))
+      continue;
+    unsigned Size = 0;
+    bool Ok = true;
+    for (const BasicBlock *BB : L->blocks())
+      for (const Instruction &I : *BB) {
+        Size++;
+        const auto *CB = dyn_cast<CallBase>(&I);
+        Ok &= !Unsafe.count(&I) && !isCall(I) && !checks(I) &&
+              !(CB && CB->isInlineAsm());
+      }
+    unsigned Count = Size <= 16 ? 8 : Size <= 48 ? 4 : 2;
+    Count = std::min(Count, Unroll);
+    if (Ok && Size <= MaxUnrolledBody && Count > 1)
+      Todo.push_back({L, Count});
+  }
+  if (Todo.empty())
+    return false;
+  DominatorTree &DT = FAM.getResult<DominatorTreeAnalysis>(F);
+  ScalarEvolution &SE = FAM.getResult<ScalarEvolutionAnalysis>(F);
+  AssumptionCache &AC = FAM.getResult<AssumptionAnalysis>(F);
+  const TargetTransformInfo &TTI = FAM.getResult<TargetIRAnalysis>(F);
+  OptimizationRemarkEmitter ORE(&F);
+  bool Changed = false;
+  for (auto [L, Count] : Todo) {
+    simplifyLoop(L, &DT, &LI, &SE, &AC, nullptr, /*PreserveLCSSA=*/false);
+    if (!L->isLoopSimplifyForm())
+      continue;
+    formLCSSA(*L, DT, &LI, &SE);
+    UnrollLoopOptions ULO;
+    ULO.Count = Count;
+    ULO.Force = true;
+    ULO.Runtime = false;
+    ULO.AllowExpensiveTripCount = false;
+    ULO.UnrollRemainder = false;
+    ULO.ForgetAllSCEV = false;
+    if (UnrollLoop(L, ULO, &LI, &SE, &DT, &AC, &TTI, &ORE,
+                   /*PreserveLCSSA=*/true) != LoopUnrollResult::Unmodified) {
+      Unrolled++;
+      Changed = true;
+    }
+  }
+  if (Changed)
+    FAM.invalidate(F, PreservedAnalyses::none());
+  return Changed;
+}
+
 // Polls the cycles of F's control flow that pass no check.
 unsigned ModulePolls::loopPolls(Function &F,
                                 const DenseSet<const Instruction *> &Unsafe) {
@@ -798,6 +882,8 @@ bool ModulePolls::run() {
       DenseSet<const Instruction *> Unsafe;
       unsafeInstructions(*F, Unsafe);
       shortLoops(*F);
+      if (unrollPolledLoops(*F, Unsafe))
+        Changed = true;
       unsigned C = callPolls(*F, Cycle, Unsafe);
       unsigned L = loopPolls(*F, Unsafe);
       if (everyReturnChecks(*F))
@@ -820,7 +906,8 @@ bool ModulePolls::run() {
            << Functions << " functions: " << LoopPolls << " on loops, "
            << CallPolls << " before calls that may recurse, " << EntryPolls
            << " at entries instead; " << ShortLoops
-           << " short loops left to their parents\n";
+           << " short loops left to their parents; " << Unrolled
+           << " loops unrolled\n";
   return Changed;
 }
 
@@ -840,8 +927,9 @@ PreservedAnalyses PollsPass::run(Module &M, ModuleAnalysisManager &MAM) {
   FunctionAnalysisManager &FAM =
       MAM.getResult<FunctionAnalysisManagerModuleProxy>(M).getManager();
   PollMode Mode = Forced ? *Forced : options().PollsMode;
-  return ModulePolls(M, FAM, Mode).run() ? PreservedAnalyses::none()
-                                         : PreservedAnalyses::all();
+  unsigned Unroll = this->Unroll ? this->Unroll : options().PollsUnroll;
+  return ModulePolls(M, FAM, Mode, Unroll).run() ? PreservedAnalyses::none()
+                                                 : PreservedAnalyses::all();
 }
 
 } // namespace preempt

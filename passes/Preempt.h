@@ -45,6 +45,7 @@ struct Options {
   bool Stats = false;            // per-module summary on stderr
   bool Polls = false;            // cooperative polls (Polls.cpp)
   PollMode PollsMode = PollMode::Loops; // polls=loops|cycles
+  unsigned PollsUnroll = 8;      // polls-unroll=N: most copies of a loop
   bool Layouts = true;           // typed layouts (Layouts.cpp)
 };
 Options &options();
@@ -116,14 +117,16 @@ struct UnsafePass : llvm::PassInfoMixin<UnsafePass> {
   static bool isRequired() { return true; }
 };
 // Cooperative polls at loop back-edges and before calls that may recurse
-// (Polls.cpp), with Options::Polls or when Forced (the
-// "preempt-polls" pipeline element, "preempt-polls<cycles>" for that mode).  Runs after UnsafePass, whose ranges
+// (Polls.cpp), with Options::Polls or when Forced (the "preempt-polls"
+// pipeline element; "preempt-polls<cycles;unroll=N>" sets the mode and the
+// most copies of an unrolled loop).  Runs after UnsafePass, whose ranges
 // it keeps out of, and before SafepointsPass, which maps its calls.
 struct PollsPass : llvm::PassInfoMixin<PollsPass> {
   PollsPass() = default;
   // The pipeline element: always runs, in this mode.
-  explicit PollsPass(PollMode Mode) : Forced(Mode) {}
+  PollsPass(PollMode Mode, unsigned Unroll) : Forced(Mode), Unroll(Unroll) {}
   std::optional<PollMode> Forced;
+  unsigned Unroll = 0; // 0: options().PollsUnroll
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &);
   static bool isRequired() { return true; }
 };

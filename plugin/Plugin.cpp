@@ -64,6 +64,19 @@ protected:
           return false;
         }
         O.PollsMode = *M;
+      } else if (llvm::StringRef(A).starts_with("polls-unroll=")) {
+        unsigned N = 0;
+        if (llvm::StringRef(A).drop_front(13).getAsInteger(10, N) || N < 1 ||
+            N > 8) {
+          DiagnosticsEngine &D = CI.getDiagnostics();
+          D.Report(D.getCustomDiagID(
+              DiagnosticsEngine::Error,
+              "preempt: -fplugin-arg-preempt-%0: the most copies of a "
+              "polled loop, a whole number from 1 (no unrolling) to 8"))
+              << A;
+          return false;
+        }
+        O.PollsUnroll = N;
       } else if (A == "no-layouts") {
         O.Layouts = false;
       } else {
@@ -71,7 +84,7 @@ protected:
         D.Report(D.getCustomDiagID(
             DiagnosticsEngine::Error,
             "preempt: unknown plugin argument '%0' (known: "
-            "no-layouts, no-llvm-stackmaps, polls[=loops|cycles], stats)"))
+            "no-layouts, no-llvm-stackmaps, polls[=loops|cycles], polls-unroll=N, stats)"))
             << A;
         return false;
       }

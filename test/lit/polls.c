@@ -110,5 +110,5 @@ void spin_free(volatile long *c) {
 // OFF-NOT: preempt_safepoint
 
 // STATS: preempt: {{.*}}polls.c: polls in 3 functions: 3 on loops, 0 before calls that may recurse, 0 at entries instead; 1 short loops left to their parents
-// ARG: error: preempt: unknown plugin argument 'bogus' (known: no-layouts, no-llvm-stackmaps, polls[=loops|cycles], stats)
+// ARG: error: preempt: unknown plugin argument 'bogus' (known: no-layouts, no-llvm-stackmaps, polls[=loops|cycles], polls-unroll=N, stats)
 // BADMODE: error: preempt: -fplugin-arg-preempt-polls=often: unknown mode (accepted: -fplugin-arg-preempt-polls, -fplugin-arg-preempt-polls=loops, -fplugin-arg-preempt-polls=cycles)

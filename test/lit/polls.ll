@@ -8,13 +8,13 @@
 ; path from the entry reaches unchecked.  None inside unsafe ranges, in
 ; preempt-unsafe, preempt-no-safepoint or naked functions.  The poll's
 ; call gets a map like any other call.
-; RUN: %opt -load-pass-plugin=%passes -passes=preempt-polls -S %s | FileCheck %s --check-prefixes=CHECK,LOOPS
-; RUN: %opt -load-pass-plugin=%passes -passes='preempt-polls<loops>' -S %s | FileCheck %s --check-prefixes=CHECK,LOOPS
-; RUN: %opt -load-pass-plugin=%passes -passes='preempt-polls<cycles>' -S %s | FileCheck %s --check-prefixes=CHECK,CYCLES
+; RUN: %opt -load-pass-plugin=%passes -passes='preempt-polls<unroll=1>' -S %s | FileCheck %s --check-prefixes=CHECK,LOOPS
+; RUN: %opt -load-pass-plugin=%passes -passes='preempt-polls<loops;unroll=1>' -S %s | FileCheck %s --check-prefixes=CHECK,LOOPS
+; RUN: %opt -load-pass-plugin=%passes -passes='preempt-polls<cycles;unroll=1>' -S %s | FileCheck %s --check-prefixes=CHECK,CYCLES
 ; An unknown mode is an error that names the accepted ones.
 ; RUN: not %opt -load-pass-plugin=%passes -passes='preempt-polls<bogus>' -S %s 2>&1 | FileCheck %s --check-prefix=BADMODE
-; BADMODE: preempt-polls<bogus>: unknown mode (accepted: loops, cycles)
-; RUN: %opt -load-pass-plugin=%passes -passes=preempt-polls,preempt-safepoints -S %s | FileCheck %s --check-prefix=MAP
+; BADMODE: preempt-polls<bogus>: bad parameter (accepted: loops, cycles, unroll=N with N from 1 to 8)
+; RUN: %opt -load-pass-plugin=%passes -passes='preempt-polls<unroll=1>,preempt-safepoints' -S %s | FileCheck %s --check-prefix=MAP
 ; Without the option, the default pipeline adds none.
 ; RUN: %opt -load-pass-plugin=%passes -passes='default<O2>' -S %s | FileCheck %s --check-prefix=OFF
 ; OFF-NOT: preempt.poll
