@@ -19,6 +19,13 @@ std::unique_ptr<ASTConsumer> makeLayoutConsumer(); // Layouts.cpp
 
 namespace {
 
+// Reports Message as an error of the compilation; false, for ParseArgs.
+bool error(const CompilerInstance &CI, const std::string &Message) {
+  DiagnosticsEngine &D = CI.getDiagnostics();
+  D.Report(D.getCustomDiagID(DiagnosticsEngine::Error, "%0")) << Message;
+  return false;
+}
+
 class PreemptAction : public PluginASTAction {
 protected:
   std::unique_ptr<ASTConsumer> CreateASTConsumer(CompilerInstance &CI,
@@ -41,52 +48,38 @@ protected:
                  const std::vector<std::string> &Args) override {
     preempt::Options &O = preempt::options();
     for (const std::string &A : Args) {
+      llvm::StringRef V(A);
       if (A == "no-llvm-stackmaps") {
         O.EmitLLVMStackMaps = false;
       } else if (A == "stats") {
         O.Stats = true;
-      } else if (A == "polls" || llvm::StringRef(A).starts_with("polls=")) {
+      } else if (A == "polls" || V.starts_with("polls=")) {
         // polls, polls=loops (the default), polls=cycles
         O.Polls = true;
-        llvm::StringRef V = llvm::StringRef(A).drop_front(5);
+        V = V.drop_front(5);
         std::optional<preempt::PollMode> M =
             V.consume_front("=") ? preempt::parsePollMode(V)
                                  : preempt::PollMode::Loops;
-        if (!M) {
-          DiagnosticsEngine &D = CI.getDiagnostics();
-          D.Report(D.getCustomDiagID(
-              DiagnosticsEngine::Error,
-              "preempt: -fplugin-arg-preempt-polls=%0: unknown mode "
-              "(accepted: -fplugin-arg-preempt-polls, "
-              "-fplugin-arg-preempt-polls=loops, "
-              "-fplugin-arg-preempt-polls=cycles)"))
-              << V;
-          return false;
-        }
+        if (!M)
+          return error(CI, "preempt: -fplugin-arg-preempt-polls=" + V.str() +
+                               ": unknown mode (accepted: "
+                               "-fplugin-arg-preempt-polls, "
+                               "-fplugin-arg-preempt-polls=loops, "
+                               "-fplugin-arg-preempt-polls=cycles)");
         O.PollsMode = *M;
-      } else if (llvm::StringRef(A).starts_with("polls-unroll=")) {
+      } else if (V.consume_front("polls-unroll=")) {
         unsigned N = 0;
-        if (llvm::StringRef(A).drop_front(13).getAsInteger(10, N) || N < 1 ||
-            N > 8) {
-          DiagnosticsEngine &D = CI.getDiagnostics();
-          D.Report(D.getCustomDiagID(
-              DiagnosticsEngine::Error,
-              "preempt: -fplugin-arg-preempt-%0: the most copies of a "
-              "polled loop, a whole number from 1 (no unrolling) to 8"))
-              << A;
-          return false;
-        }
+        if (V.getAsInteger(10, N) || N < 1 || N > 8)
+          return error(CI, "preempt: -fplugin-arg-preempt-" + A +
+                               ": the most copies of a polled loop, a whole "
+                               "number from 1 (no unrolling) to 8");
         O.PollsUnroll = N;
       } else if (A == "no-layouts") {
         O.Layouts = false;
       } else {
-        DiagnosticsEngine &D = CI.getDiagnostics();
-        D.Report(D.getCustomDiagID(
-            DiagnosticsEngine::Error,
-            "preempt: unknown plugin argument '%0' (known: "
-            "no-layouts, no-llvm-stackmaps, polls[=loops|cycles], polls-unroll=N, stats)"))
-            << A;
-        return false;
+        return error(CI, "preempt: unknown plugin argument '" + A +
+                             "' (known: no-layouts, no-llvm-stackmaps, "
+                             "polls[=loops|cycles], polls-unroll=N, stats)");
       }
     }
     return true;

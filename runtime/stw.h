@@ -40,27 +40,29 @@ struct preempt_fenced {
 double preempt_stw_fence_free_since(void) PREEMPT_HIDDEN;
 /* A batch of fenced transitions is over: switch if it was fast. */
 void preempt_stw_fenced_batch(struct preempt_fenced *f) PREEMPT_HIDDEN;
-static inline void preempt_stw_state_store(_Atomic int *state, int value) {
-  if (__builtin_expect(atomic_load_explicit(&preempt_stw_asymmetric,
-                                            memory_order_relaxed), 1)) {
+/* Stores a thread's new state, fenced unless asymmetric. */
+static inline void preempt_stw_store_as(bool asymmetric, _Atomic int *state,
+                                        int value) {
+  if (__builtin_expect(asymmetric, 1)) {
     atomic_store_explicit(state, value, memory_order_release);
     atomic_signal_fence(memory_order_seq_cst);
   } else {
     atomic_store(state, value);
   }
 }
+static inline void preempt_stw_state_store(_Atomic int *state, int value) {
+  preempt_stw_store_as(
+      atomic_load_explicit(&preempt_stw_asymmetric, memory_order_relaxed),
+      state, value);
+}
 /* The same for a thread entering BLOCKING, which counts the fenced ones. */
 static inline void preempt_stw_block_store(_Atomic int *state, int value,
                                            struct preempt_fenced *f) {
-  if (__builtin_expect(atomic_load_explicit(&preempt_stw_asymmetric,
-                                            memory_order_relaxed), 1)) {
-    atomic_store_explicit(state, value, memory_order_release);
-    atomic_signal_fence(memory_order_seq_cst);
-  } else {
-    atomic_store(state, value);
-    if (__builtin_expect(--f->left == 0, 0))
-      preempt_stw_fenced_batch(f);
-  }
+  bool asymmetric =
+      atomic_load_explicit(&preempt_stw_asymmetric, memory_order_relaxed);
+  preempt_stw_store_as(asymmetric, state, value);
+  if (__builtin_expect(!asymmetric && --f->left == 0, 0))
+    preempt_stw_fenced_batch(f);
 }
 /* Takes the heap lock; publishes the caller's roots first if it must wait
  * (ip: return address into the caller's code).  Holding it is a runtime
