@@ -46,6 +46,7 @@
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <time.h>
@@ -100,10 +101,15 @@ static void futex_wait_ns(_Atomic unsigned *addr, unsigned val, uint64_t ns) {
 }
 
 /* Registers the process for expedited membarriers, once; false if the
- * kernel has none. */
+ * kernel has none.  Not by default under a seccomp filter, which may kill
+ * the process for a system call it does not list (PREEMPT=membarrier=1
+ * asks for it anyway). */
 static bool membarrier_registered(void) {
   static _Atomic int registered; /* 0 unknown, 1 yes, -1 no */
   int r = atomic_load(&registered);
+  if (!r && preempt_opts.membarrier == PREEMPT_MEMBARRIER_AUTO &&
+      prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
+    atomic_store(&registered, r = -1);
   if (!r) {
     long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
     r = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&

@@ -12,7 +12,11 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -820,6 +824,32 @@ Test(stw, fast_transitions_go_fence_free, .timeout = 300) {
   }
   int st = run_self_env("test_stw", "membarrier=2", NULL, out, sizeof out);
   cr_assert(WIFSIGNALED(st) && strstr(out, "0, 1 or auto"), "membarrier=2:\n%s", out);
+}
+
+/* Under a seccomp filter that kills the process for membarrier, as a
+ * sandbox's allow-list may: by default the program stays fenced rather
+ * than die at the switch. */
+Test(stw, child_transitions_under_seccomp, .timeout = 120) {
+  if (!in_env_child())
+    return;
+  struct sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_membarrier, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {sizeof code / sizeof code[0], code};
+  cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+  cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+  stops_with_transitioners(100);
+}
+
+Test(stw, seccomp_keeps_transitions_fenced, .timeout = 120) {
+  int st = run_self_env("test_stw", "trace=stw", "stw/child_transitions_under_seccomp",
+                        out, sizeof out);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "Passing: 1"),
+            "killed under seccomp?\n%s", out);
+  cr_assert(strstr(out, "blocking transitions fenced\n"), "%s", out);
 }
 
 /* Slower than one transition per microsecond: stays fenced. */
