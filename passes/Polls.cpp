@@ -632,7 +632,8 @@ void ModulePolls::shortLoops(Function &F) {
 // the cost of polls is in such loops (a character-at-a-time scanner, a
 // hash-chain walk).  The copies are the more the smaller the body, up to
 // 8 (-fplugin-arg-preempt-polls-unroll=N lowers that; 1: none), which
-// still bounds the time between polls.  Not in functions of over
+// still bounds the time between polls.  Not at -O0 (optnone: code as
+// written, for the debugger), nor in functions of over
 // MaxFunction instructions: in an interpreter's big dispatch function the
 // longer loops cost more spills around them than the polls they save.
 // Short loops (above) need no poll; loops in unsafe ranges get none; loops
@@ -643,7 +644,7 @@ bool ModulePolls::unrollPolledLoops(Function &F,
                                     const DenseSet<const Instruction *> &Unsafe) {
   constexpr unsigned MaxUnrolledBody = 96, MaxFunction = 2000;
   LoopInfo &LI = FAM.getResult<LoopAnalysis>(F);
-  if (LI.empty() || Unroll < 2 ||
+  if (LI.empty() || Unroll < 2 || F.hasOptNone() ||
       F.getInstructionCount() > MaxFunction)
     return false;
   SmallVector<std::pair<Loop *, unsigned>, 8> Todo;

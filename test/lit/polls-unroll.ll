@@ -80,3 +80,35 @@ exit:
   %r = phi i32 [ 0, %entry ], [ %n1, %loop ]
   ret i32 %r
 }
+
+; -O0 (optnone): the code as written, for the debugger; polled, not unrolled.
+; CHECK-LABEL: define i32 @scan_optnone(
+; CHECK-COUNT-2: icmp eq i8
+; CHECK-NOT: icmp eq i8
+; CHECK: load volatile i32, ptr @preempt__poll_flag
+; CHECK-NOT: icmp eq i8
+; CHECK-LABEL: {{^}}}
+define i32 @scan_optnone(ptr %p0, i8 %c) #0 {
+entry:
+  %first = load i8, ptr %p0, align 1
+  %done0 = icmp eq i8 %first, %c
+  br i1 %done0, label %exit, label %loop
+
+loop:
+  %ch = phi i8 [ %next, %loop ], [ %first, %entry ]
+  %n = phi i32 [ %n1, %loop ], [ 0, %entry ]
+  %p = phi ptr [ %p1, %loop ], [ %p0, %entry ]
+  %bit = and i8 %ch, 1
+  %w = zext i8 %bit to i32
+  %n1 = add i32 %n, %w
+  %p1 = getelementptr inbounds i8, ptr %p, i64 1
+  %next = load i8, ptr %p1, align 1
+  %done = icmp eq i8 %next, %c
+  br i1 %done, label %exit, label %loop
+
+exit:
+  %r = phi i32 [ 0, %entry ], [ %n1, %loop ]
+  ret i32 %r
+}
+
+attributes #0 = { noinline optnone }
