@@ -493,7 +493,8 @@ PREEMPT_API void *preempt_sig_cif(preempt_sig *sig);
  * arguments all fit in registers (x86-64: up to 6 integers or pointers and
  * 8 floats or doubles, no struct, no long double, not variadic) are
  * called directly, the others through libffi's ffi_call; the blocking
- * state adds two memory fences (see bench/ffi). */
+ * state adds two memory fences, or none once the program makes more than
+ * one transition per microsecond (PREEMPT=membarrier, see bench/ffi). */
 PREEMPT_API void preempt_ffi_call(const preempt_sig *sig, void (*fn)(void),
                                   void *ret, void **args);
 /* The same without the blocking state, for short leaf functions (like
