@@ -36,6 +36,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 static char out[65536];
@@ -180,6 +181,11 @@ static int forked_stops(void) {
   return 0;
 }
 
+/* A forked child that hangs (the failure some of these tests look for)
+ * must not outlive the test that Criterion's timeout kills: it may wait
+ * with every signal blocked, and would hold the test's output open. */
+static void die_with_parent(void) { prctl(PR_SET_PDEATHSIG, SIGKILL); }
+
 static _Atomic int fork_failures, forks_done;
 static _Atomic int fork_status; /* the last failing child's wait status */
 
@@ -187,8 +193,10 @@ static void *forker(void *arg) {
   long n = (long)arg;
   for (long k = 0; k < n && !atomic_load(&quit); k++) {
     pid_t pid = fork();
-    if (pid == 0)
+    if (pid == 0) {
+      die_with_parent();
       _exit(forked_stops());
+    }
     int st = 0;
     if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
         WEXITSTATUS(st) != 0) {
@@ -326,8 +334,10 @@ static void *starving_forker(void *arg) {
   long n = (long)arg;
   for (long k = 0; k < n; k++) {
     pid_t pid = fork();
-    if (pid == 0)
+    if (pid == 0) {
+      die_with_parent();
       _exit(forked_collects());
+    }
     int st = 0;
     if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
         WEXITSTATUS(st) != 0) {
@@ -398,17 +408,20 @@ static _Atomic unsigned long walk_pos[2];
 
 /* Sums the ids of list n and counts its broken nodes, call-free (a polled,
  * unrolled loop).  At the node with id gate_id it stays (advancing nothing:
- * a select, not a nested loop) until gc_gen reaches gate_gen: the rest of
- * the list is then held only in this loop's register while collections
- * run.  pos: nodes visited, for the stopper's checks. */
+ * a select, not a nested loop) until two more collections have finished:
+ * the rest of the list is then held only in this loop's register while a
+ * whole collection runs.  pos: nodes visited, for the stopper's checks. */
 __attribute__((noinline)) static uint64_t walk_gated(struct tnode *n, uint64_t gate_id,
-                                                     unsigned gate_gen, uint64_t *bad,
+                                                     uint64_t *bad,
                                                      _Atomic unsigned long *pos) {
   uint64_t s = 0, b = 0;
   unsigned long k = 0;
+  unsigned until = 0; /* set on reaching the gate: two collections on */
   while (n) {
-    bool hold = n->id == gate_id &&
-                atomic_load_explicit(&gc_gen, memory_order_relaxed) < gate_gen;
+    unsigned g = atomic_load_explicit(&gc_gen, memory_order_relaxed);
+    bool at_gate = n->id == gate_id;
+    until = at_gate && !until ? g + 2 : until;
+    bool hold = at_gate && g < until;
     s += hold ? 0 : n->id;
     b += hold ? 0 : n->check != tcheck(n->id);
     k += !hold;
@@ -422,13 +435,15 @@ __attribute__((noinline)) static uint64_t walk_gated(struct tnode *n, uint64_t g
 /* A polynomial hash of string p, call-free, with a gate at offset gate:
  * only the scanning pointer keeps the string alive past its start. */
 __attribute__((noinline)) static uint64_t scan_gated(const unsigned char *p, size_t gate,
-                                                     unsigned gate_gen,
                                                      _Atomic unsigned long *pos) {
   uint64_t h = 0;
   unsigned long k = 0;
+  unsigned until = 0;
   while (*p) {
-    bool hold = k == gate &&
-                atomic_load_explicit(&gc_gen, memory_order_relaxed) < gate_gen;
+    unsigned g = atomic_load_explicit(&gc_gen, memory_order_relaxed);
+    bool at_gate = k == gate;
+    until = at_gate && !until ? g + 2 : until;
+    bool hold = at_gate && g < until;
     h = hold ? h : h * 31 + *p;
     k += !hold;
     atomic_store_explicit(pos, k, memory_order_relaxed);
@@ -466,10 +481,9 @@ static void *walker(void *arg) {
   for (unsigned r = 0; !atomic_load_explicit(&quit, memory_order_relaxed); r++) {
     const int n = 20000;
     uint64_t base = ((uint64_t)w << 40) + (uint64_t)r * n;
-    unsigned gen = atomic_load(&gc_gen) + 2;
     uint64_t bad = 0;
     /* The list's only reference is walk_gated's argument. */
-    uint64_t s = walk_gated(chain(n, base), base + n / 2, gen, &bad, &walk_pos[w]);
+    uint64_t s = walk_gated(chain(n, base), base + n / 2, &bad, &walk_pos[w]);
     uint64_t want = (uint64_t)n * base + (uint64_t)n * (n - 1) / 2;
     if (s != want || bad) {
       atomic_store(&walk_got, s);
@@ -477,8 +491,7 @@ static void *walker(void *arg) {
       atomic_fetch_add(&walk_failures, 1);
     }
     size_t len = 50000 + r % 64;
-    gen = atomic_load(&gc_gen) + 2;
-    uint64_t h = scan_gated(make_string(len, r), len / 3, gen, &walk_pos[w]);
+    uint64_t h = scan_gated(make_string(len, r), len / 3, &walk_pos[w]);
     uint64_t hw = expect_hash(len, r);
     if (h != hw) {
       atomic_store(&walk_got, h);
