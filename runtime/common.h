@@ -34,5 +34,9 @@ void preempt_warn(const char *fmt, ...) PREEMPT_HIDDEN
 /* loader.c: the next definition of name after the runtime's own (the C
  * library's, behind a wrapper); fatal if there is none. */
 void *preempt_libc_symbol(const char *name) PREEMPT_HIDDEN;
+/* loader.c: fork waits until no thread is inside dl_iterate_phdr, whose
+ * lock glibc does not reset in the child, and holds new calls off. */
+void preempt_loader_fork_prepare(void) PREEMPT_HIDDEN;
+void preempt_loader_fork_done(bool child) PREEMPT_HIDDEN;
 
 #endif

@@ -16,6 +16,10 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 typedef int iterate_fn(int (*)(struct dl_phdr_info *, size_t, void *),
                        void *);
@@ -28,15 +32,53 @@ void *preempt_libc_symbol(const char *name) {
   return p;
 }
 
+/* glibc's fork does not reset the lock dl_iterate_phdr takes: a child
+ * forked while another thread was inside it (a thread starting, which
+ * reads its TLS blocks that way; a sanitizer; a collection) hangs at its
+ * first call.  So fork waits for those calls to end and lets no new one
+ * begin until it is done (preempt_loader_fork_prepare), as the calls go
+ * through this wrapper.  A call made from a callback (depth > 0), or by
+ * the forking thread itself, does not wait. */
+static _Atomic unsigned iterating; /* threads inside dl_iterate_phdr */
+static _Atomic int forking;        /* no new call begins */
+static _Atomic unsigned fork_over; /* futex word: bumped as forking ends */
+static _Thread_local unsigned depth;
+
 __attribute__((visibility("default"))) int
 dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg) {
   static iterate_fn *_Atomic real;
   if (!real)
     real = (iterate_fn *)preempt_libc_symbol("dl_iterate_phdr");
   preempt_nopreempt_begin();
+  for (;;) {
+    atomic_fetch_add(&iterating, 1);
+    if (depth || !atomic_load(&forking))
+      break;
+    atomic_fetch_sub(&iterating, 1);
+    unsigned over = atomic_load(&fork_over);
+    if (atomic_load(&forking))
+      syscall(SYS_futex, &fork_over, FUTEX_WAIT_PRIVATE, over, NULL, NULL, 0);
+  }
+  depth++;
   int r = real(cb, arg);
+  depth--;
+  atomic_fetch_sub(&iterating, 1);
   preempt_nopreempt_end();
   return r;
+}
+
+void preempt_loader_fork_prepare(void) {
+  atomic_store(&forking, 1);
+  while (atomic_load(&iterating) > depth)
+    sched_yield();
+}
+
+void preempt_loader_fork_done(bool child) {
+  if (child)
+    atomic_store(&iterating, depth);
+  atomic_store(&forking, 0);
+  atomic_fetch_add(&fork_over, 1);
+  syscall(SYS_futex, &fork_over, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
 __attribute__((visibility("default"))) int dlclose(void *handle) {

@@ -300,9 +300,11 @@ static void before_fork(void) {
   preempt_ephemerons_fork_prepare();
   preempt_types_fork_prepare();
   preempt_signal_fork_prepare();
+  preempt_loader_fork_prepare(); /* last: its holders may take any lock */
 }
 
-static void fork_done_leaves(void) {
+static void fork_done_leaves(bool child) {
+  preempt_loader_fork_done(child);
   preempt_signal_fork_done();
   preempt_types_fork_done();
   preempt_ephemerons_fork_done();
@@ -310,7 +312,7 @@ static void fork_done_leaves(void) {
 }
 
 static void after_fork_parent(void) {
-  fork_done_leaves();
+  fork_done_leaves(false);
   pthread_mutex_unlock(&stacks_lock);
   preempt_registry_fork_done();
   preempt_unlock_heap();
@@ -335,7 +337,7 @@ static void after_fork_child(void) {
   }
   starting = NULL;
   preempt_finalizers_after_fork();
-  fork_done_leaves();
+  fork_done_leaves(true);
   pthread_mutex_unlock(&stacks_lock);
   preempt_registry_fork_done();
   preempt_stw_fork_child();

@@ -1,11 +1,16 @@
 /* The registry under a changing set of loaded objects: a library unloaded
  * while another thread collects, the map table rebuilt while threads walk
  * their stacks, thread-local roots of a library loaded after a collection. */
+#define _GNU_SOURCE
 #include "testutil.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define BIGLIB LIBDIR "/libpreempt_biglib.so"
 #define TESTLIB LIBDIR "/libpreempt_testlib.so"
@@ -125,4 +130,77 @@ Test(loader, globals_of_a_library_are_roots) {
   }
   cr_assert(chain_ok(table[12345], 50, 3000));
   dlclose(h);
+}
+
+/* ---- fork while other threads are inside dl_iterate_phdr ------------------- */
+
+static int slow_phdr_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)info;
+  (void)size;
+  for (volatile int i = 0; i < 2000; i++)
+    ;
+  ++*(int *)arg;
+  return 0;
+}
+
+static void *iterate_always(void *arg) {
+  (void)arg;
+  while (!atomic_load(&stop)) {
+    int n = 0;
+    dl_iterate_phdr(slow_phdr_cb, &n);
+  }
+  return NULL;
+}
+
+static void *nothing(void *arg) { return arg; }
+
+/* Thread starts read their TLS blocks with dl_iterate_phdr too. */
+static void *start_threads_always(void *arg) {
+  (void)arg;
+  while (!atomic_load(&stop)) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, nothing, NULL) == 0)
+      pthread_join(t, NULL);
+  }
+  return NULL;
+}
+
+/* glibc does not reset dl_iterate_phdr's lock in a forked child: a fork
+ * while another thread was inside it left the child hanging at its first
+ * call (seen in Criterion's own worker set-up under ASan).  Each child
+ * here iterates, starts a thread and collects; the parent gives it 30 s. */
+Test(loader, fork_while_threads_iterate_phdrs, .timeout = 180) {
+  pthread_t th[3];
+  atomic_store(&stop, 0);
+  cr_assert_eq(pthread_create(&th[0], NULL, iterate_always, NULL), 0);
+  cr_assert_eq(pthread_create(&th[1], NULL, iterate_always, NULL), 0);
+  cr_assert_eq(pthread_create(&th[2], NULL, start_threads_always, NULL), 0);
+  for (int i = 0; i < 100; i++) {
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+      alarm(30); /* a hung child dies rather than outlive the test */
+      int n = 0;
+      dl_iterate_phdr(slow_phdr_cb, &n);
+      pthread_t t;
+      if (n == 0 || pthread_create(&t, NULL, nothing, NULL) != 0)
+        _exit(2);
+      pthread_join(t, NULL);
+      preempt_gc();
+      _exit(0);
+    }
+    int st;
+    preempt_enter_blocking();
+    pid_t w = waitpid(pid, &st, 0);
+    preempt_exit_blocking();
+    cr_assert_eq(w, pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "child %d of 100 %s", i + 1,
+              WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM
+                  ? "hung (in dl_iterate_phdr?) for 30 s"
+                  : "failed");
+  }
+  atomic_store(&stop, 1);
+  for (int i = 0; i < 3; i++)
+    join_blocking(th[i]);
 }
