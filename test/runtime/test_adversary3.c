@@ -189,13 +189,14 @@ static void die_with_parent(void) { prctl(PR_SET_PDEATHSIG, SIGKILL); }
 static _Atomic int fork_failures, forks_done;
 static _Atomic int fork_status; /* the last failing child's wait status */
 
-static void *forker(void *arg) {
-  long n = (long)arg;
-  for (long k = 0; k < n && !atomic_load(&quit); k++) {
+/* Forks n children that run child() and exit with its status, one at a
+ * time, counting the failures (until quit, if honour_quit). */
+static void fork_children(long n, int (*child)(void), bool honour_quit) {
+  for (long k = 0; k < n && !(honour_quit && atomic_load(&quit)); k++) {
     pid_t pid = fork();
     if (pid == 0) {
       die_with_parent();
-      _exit(forked_stops());
+      _exit(child());
     }
     int st = 0;
     if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
@@ -205,6 +206,10 @@ static void *forker(void *arg) {
     }
     atomic_fetch_add(&forks_done, 1);
   }
+}
+
+static void *forker(void *arg) {
+  fork_children((long)arg, forked_stops, true);
   return NULL;
 }
 
@@ -341,21 +346,7 @@ static int forked_collects(void) {
 }
 
 static void *starving_forker(void *arg) {
-  long n = (long)arg;
-  for (long k = 0; k < n; k++) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      die_with_parent();
-      _exit(forked_collects());
-    }
-    int st = 0;
-    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
-        WEXITSTATUS(st) != 0) {
-      atomic_store(&fork_status, st);
-      atomic_fetch_add(&fork_failures, 1);
-    }
-    atomic_fetch_add(&forks_done, 1);
-  }
+  fork_children((long)arg, forked_collects, false);
   return NULL;
 }
 
