@@ -214,8 +214,33 @@ static void visit_starting(struct preempt_visitor *v) {
     v->value(v, (uintptr_t)s->arg);
 }
 
+/* A new thread's runtime code runs before the sanitizer's own thread
+ * start (which wraps fn and clears the stack's shadow): in a forked child
+ * glibc reuses a dead thread's stack whose shadow still marks old frames'
+ * redzones, and our first stack read would be reported.  Clear it here. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+static void unpoison_new_stack(void) {
+  pthread_attr_t a;
+  void *lo;
+  size_t size;
+  if (pthread_getattr_np(pthread_self(), &a))
+    return;
+  if (!pthread_attr_getstack(&a, &lo, &size))
+    __asan_unpoison_memory_region(lo, size);
+  pthread_attr_destroy(&a);
+}
+#define UNPOISON_NEW_STACK() unpoison_new_stack()
+#endif
+#endif
+#ifndef UNPOISON_NEW_STACK
+#define UNPOISON_NEW_STACK() ((void)0)
+#endif
+
 __attribute__((unused)) static void *start_attached(void *p) {
   struct start *s = p;
+  UNPOISON_NEW_STACK();
   /* Stopped only at safepoints (asyncpreempt=0), a thread that never uses
    * the heap would hold every stop up while it blocks: it attaches at its
    * first runtime call instead, unless it holds a heap argument. */

@@ -260,24 +260,14 @@ static void transitions_world(int rounds, long forks) {
                WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 }
 
-/* Under AddressSanitizer the forked children of this test die in an ASan
- * CHECK (asan_thread.cpp: a stack frame's magic) while it reports an
- * error on a stack address; not yet diagnosed (the ASan build only:
- * ordinary builds fork), so there it runs without forks. */
-#if !PRECISE_FRAMES
-#define ADV3_FORKS 0
-#else
-#define ADV3_FORKS 4
-#endif
-
 Test(adv3, transitions_forks_and_stops, .timeout = 120) {
-  transitions_world(1000, ADV3_FORKS);
+  transitions_world(1000, 4);
 }
 
 Test(adv3, child_transitions, .timeout = 120) {
   if (!in_env_child())
     return;
-  transitions_world(1000, ADV3_FORKS);
+  transitions_world(1000, 4);
 }
 
 /* The switch itself, seen by trace=stw: by default (auto) it happens in
