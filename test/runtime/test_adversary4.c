@@ -1,0 +1,614 @@
+/* Adversarial tests of stopping the world by signal, against what C
+ * programs do with signals, processes and threads that the other tests
+ * (test_stw, test_async, test_threads, test_blocking, test_adversary3) do
+ * not try:
+ *
+ * - a thread reading a signalfd for the stop signal itself (the program
+ *   asks for SIGURG synchronously, as an event loop does);
+ * - the program's own handler for the stop signal running a long time, or
+ *   leaving by siglongjmp;
+ * - asynchronous cancellation of a spinning thread while it is stopped;
+ * - processes spawned in a loop (posix_spawn, system, popen, vfork) while
+ *   the world is stopped over and over;
+ * - profiling-timer signal storms whose handler allocates, on spinning
+ *   threads, during stops and collections;
+ * - PREEMPT=signal= at its extremes.
+ *
+ * Every test keeps a graph reachable only from where the scenario puts it
+ * and checks each node's checksum after the stops and collections (freed
+ * memory is poisoned under PREEMPT=verify=1).  A hang is a failure: every
+ * test has a timeout. */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/signalfd.h>
+#include <sys/time.h>
+#include <time.h>
+
+extern char **environ;
+
+static char out[65536];
+
+#define NODES 2000
+
+/* A thread's graph: a chain it holds only in its own frames. */
+static void verify_chain(struct tnode *h, int n, uint64_t base) {
+  cr_assert(chain_ok(h, n, base), "chain %llu lost or corrupted",
+            (unsigned long long)base);
+}
+
+/* ---- a signalfd for the stop signal ----------------------------------- */
+
+static _Atomic int sfd_ready, sfd_quit;
+static _Atomic unsigned long sfd_stolen, sfd_own;
+
+/* The program asks for SIGURG through a signalfd, as an event loop does
+ * for its signals (the mask call cannot block the stop signal, so its own
+ * SIGURGs go to the handler; the descriptor still dequeues every pending
+ * SIGURG of this thread).  A stop request it reads is the runtime's
+ * signal received as the program's, and lost to the runtime. */
+static void *sfd_reader(void *arg) {
+  (void)arg;
+  struct tnode *mine = chain(NODES, 1000000);
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGURG);
+  pthread_sigmask(SIG_BLOCK, &s, NULL);
+  int fd = signalfd(-1, &s, SFD_CLOEXEC);
+  cr_assert_geq(fd, 0);
+  atomic_store(&sfd_ready, 1);
+  while (!atomic_load(&sfd_quit)) {
+    struct signalfd_siginfo si;
+    ssize_t r = read(fd, &si, sizeof si);
+    if (r != (ssize_t)sizeof si)
+      continue;
+    if (si.ssi_code == SI_QUEUE && (pid_t)si.ssi_pid == getpid())
+      atomic_fetch_add(&sfd_stolen, 1); /* never sent by this program */
+    else
+      atomic_fetch_add(&sfd_own, 1);
+  }
+  close(fd);
+  verify_chain(mine, NODES, 1000000);
+  return NULL;
+}
+
+/* BUG (disabled): the runtime's stop request is dequeued by the program's
+ * signalfd read (the kernel hands a signalfd every pending signal of its
+ * set, blocked or not), its handler never runs, the thread's sig_pending
+ * stays set, and request() (stw.c) never signals it again: the first stop
+ * waits for ever ("has not stopped after 5 s"). */
+Test(adv4, signalfd_reader_for_the_stop_signal, .timeout = 30, .disabled = true) {
+  struct tnode *keep = chain(NODES, 0);
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, sfd_reader, NULL), 0);
+  while (!atomic_load(&sfd_ready))
+    sched_yield();
+  usleep(1000); /* into its read */
+  for (int i = 0; i < 300; i++) {
+    preempt_stop_the_world("adv4 signalfd");
+    preempt_start_the_world();
+    if (i % 50 == 0)
+      preempt_gc();
+  }
+  atomic_store(&sfd_quit, 1);
+  /* Its own SIGURG (SI_TKILL) wakes the read, if the handler does not
+   * take it first: either way the loop sees quit. */
+  while (pthread_tryjoin_np(th, NULL) == EBUSY) {
+    pthread_kill(th, SIGURG);
+    usleep(1000);
+  }
+  cr_assert_eq(atomic_load(&sfd_stolen), 0,
+               "the program read %lu of the runtime's stop requests from "
+               "its signalfd",
+               atomic_load(&sfd_stolen));
+  verify_chain(keep, NODES, 0);
+}
+
+/* ---- the program's handler for the stop signal ------------------------ */
+
+static _Atomic int in_handler, handler_release, target_quit;
+static _Atomic unsigned long handler_runs, target_progress;
+
+/* Runs until released: a handler of the program's own that takes a while
+ * (a thread interrupted in a handler of its own stops right there). */
+static void slow_urg(int sig) {
+  (void)sig;
+  atomic_fetch_add(&handler_runs, 1);
+  atomic_store(&in_handler, 1);
+  while (!atomic_load(&handler_release))
+    __asm__ __volatile__("pause");
+  atomic_store(&in_handler, 0);
+}
+
+static void *urg_target(void *arg) {
+  struct tnode *mine = chain(NODES, 2000000);
+  while (!atomic_load(&target_quit)) {
+    atomic_fetch_add(&target_progress, 1);
+    preempt_keep_alive(mine);
+  }
+  verify_chain(mine, NODES, 2000000);
+  return arg;
+}
+
+/* A thread inside the program's SIGURG handler (sent by the program with
+ * pthread_kill, so not a stop request) must be stoppable there, as inside
+ * a handler of any other signal: the world stops, and only then does the
+ * test let the handler return. */
+static void stop_inside_own_handler(int flags) {
+  struct sigaction a = {.sa_handler = slow_urg, .sa_flags = flags};
+  sigemptyset(&a.sa_mask);
+  cr_assert_eq(sigaction(SIGURG, &a, NULL), 0);
+  struct tnode *keep = chain(NODES, 0);
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, urg_target, NULL), 0);
+  /* Out of the runtime's start-up (see own_handler_interrupting_the_runtime). */
+  while (atomic_load(&target_progress) < 1000)
+    sched_yield();
+  for (int round = 0; round < 20; round++) {
+    atomic_store(&handler_release, 0);
+    pthread_kill(th, SIGURG);
+    while (!atomic_load(&in_handler))
+      sched_yield();
+    /* Hangs here if the handler's thread cannot be stopped. */
+    preempt_stop_the_world("adv4 own handler");
+    atomic_store(&handler_release, 1);
+    preempt_start_the_world();
+    while (atomic_load(&in_handler))
+      sched_yield();
+    preempt_gc();
+  }
+  atomic_store(&target_quit, 1);
+  pthread_join(th, NULL);
+  cr_assert_geq(atomic_load(&handler_runs), 20);
+  verify_chain(keep, NODES, 0);
+}
+
+/* With SA_NODEFER the runtime leaves the stop signal unblocked while the
+ * program's handler runs. */
+Test(adv4, stopped_inside_own_stop_signal_handler_nodefer, .timeout = 30) {
+  stop_inside_own_handler(SA_RESTART | SA_NODEFER);
+}
+
+/* BUG (disabled): forward() (signals.c) runs the program's handler with
+ * the kernel's mask for it, which blocks the signal itself, here the stop
+ * signal: a thread inside the program's own SIGURG handler cannot be
+ * stopped until the handler returns, and the stop waits for as long as it
+ * runs (for ever here, since the test lets it return only once stopped). */
+Test(adv4, stopped_inside_own_stop_signal_handler, .timeout = 30, .disabled = true) {
+  stop_inside_own_handler(SA_RESTART);
+}
+
+static __thread sigjmp_buf jump_env;
+static _Atomic unsigned long jumps, blocked_after_jump;
+static _Atomic int jumper_phase, jumper_quit;
+
+static void jumping_urg(int sig) {
+  (void)sig;
+  atomic_fetch_add(&jumps, 1);
+  siglongjmp(jump_env, 1);
+}
+
+/* Leaves its SIGURG handler by siglongjmp to a sigsetjmp that did not save
+ * the mask, as a program's timeout or abort handler does, 100 times, and
+ * checks each time whether the stop signal is now blocked. */
+static void *jumper(void *arg) {
+  struct tnode *mine = chain(NODES, 3000000);
+  for (int i = 0; i < 100; i++) {
+    if (sigsetjmp(jump_env, 0) == 0)
+      pthread_kill(pthread_self(), SIGURG);
+    sigset_t cur;
+    pthread_sigmask(SIG_BLOCK, NULL, &cur);
+    if (sigismember(&cur, SIGURG) == 1)
+      atomic_fetch_add(&blocked_after_jump, 1);
+  }
+  atomic_store(&jumper_phase, 1);
+  while (!atomic_load(&jumper_quit))
+    preempt_keep_alive(mine);
+  verify_chain(mine, NODES, 3000000);
+  return arg;
+}
+
+/* BUG (disabled): forward() (signals.c) blocks the stop signal around the
+ * program's handler; a handler left by siglongjmp without restoring the
+ * mask (sigsetjmp(env, 0), longjmp, _longjmp) leaves the stop signal
+ * blocked on that thread for good, which the runtime's own mask wrappers
+ * never allow: the program's later SIGURGs never arrive and the next stop
+ * waits for ever. */
+Test(adv4, siglongjmp_out_of_own_stop_signal_handler, .timeout = 30, .disabled = true) {
+  struct sigaction a = {.sa_handler = jumping_urg, .sa_flags = SA_RESTART};
+  sigemptyset(&a.sa_mask);
+  cr_assert_eq(sigaction(SIGURG, &a, NULL), 0);
+  struct tnode *keep = chain(NODES, 0);
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, jumper, NULL), 0);
+  while (!atomic_load(&jumper_phase))
+    sched_yield();
+  cr_assert_eq(atomic_load(&blocked_after_jump), 0,
+               "the stop signal stayed blocked after %lu of %lu jumps out of "
+               "the program's handler",
+               atomic_load(&blocked_after_jump), atomic_load(&jumps));
+  cr_assert_eq(atomic_load(&jumps), 100);
+  for (int i = 0; i < 200; i++) {
+    preempt_stop_the_world("adv4 siglongjmp");
+    preempt_start_the_world();
+    if (i % 20 == 0)
+      preempt_gc();
+  }
+  atomic_store(&jumper_quit, 1);
+  pthread_join(th, NULL);
+  verify_chain(keep, NODES, 0);
+}
+
+/* The program's SIGURG handler allocates, as a handler of any other signal
+ * may (test_async's handler_allocates_while_thread_allocates): for those
+ * the runtime defers a handler that interrupts it (an allocation holding
+ * the heap lock) to the end of the section. */
+static struct tnode *_Atomic urg_list;
+static _Atomic unsigned long urg_pushed;
+static _Atomic int urg_quit;
+
+static void allocating_urg(int sig) {
+  (void)sig;
+  int saved = errno;
+  unsigned long n = atomic_load(&urg_pushed);
+  struct tnode *t = tnode_new(8000000 + n);
+  t->a = atomic_load(&urg_list);
+  atomic_store(&urg_list, t);
+  atomic_store(&urg_pushed, n + 1);
+  errno = saved;
+}
+
+static void *urg_allocator(void *arg) {
+  while (!atomic_load(&urg_quit)) {
+    struct tnode *c = chain(50, 9000000);
+    if (!chain_ok(c, 50, 9000000))
+      cr_assert_fail("a fresh chain is broken");
+  }
+  return arg;
+}
+
+/* BUG (disabled): forward() (signals.c) runs the program's handler for the
+ * stop signal at once wherever the thread is, even inside the runtime
+ * (an allocation holding the heap lock, waiting for it in
+ * lock_heap_waiting, attaching): the handler's allocation deadlocks on
+ * the heap lock its own thread holds, or a handler that runs long holds up
+ * every other thread's allocations and stops.  trampoline() defers other
+ * signals' handlers there (PREEMPT_DEFERRED); forward() does not. */
+Test(adv4, own_stop_signal_handler_interrupting_the_runtime, .timeout = 30, .disabled = true) {
+  struct sigaction a = {.sa_handler = allocating_urg, .sa_flags = SA_RESTART};
+  sigemptyset(&a.sa_mask);
+  cr_assert_eq(sigaction(SIGURG, &a, NULL), 0);
+  struct tnode *keep = chain(NODES, 0);
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, urg_allocator, NULL), 0);
+  for (int i = 0; i < 20000; i++) {
+    pthread_kill(th, SIGURG);
+    if (i % 1000 == 0)
+      preempt_gc();
+    sched_yield();
+  }
+  atomic_store(&urg_quit, 1);
+  pthread_join(th, NULL);
+  preempt_gc();
+  verify_chain(keep, NODES, 0);
+  unsigned long n = atomic_load(&urg_pushed);
+  cr_assert_gt(n, 0);
+  const struct tnode *t = atomic_load(&urg_list);
+  for (unsigned long j = n; j-- > 0; t = t->a) {
+    cr_assert(t, "node %lu of the handler's list missing", j);
+    tnode_verify(t);
+  }
+  cr_assert_null(t);
+}
+
+/* ---- asynchronous cancellation of a stopped thread -------------------- */
+
+static _Atomic unsigned long spin_progress;
+
+static void *async_spinner(void *arg) {
+  struct tnode *mine = arg; /* its only root once the creator drops it */
+  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+  for (;;) { /* no call: cancelled only by the signal */
+    atomic_fetch_add_explicit(&spin_progress, 1, memory_order_relaxed);
+    preempt_keep_alive(mine);
+  }
+  return NULL;
+}
+
+static void *blocked_reader(void *arg) {
+  char c;
+  (void)!read(*(int *)arg, &c, 1);
+  return NULL;
+}
+
+/* The canceller is the thread that stopped the world: pthread_cancel
+ * sends the thread the C library's cancellation signal, which the runtime's
+ * handler mask does not block (sigfillset leaves it out), so it arrives
+ * while the thread is parked in the runtime's handler.  The thread must
+ * stay stopped until the world starts, and die then; later stops and
+ * collections must neither wait for it nor lose anything. */
+Test(adv4, async_cancel_while_stopped, .timeout = 60) {
+  /* pthread_cancel loads the unwinder (dlopen) the first time: not while
+   * the world is stopped. */
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  pthread_t w;
+  cr_assert_eq(pthread_create(&w, NULL, blocked_reader, &fds[0]), 0);
+  usleep(1000);
+  pthread_cancel(w);
+  pthread_join(w, NULL);
+  close(fds[0]);
+  close(fds[1]);
+
+  struct tnode *keep = chain(NODES, 0);
+  for (int round = 0; round < 100; round++) {
+    pthread_t th;
+    uintptr_t h;
+    {
+      struct tnode *c = chain(200, 5000000 + (uint64_t)round * 1000);
+      h = hide(c);
+      cr_assert_eq(pthread_create(&th, NULL, async_spinner, c), 0);
+    }
+    unsigned long p = atomic_load(&spin_progress);
+    while (atomic_load(&spin_progress) == p)
+      sched_yield();
+    preempt_stop_the_world("adv4 cancel");
+    unsigned long before = atomic_load(&spin_progress);
+    pthread_cancel(th);
+    for (volatile int i = 0; i < 200000; i++)
+      ;
+    cr_assert_eq(atomic_load(&spin_progress), before,
+                 "the cancelled thread ran while the world was stopped");
+    preempt_start_the_world();
+    void *ret;
+    cr_assert_eq(pthread_join(th, &ret), 0);
+    cr_assert_eq(ret, PTHREAD_CANCELED);
+    /* Its chain was reachable until it died: intact before the next
+     * collection, unless that thread had it collected early. */
+    cr_assert(chain_ok(unhide(h), 200, 5000000 + (uint64_t)round * 1000),
+              "round %d: the cancelled thread's chain was freed while it ran",
+              round);
+    preempt_stop_the_world("adv4 after cancel");
+    preempt_start_the_world();
+    if (round % 10 == 0) {
+      preempt_gc();
+      verify_chain(keep, NODES, 0);
+    }
+  }
+  preempt_gc();
+  verify_chain(keep, NODES, 0);
+}
+
+/* ---- processes spawned while the world stops -------------------------- */
+
+static _Atomic int spawn_quit;
+static _Atomic unsigned long spawned[5];
+
+static void *spawner(void *arg) {
+  int kind = (int)(intptr_t)arg;
+  struct tnode *mine = chain(500, 6000000 + (uint64_t)kind * 10000);
+  char *argv[] = {"true", NULL};
+  while (!atomic_load(&spawn_quit)) {
+    int status = -1;
+    pid_t pid;
+    switch (kind) {
+    case 0: /* glibc blocks every signal with a raw system call around it */
+      cr_assert_eq(posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ), 0);
+      cr_assert_eq(waitpid(pid, &status, 0), pid);
+      break;
+    case 1:
+      status = system("exit 0");
+      break;
+    case 2: {
+      FILE *f = popen("echo x", "r");
+      cr_assert(f);
+      char buf[8];
+      while (fgets(buf, sizeof buf, f))
+        ;
+      status = pclose(f);
+      break;
+    }
+    case 3: /* the child runs on this thread's stack until it leaves */
+      pid = vfork();
+      if (pid == 0)
+        _exit(0);
+      cr_assert_gt(pid, 0);
+      cr_assert_eq(waitpid(pid, &status, 0), pid);
+      break;
+    case 4:
+      pid = vfork();
+      if (pid == 0) {
+        execve("/bin/true", argv, environ);
+        _exit(127);
+      }
+      cr_assert_gt(pid, 0);
+      cr_assert_eq(waitpid(pid, &status, 0), pid);
+      break;
+    }
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "spawner %d: child status %#x", kind, status);
+    atomic_fetch_add(&spawned[kind], 1);
+    if (!chain_ok(mine, 500, 6000000 + (uint64_t)kind * 10000))
+      cr_assert_fail("spawner %d: its chain was lost", kind);
+  }
+  return NULL;
+}
+
+/* Every way a C program starts a process, in a loop, in five threads,
+ * while the main thread stops the world 1500 times and collects: every
+ * stop completes, every child exits cleanly, nothing reachable is lost. */
+Test(adv4, spawn_loops_while_stopping, .timeout = 120) {
+  struct tnode *keep = chain(NODES, 0);
+  pthread_t th[5];
+  for (int k = 0; k < 5; k++)
+    cr_assert_eq(pthread_create(&th[k], NULL, spawner, (void *)(intptr_t)k), 0);
+  for (int i = 0; i < 1500; i++) {
+    preempt_stop_the_world("adv4 spawn");
+    preempt_start_the_world();
+    if (i % 100 == 0) {
+      preempt_gc();
+      verify_chain(keep, NODES, 0);
+    }
+  }
+  /* Each kind spawned 20 times at least while the world stops. */
+  for (int k = 0; k < 5; k++)
+    while (atomic_load(&spawned[k]) < 20) {
+      preempt_stop_the_world("adv4 spawn tail");
+      preempt_start_the_world();
+      usleep(1000);
+    }
+  atomic_store(&spawn_quit, 1);
+  for (int k = 0; k < 5; k++)
+    pthread_join(th[k], NULL);
+  preempt_gc();
+  verify_chain(keep, NODES, 0);
+}
+
+/* ---- profiling-timer storms ------------------------------------------- */
+
+#define STORM_THREADS 2
+struct storm_slot {
+  struct tnode *_Atomic head; /* pushed by the thread's handler */
+  _Atomic unsigned long pushed;
+};
+static struct storm_slot storm[STORM_THREADS];
+static __thread int storm_index = -1;
+static _Atomic int storm_quit;
+static _Atomic unsigned long storm_ticks;
+
+/* Allocates on whichever thread the tick lands: a handler may interrupt
+ * anything, including an allocation of its own thread. */
+static void storm_tick(int sig) {
+  (void)sig;
+  int saved = errno;
+  atomic_fetch_add(&storm_ticks, 1);
+  int i = storm_index;
+  if (i >= 0) {
+    struct storm_slot *s = &storm[i];
+    unsigned long n = atomic_load(&s->pushed);
+    if (n < 20000) {
+      struct tnode *t = tnode_new(7000000 + (uint64_t)i * 100000 + n);
+      t->a = atomic_load(&s->head);
+      atomic_store(&s->head, t);
+      atomic_store(&s->pushed, n + 1);
+    }
+  }
+  errno = saved;
+}
+
+static void *storm_spinner(void *arg) {
+  storm_index = (int)(intptr_t)arg;
+  struct tnode *mine = NULL;
+  unsigned long i = 0;
+  while (!atomic_load(&storm_quit)) {
+    if (++i % 64 == 0) { /* allocates too, so ticks land in allocations */
+      struct tnode *t = tnode_new(i);
+      t->a = mine;
+      mine = (i % 4096) ? t : NULL;
+    }
+    preempt_keep_alive(mine);
+  }
+  return NULL;
+}
+
+/* SIGPROF every 100 us of CPU time (ITIMER_PROF, a process's ticks land on
+ * its running threads) and SIGALRM every 100 us of real time, both with
+ * a handler that allocates, on threads that spin and allocate, while the
+ * main thread stops the world and collects.  The handler's lists (roots:
+ * globals) must be intact. */
+Test(adv4, profiling_timer_storm_while_stopping, .timeout = 120) {
+  struct sigaction a = {.sa_handler = storm_tick, .sa_flags = SA_RESTART};
+  sigemptyset(&a.sa_mask); /* one tick at a time per thread */
+  sigaddset(&a.sa_mask, SIGPROF);
+  sigaddset(&a.sa_mask, SIGALRM);
+  cr_assert_eq(sigaction(SIGPROF, &a, NULL), 0);
+  cr_assert_eq(sigaction(SIGALRM, &a, NULL), 0);
+  pthread_t th[STORM_THREADS];
+  for (int k = 0; k < STORM_THREADS; k++)
+    cr_assert_eq(pthread_create(&th[k], NULL, storm_spinner, (void *)(intptr_t)k), 0);
+  struct itimerval it = {{0, 100}, {0, 100}};
+  cr_assert_eq(setitimer(ITIMER_PROF, &it, NULL), 0);
+  cr_assert_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+  struct tnode *keep = chain(NODES, 0);
+  /* 1500 stops at least, and until ticks have landed on every spinner. */
+  for (int i = 0; i < 1500 || atomic_load(&storm[0].pushed) < 300 ||
+                  atomic_load(&storm[STORM_THREADS - 1].pushed) < 300;
+       i++) {
+    preempt_stop_the_world("adv4 storm");
+    preempt_start_the_world();
+    if (i % 50 == 0)
+      preempt_gc();
+  }
+  struct itimerval off = {{0, 0}, {0, 0}};
+  setitimer(ITIMER_PROF, &off, NULL);
+  setitimer(ITIMER_REAL, &off, NULL);
+  atomic_store(&storm_quit, 1);
+  for (int k = 0; k < STORM_THREADS; k++)
+    pthread_join(th[k], NULL);
+  preempt_gc();
+  verify_chain(keep, NODES, 0);
+  cr_assert_gt(atomic_load(&storm_ticks), 0);
+  for (int k = 0; k < STORM_THREADS; k++) {
+    unsigned long n = atomic_load(&storm[k].pushed);
+    const struct tnode *t = atomic_load(&storm[k].head);
+    for (unsigned long j = n; j-- > 0; t = t->a) {
+      cr_assert(t, "storm list %d: node %lu missing", k, j);
+      tnode_verify(t);
+      cr_assert_eq(t->id, 7000000 + (uint64_t)k * 100000 + j);
+    }
+    cr_assert_null(t);
+  }
+}
+
+/* ---- PREEMPT=signal= at its extremes ---------------------------------- */
+
+Test(adv4, child_stops_with_the_signal) {
+  if (!in_env_child())
+    cr_skip_test("run by signal_setting_extremes");
+  struct tnode *keep = chain(NODES, 0);
+  for (int i = 0; i < 50; i++) {
+    preempt_stop_the_world("adv4 child");
+    preempt_start_the_world();
+  }
+  preempt_gc();
+  verify_chain(keep, NODES, 0);
+}
+
+/* Each value either works (the child stops the world and collects with it)
+ * or is a fatal error naming the setting. */
+Test(adv4, signal_setting_extremes, .timeout = 120) {
+  static const char *const bad[] = {
+      "SIGKILL", "SIGSTOP", "SIGSEGV", "SIGCHLD", "SIGALRM", "0", "9",
+      "32", "33", "65", "-1", "sigurg", "urg", "SIG", "", "SIGRTMIN+31",
+      "SIGRTMIN+-1", "SIGRTMIN+", "RTMIN+99999999999999999999", "SIGRTMAX",
+      "23x", " 23", "SIGURG ", "0x17"};
+  static const char *const good[] = {
+      "SIGURG", "URG", "23", "SIGUSR1", "USR2", "SIGPWR", "SIGVTALRM",
+      "PROF", "SIGRTMIN", "RTMIN+0", "SIGRTMIN+30", "34", "64"};
+  char setting[128];
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(setting, sizeof setting, "signal=%s", bad[i]);
+    int st = run_self_env("test_adversary4", setting, "adv4/child_stops_with_the_signal",
+                          out, sizeof out);
+    char want[128];
+    snprintf(want, sizeof want, "bad value '%s' for 'signal'", bad[i]);
+    cr_assert(WIFSIGNALED(st) && strstr(out, want),
+              "PREEMPT=%s: status %#x, expected a fatal error with \"%s\":\n%s",
+              setting, st, want, out);
+  }
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    snprintf(setting, sizeof setting, "signal=%s,verify=1", good[i]);
+    int st = run_self_env("test_adversary4", setting, "adv4/child_stops_with_the_signal",
+                          out, sizeof out);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "Passing: 1"),
+              "PREEMPT=%s: status %#x:\n%s", setting, st, out);
+  }
+}
