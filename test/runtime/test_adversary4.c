@@ -309,6 +309,111 @@ Test(adv4, own_stop_signal_handler_interrupting_the_runtime, .timeout = 30, .dis
   cr_assert_null(t);
 }
 
+/* The program's SIGURG handler, SA_NODEFER, raises SIGURG again from
+ * inside itself, 40 deep, each level holding a node of its own only in its
+ * frame; at the deepest the thread waits while the world is stopped and
+ * collected: every scan walks 40 nested signal frames of the program's
+ * handler and the runtime's, and every level's node must survive. */
+#define NEST 40
+static _Atomic int nest_depth, nest_release;
+static _Atomic unsigned long nest_broken;
+
+static void nesting_urg(int sig) {
+  (void)sig;
+  int d = atomic_fetch_add(&nest_depth, 1) + 1;
+  struct tnode *mine = tnode_new(9500000 + (uint64_t)d);
+  if (d < NEST)
+    raise(SIGURG);
+  else
+    while (!atomic_load(&nest_release))
+      sched_yield();
+  if (mine->id != 9500000 + (uint64_t)d || mine->check != tcheck(mine->id))
+    atomic_fetch_add(&nest_broken, 1);
+  preempt_keep_alive(mine);
+}
+
+static void *nester(void *arg) {
+  struct tnode *mine = chain(NODES, 9400000);
+  pthread_kill(pthread_self(), SIGURG);
+  verify_chain(mine, NODES, 9400000);
+  return arg;
+}
+
+Test(adv4, own_stop_signal_handler_nested_40_deep, .timeout = 60) {
+  struct sigaction a = {.sa_handler = nesting_urg,
+                        .sa_flags = SA_RESTART | SA_NODEFER};
+  sigemptyset(&a.sa_mask);
+  cr_assert_eq(sigaction(SIGURG, &a, NULL), 0);
+  struct tnode *keep = chain(NODES, 0);
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, nester, NULL), 0);
+  while (atomic_load(&nest_depth) < NEST)
+    sched_yield();
+  for (int i = 0; i < 200; i++) {
+    preempt_stop_the_world("adv4 nested");
+    preempt_start_the_world();
+    if (i % 20 == 0) {
+      struct tnode *garbage = chain(1000, 9900000); /* reuse freed memory */
+      preempt_keep_alive(garbage);
+      preempt_gc();
+    }
+  }
+  atomic_store(&nest_release, 1);
+  pthread_join(th, NULL);
+  cr_assert_eq(atomic_load(&nest_broken), 0,
+               "%lu of the nested handlers' nodes were freed while held",
+               atomic_load(&nest_broken));
+  verify_chain(keep, NODES, 0);
+}
+
+/* ---- a thread waiting for the stop signal itself ---------------------- */
+
+static _Atomic int waiter_quit;
+static _Atomic unsigned long waiter_stolen, waiter_own;
+
+/* Waits for SIGURG synchronously with sigtimedwait, in a loop, as a
+ * program's signal thread does. */
+static void *urg_waiter(void *arg) {
+  struct tnode *mine = chain(NODES, 9600000);
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGURG);
+  pthread_sigmask(SIG_BLOCK, &s, NULL);
+  while (!atomic_load(&waiter_quit)) {
+    siginfo_t si;
+    struct timespec ts = {0, 2000000};
+    if (sigtimedwait(&s, &si, &ts) != SIGURG)
+      continue;
+    if (si.si_code == SI_QUEUE && si.si_pid == getpid())
+      atomic_fetch_add(&waiter_stolen, 1);
+    else
+      atomic_fetch_add(&waiter_own, 1);
+  }
+  verify_chain(mine, NODES, 9600000);
+  return arg;
+}
+
+/* Unlike a signalfd (signalfd_reader_for_the_stop_signal), sigtimedwait is
+ * a blocking region: the thread never takes a stop request as its own and
+ * never holds a stop up. */
+Test(adv4, sigtimedwait_for_the_stop_signal, .timeout = 60) {
+  struct tnode *keep = chain(NODES, 0);
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, urg_waiter, NULL), 0);
+  for (int i = 0; i < 1000; i++) {
+    preempt_stop_the_world("adv4 sigtimedwait");
+    preempt_start_the_world();
+    if (i % 100 == 0)
+      preempt_gc();
+  }
+  atomic_store(&waiter_quit, 1);
+  pthread_join(th, NULL);
+  cr_assert_eq(atomic_load(&waiter_stolen), 0,
+               "the program took %lu stop requests as its own SIGURGs",
+               atomic_load(&waiter_stolen));
+  verify_chain(keep, NODES, 0);
+}
+
 /* ---- asynchronous cancellation of a stopped thread -------------------- */
 
 static _Atomic unsigned long spin_progress;
