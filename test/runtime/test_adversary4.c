@@ -661,6 +661,111 @@ Test(adv4, stopped_in_cleanup_after_async_cancel_while_stopped, .timeout = 30, .
   stop_during_cleanup(true);
 }
 
+static _Atomic int reader_in_read;
+
+static void *cancellable_reader(void *arg) {
+  struct tnode *mine = chain(100, 5600000);
+  pthread_cleanup_push(spinner_cleanup, mine);
+  char c;
+  atomic_store(&reader_in_read, 1);
+  (void)!read(*(int *)arg, &c, 1); /* a cancellation point, not a listed call */
+  pthread_cleanup_pop(0);
+  return NULL;
+}
+
+/* The same with the default, deferred, cancellation of a thread in read()
+ * (a cancellation point that is not a blocking region): the C library
+ * makes the thread asynchronously cancellable for the system call, and the
+ * stop signal interrupts the call and parks the thread in the runtime's
+ * handler.  Here, unlike async_cancel_runs_no_cleanup_while_stopped, the
+ * cancellation signal stays pending until the world starts (observed with
+ * glibc 2.36: the parked thread has it blocked), so no cleanup handler
+ * runs while the world is stopped. */
+Test(adv4, deferred_cancel_in_read_runs_no_cleanup_while_stopped, .timeout = 30) {
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  pthread_t w;
+  cr_assert_eq(pthread_create(&w, NULL, blocked_reader, &fds[0]), 0);
+  usleep(1000);
+  pthread_cancel(w);
+  pthread_join(w, NULL);
+
+  struct tnode *keep = chain(NODES, 0);
+  for (int round = 0; round < 20; round++) {
+    atomic_store(&cleanup_ran, 0);
+    atomic_store(&reader_in_read, 0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, cancellable_reader, &fds[0]), 0);
+    while (!atomic_load(&reader_in_read))
+      sched_yield();
+    usleep(1000); /* into the system call */
+    preempt_stop_the_world("adv4 deferred cancel");
+    pthread_cancel(th);
+    for (volatile int i = 0; i < 2000000; i++)
+      ;
+    int ran = atomic_load(&cleanup_ran);
+    preempt_start_the_world();
+    cr_assert_eq(ran, 0, "round %d: the cancelled thread ran its cleanup "
+                 "handler while the world was stopped", round);
+    void *ret;
+    cr_assert_eq(pthread_join(th, &ret), 0);
+    cr_assert_eq(ret, PTHREAD_CANCELED);
+    cr_assert_eq(atomic_load(&cleanup_ran), 2);
+    preempt_gc();
+    struct tnode *t = atomic_load(&cleanup_node);
+    tnode_verify(t);
+    cr_assert(chain_ok(t->a, 100, 5600000));
+  }
+  close(fds[0]);
+  close(fds[1]);
+  verify_chain(keep, NODES, 0);
+}
+
+static _Atomic int setxid_quit;
+static _Atomic unsigned long setxid_calls;
+
+static void *setxid_caller(void *arg) {
+  while (!atomic_load(&setxid_quit)) {
+    /* No change, but with threads the C library still has every thread
+     * run its internal signal's handler and waits for them all. */
+    cr_assert_eq(setresuid((uid_t)-1, (uid_t)-1, (uid_t)-1), 0);
+    cr_assert_eq(setresgid((gid_t)-1, (gid_t)-1, (gid_t)-1), 0);
+    atomic_fetch_add(&setxid_calls, 1);
+  }
+  return arg;
+}
+
+static void *plain_spinner(void *arg) {
+  struct tnode *mine = chain(200, 5650000 + (uint64_t)(intptr_t)arg * 1000);
+  while (!atomic_load(&setxid_quit))
+    preempt_keep_alive(mine);
+  if (!chain_ok(mine, 200, 5650000 + (uint64_t)(intptr_t)arg * 1000))
+    cr_assert_fail("a spinner's chain was lost");
+  return NULL;
+}
+
+/* setresuid and setresgid in a threaded program broadcast the C library's
+ * other internal signal to every thread and wait for each, parked in the
+ * runtime's handler or not, while the world is stopped again and again. */
+Test(adv4, setxid_broadcasts_while_stopping, .timeout = 60) {
+  struct tnode *keep = chain(NODES, 0);
+  pthread_t sp[2], sx;
+  for (int k = 0; k < 2; k++)
+    cr_assert_eq(pthread_create(&sp[k], NULL, plain_spinner, (void *)(intptr_t)k), 0);
+  cr_assert_eq(pthread_create(&sx, NULL, setxid_caller, NULL), 0);
+  for (int i = 0; i < 1500 || atomic_load(&setxid_calls) < 200; i++) {
+    preempt_stop_the_world("adv4 setxid");
+    preempt_start_the_world();
+    if (i % 100 == 0)
+      preempt_gc();
+  }
+  atomic_store(&setxid_quit, 1);
+  pthread_join(sx, NULL);
+  for (int k = 0; k < 2; k++)
+    pthread_join(sp[k], NULL);
+  verify_chain(keep, NODES, 0);
+}
+
 static _Atomic int collector_quit;
 static _Atomic unsigned long collector_runs;
 
