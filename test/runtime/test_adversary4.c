@@ -3,16 +3,23 @@
  * (test_stw, test_async, test_threads, test_blocking, test_adversary3) do
  * not try:
  *
- * - a thread reading a signalfd for the stop signal itself (the program
- *   asks for SIGURG synchronously, as an event loop does);
- * - the program's own handler for the stop signal running a long time, or
- *   leaving by siglongjmp;
- * - asynchronous cancellation of a spinning thread while it is stopped;
- * - processes spawned in a loop (posix_spawn, system, popen, vfork) while
- *   the world is stopped over and over;
+ * - a thread waiting for the stop signal itself, through a signalfd or
+ *   sigtimedwait (the program asks for SIGURG synchronously);
+ * - the program's own handler for the stop signal: running a long time,
+ *   leaving by siglongjmp, allocating wherever it lands, nested 40 deep,
+ *   on a thread in a blocking region;
+ * - asynchronous and deferred cancellation of a thread while it is
+ *   stopped or while others collect, and stops during its cleanup;
+ * - processes spawned in a loop (posix_spawn, system, popen, vfork) and
+ *   setxid broadcasts while the world is stopped over and over;
  * - profiling-timer signal storms whose handler allocates, on spinning
  *   threads, during stops and collections;
+ * - stops from several threads at once during thread churn, and a
+ *   thread's result waiting for pthread_join;
  * - PREEMPT=signal= at its extremes.
+ *
+ * Tests marked .disabled expose bugs (each says where); they fail or hang
+ * (the timeout fails them) against the runtime as it is.
  *
  * Every test keeps a graph reachable only from where the scenario puts it
  * and checks each node's checksum after the stops and collections (freed
@@ -411,6 +418,74 @@ Test(adv4, sigtimedwait_for_the_stop_signal, .timeout = 60) {
   cr_assert_eq(atomic_load(&waiter_stolen), 0,
                "the program took %lu stop requests as its own SIGURGs",
                atomic_load(&waiter_stolen));
+  verify_chain(keep, NODES, 0);
+}
+
+/* The program's SIGURG handler interrupts a thread sleeping in a blocking
+ * region (usleep, which the plugin makes one) and allocates a node held
+ * only in its own frame, then waits while the main thread collects.  For
+ * any other signal the runtime's trampoline leaves the blocking region for
+ * the handler (test_async's handler_allocates_during_blocking_region), so
+ * that its frames are scanned and it waits while the world is stopped. */
+static _Atomic int bh_in_handler, bh_release;
+static _Atomic unsigned long bh_broken;
+static struct tnode *_Atomic bh_slot;
+
+static void blocking_urg(int sig) {
+  (void)sig;
+  struct tnode *taken = atomic_exchange(&bh_slot, NULL); /* no runtime call */
+  struct tnode *mine = tnode_new(9700000);
+  atomic_store(&bh_in_handler, 1);
+  while (!atomic_load(&bh_release))
+    __asm__ __volatile__("pause");
+  if (mine->id != 9700000 || mine->check != tcheck(9700000))
+    atomic_fetch_add(&bh_broken, 1);
+  if (!taken || taken->id != 9750000 || taken->check != tcheck(9750000))
+    atomic_fetch_add(&bh_broken, 1);
+  preempt_keep_alive(mine);
+  preempt_keep_alive(taken);
+  atomic_store(&bh_in_handler, 0);
+}
+
+static _Atomic int sleeper_quit;
+
+static void *sleeper(void *arg) {
+  while (!atomic_load(&sleeper_quit))
+    usleep(100000);
+  return arg;
+}
+
+/* handler() (signals.c) calls forward() for the program's own stop signal
+ * without preempt_stw_handler_enter, so collections run beside the
+ * handler; its node must survive them all the same. */
+Test(adv4, own_stop_signal_handler_during_a_blocking_region, .timeout = 30) {
+  struct sigaction a = {.sa_handler = blocking_urg, .sa_flags = SA_RESTART};
+  sigemptyset(&a.sa_mask);
+  cr_assert_eq(sigaction(SIGURG, &a, NULL), 0);
+  struct tnode *keep = chain(NODES, 0);
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, sleeper, NULL), 0);
+  for (int round = 0; round < 5; round++) {
+    atomic_store(&bh_release, 0);
+    atomic_store(&bh_slot, tnode_new(9750000));
+    usleep(20000); /* into its sleep */
+    pthread_kill(th, SIGURG);
+    while (!atomic_load(&bh_in_handler))
+      sched_yield();
+    for (int i = 0; i < 3; i++) {
+      struct tnode *garbage = chain(1000, 9800000); /* reuse freed memory */
+      preempt_keep_alive(garbage);
+      preempt_gc();
+    }
+    atomic_store(&bh_release, 1);
+    while (atomic_load(&bh_in_handler))
+      sched_yield();
+  }
+  atomic_store(&sleeper_quit, 1);
+  pthread_join(th, NULL);
+  cr_assert_eq(atomic_load(&bh_broken), 0,
+               "%lu nodes held by the program's SIGURG handler were freed",
+               atomic_load(&bh_broken));
   verify_chain(keep, NODES, 0);
 }
 
@@ -828,6 +903,125 @@ Test(adv4, async_cancel_during_collections, .timeout = 120) {
   preempt_gc();
   verify_chain(keep, NODES, 0);
   cr_assert_gt(atomic_load(&collector_runs), 0);
+}
+
+/* ---- stops from many threads during thread churn ---------------------- */
+
+static _Atomic int churn_quit;
+static _Atomic unsigned long churned;
+
+static struct tnode *_Atomic churn_results[8]; /* roots: globals */
+
+/* Gets a chain as its argument (a root until it holds it), checks it and
+ * leaves a new one of its own in its slot of churn_results (not as its
+ * result: see thread_result_survives_until_join). */
+static void *churn_child(void *arg) {
+  struct tnode *given = arg;
+  uint64_t off = given->id - 49 - 10000000;
+  int slot = (int)(off / 100000000) * 4 + (int)((off % 100000000) / 2000 % 4);
+  if (chain_ok(given, 50, given->id - 49))
+    atomic_store(&churn_results[slot], chain(50, given->id + 1000));
+  return NULL;
+}
+
+static void *churner(void *arg) {
+  int me = (int)(intptr_t)arg;
+  uint64_t base = 10000000 + (uint64_t)me * 100000000;
+  for (uint64_t i = 0; !atomic_load(&churn_quit); i++) {
+    pthread_t th[4];
+    uint64_t b[4];
+    for (int k = 0; k < 4; k++) {
+      b[k] = base + (i * 4 + (uint64_t)k) * 2000;
+      atomic_store(&churn_results[me * 4 + k], NULL);
+      pthread_attr_t attr;
+      pthread_attr_init(&attr);
+      if (k == 3) /* a small stack: the runtime's handler runs on it */
+        pthread_attr_setstacksize(&attr, 64 * 1024);
+      cr_assert_eq(pthread_create(&th[k], &attr, churn_child, chain(50, b[k])), 0);
+      pthread_attr_destroy(&attr);
+    }
+    for (int k = 0; k < 4; k++) {
+      cr_assert_eq(pthread_join(th[k], NULL), 0);
+      struct tnode *r = atomic_load(&churn_results[me * 4 + k]);
+      cr_assert(r, "thread %d was given a broken chain", k);
+      cr_assert(chain_ok(r, 50, b[k] + 49 + 1000), "a thread's chain was lost");
+    }
+    atomic_fetch_add(&churned, 4);
+  }
+  return NULL;
+}
+
+static void *stopper(void *arg) {
+  struct tnode *mine = chain(300, 9950000 + (uint64_t)(intptr_t)arg * 1000);
+  for (int i = 0; i < 400; i++) {
+    preempt_stop_the_world("adv4 churn");
+    preempt_start_the_world();
+    if (i % 50 == 0)
+      preempt_gc();
+  }
+  if (!chain_ok(mine, 300, 9950000 + (uint64_t)(intptr_t)arg * 1000))
+    cr_assert_fail("a stopper's chain was lost");
+  return NULL;
+}
+
+static _Atomic long result_tid;
+
+static void *returns_a_chain(void *arg) {
+  atomic_store(&result_tid, (long)gettid());
+  return chain(50, (uint64_t)(uintptr_t)arg);
+}
+
+/* BUG (disabled): a thread's result, a heap pointer returned by its start
+ * routine (or passed to pthread_exit), is kept by the C library in the
+ * thread's descriptor until pthread_join; the runtime stops scanning the
+ * thread when it detaches it at exit (threads.c, on_thread_exit), so a
+ * collection between the thread's exit and the join frees the result,
+ * and pthread_join returns a dangling pointer.  (Boehm GC keeps a
+ * finished thread's result in its own thread table until it is joined.)
+ * Found by stops_from_many_threads_during_thread_churn, whose threads
+ * return their results the same way. */
+Test(adv4, thread_result_survives_until_join, .timeout = 30, .disabled = true) {
+  for (int round = 0; round < 10; round++) {
+    uint64_t base = 11000000 + (uint64_t)round * 1000;
+    atomic_store(&result_tid, 0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, returns_a_chain, (void *)(uintptr_t)base), 0);
+    while (!atomic_load(&result_tid))
+      sched_yield();
+    /* Until the thread has exited (its task is gone). */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld", atomic_load(&result_tid));
+    while (access(path, F_OK) == 0)
+      usleep(100);
+    preempt_gc();
+    struct tnode *garbage = chain(1000, 12000000); /* reuse freed memory */
+    preempt_keep_alive(garbage);
+    preempt_gc();
+    void *r;
+    cr_assert_eq(pthread_join(th, &r), 0);
+    cr_assert(chain_ok(r, 50, base), "round %d: the thread's result was freed "
+              "before pthread_join returned it", round);
+  }
+}
+
+/* Three threads stop the world and collect at once while two others
+ * create and join threads as fast as they can, each new thread given a
+ * chain as its argument and returning one. */
+Test(adv4, stops_from_many_threads_during_thread_churn, .timeout = 120) {
+  struct tnode *keep = chain(NODES, 0);
+  pthread_t ch[2], st[3];
+  for (int k = 0; k < 2; k++)
+    cr_assert_eq(pthread_create(&ch[k], NULL, churner, (void *)(intptr_t)k), 0);
+  for (int k = 0; k < 3; k++)
+    cr_assert_eq(pthread_create(&st[k], NULL, stopper, (void *)(intptr_t)k), 0);
+  for (int k = 0; k < 3; k++)
+    pthread_join(st[k], NULL);
+  atomic_store(&churn_quit, 1);
+  for (int k = 0; k < 2; k++)
+    pthread_join(ch[k], NULL);
+  cr_assert_gt(atomic_load(&churned), 0);
+  preempt_gc();
+  verify_chain(keep, NODES, 0);
 }
 
 /* ---- processes spawned while the world stops -------------------------- */
