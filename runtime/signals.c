@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -92,22 +93,31 @@ int preempt_signal_real_mask(int how, const void *set, void *old) {
   return real_pthread_sigmask(how, set, old);
 }
 
+/* glibc's signal of pthread_cancel, which sigfillset and pthread_sigmask
+ * leave out of every mask they build. */
+#define PREEMPT_SIGCANCEL 32
+
 /* While the handler runs (and keeps its thread stopped) no other handler
  * of the program may run on the thread and touch the heap: everything is
- * blocked but the signals of faults, which cannot wait. */
+ * blocked but the signals of faults, which cannot wait.  That includes
+ * the C library's cancellation signal, whose handler unwinds the thread
+ * through the program's cleanup handlers (an asynchronous cancel). */
 static void handler_mask(sigset_t *m) {
   sigfillset(m);
   static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
                                SIGSYS, SIGABRT};
   for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
     sigdelset(m, faults[i]);
+  unsigned long *bits = (unsigned long *)m;
+  bits[(PREEMPT_SIGCANCEL - 1) / (8 * sizeof *bits)] |=
+      1ul << ((PREEMPT_SIGCANCEL - 1) % (8 * sizeof *bits));
 }
 
 void preempt_signal_block_all(void *old) {
   sigset_t m;
   handler_mask(&m);
-  resolve();
-  real_pthread_sigmask(SIG_BLOCK, &m, old);
+  /* Not pthread_sigmask, which would unblock the cancellation signal. */
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &m, old, _NSIG / 8);
 }
 
 void preempt_signal_restore(const void *old) {
@@ -131,7 +141,48 @@ static bool default_ignores(int sig) {
   return sig == SIGURG || sig == SIGCHLD || sig == SIGWINCH || sig == SIGCONT;
 }
 
-/* What the program would have done with a signal that is not ours. */
+static bool same_stack(const struct preempt_thread *t, uintptr_t a,
+                       uintptr_t b) {
+  uintptr_t lo, hi;
+  if (a >= t->stack_lo && a < t->stack_hi)
+    return b >= t->stack_lo && b < t->stack_hi;
+  return preempt_signal_stack(a, &lo, &hi) && b >= lo && b <= hi;
+}
+
+/* Whether a signal interrupted the program's handler for the stop signal.
+ * A handler left by a jump leaves its mark behind: a signal on a frame
+ * above it, or on another stack, finds it gone. */
+static bool in_program_stop_handler(struct preempt_thread *t, const void *uc) {
+  uintptr_t top = t->stop_handler_sp, sp = preempt_arch_context_sp(uc);
+  if (!top)
+    return false;
+  if (sp < top && same_stack(t, sp, top))
+    return true;
+  t->stop_handler_sp = 0;
+  return false;
+}
+
+/* Sent again later, with its siginfo: at the end of the runtime's critical
+ * section (deferred), or when the program's handler returns. */
+static void defer(struct preempt_thread *t, int sig, const siginfo_t *info,
+                  bool section) {
+  t->deferred_info[sig] = *info;
+  t->deferred_sigs |= 1ull << sig;
+  if (section)
+    t->no_preempt |= PREEMPT_DEFERRED;
+}
+
+static bool in_section(const struct preempt_thread *t) {
+  return t && (t->no_preempt & (PREEMPT_DEFERRED - 1));
+}
+
+/* What the program would have done with a signal that is not ours.  Its
+ * handler runs as other signals' do (the trampoline below): after the
+ * runtime's critical section it interrupted, outside a blocking region.
+ * But the stop signal stays unblocked while it runs, or its thread could
+ * not be stopped there (nor ever again, after a siglongjmp out of it that
+ * keeps the mask): the program's own signals that arrive meanwhile wait,
+ * as the kernel would have held them, unless it asked for SA_NODEFER. */
 static void forward(int sig, siginfo_t *info, void *uc) {
   struct sigaction a;
   read_user_action(&a);
@@ -150,16 +201,32 @@ static void forward(int sig, siginfo_t *info, void *uc) {
     real_pthread_sigmask(SIG_UNBLOCK, &s, NULL);
     return;
   }
-  /* The mask the kernel would have set for the program's handler. */
+  struct preempt_thread *t = preempt_self;
+  bool nodefer = a.sa_flags & SA_NODEFER;
+  if (t && sig < 64 &&
+      (in_section(t) || (!nodefer && in_program_stop_handler(t, uc)))) {
+    defer(t, sig, info, in_section(t));
+    return;
+  }
+  /* The mask the kernel would have set for the program's handler, less
+   * the stop signal. */
   sigset_t m = ((ucontext_t *)uc)->uc_sigmask, old;
   sigorset(&m, &m, &a.sa_mask);
-  if (!(a.sa_flags & SA_NODEFER))
-    sigaddset(&m, sig);
+  sigdelset(&m, sig);
   real_pthread_sigmask(SIG_SETMASK, &m, &old);
+  uintptr_t outer = t ? t->stop_handler_sp : 0;
+  if (t && !nodefer)
+    t->stop_handler_sp = (uintptr_t)__builtin_frame_address(0);
+  struct preempt_blocking_save save;
+  bool was_blocking = t && preempt_stw_handler_enter(t, &save);
   if (a.sa_flags & SA_SIGINFO)
     a.sa_sigaction(sig, info, uc);
   else
     a.sa_handler(sig);
+  if (was_blocking)
+    preempt_stw_handler_leave(t, &save);
+  if (t)
+    t->stop_handler_sp = outer;
   real_pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (a.sa_flags & SA_RESETHAND) {
     atomic_fetch_add(&user_seq, 1);
@@ -167,6 +234,8 @@ static void forward(int sig, siginfo_t *info, void *uc) {
     user_action.sa_flags &= ~SA_SIGINFO;
     atomic_fetch_add(&user_seq, 1);
   }
+  if (t && !outer && !in_section(t) && t->deferred_sigs)
+    preempt_signal_redeliver(t);
 }
 
 static void handler(int sig, siginfo_t *info, void *uc) {
@@ -398,11 +467,8 @@ static void trampoline(int sig, siginfo_t *info, void *uc) {
   /* Inside the runtime (the heap lock held, a collection running): the
    * handler runs at the section's end, sent again with its siginfo.  Not
    * a one-shot handler: the kernel has reset it already. */
-  if (t && (t->no_preempt & (PREEMPT_DEFERRED - 1)) && sig < 64 &&
-      !(a.sa_flags & SA_RESETHAND)) {
-    t->deferred_info[sig] = *info;
-    t->deferred_sigs |= 1ull << sig;
-    t->no_preempt |= PREEMPT_DEFERRED;
+  if (in_section(t) && sig < 64 && !(a.sa_flags & SA_RESETHAND)) {
+    defer(t, sig, info, true);
     return;
   }
   if (a.sa_flags & SA_RESETHAND) { /* the kernel reset the trampoline */
@@ -658,6 +724,23 @@ __attribute__((visibility("default"))) int
 sigprocmask(int how, const sigset_t *set, sigset_t *old) {
   resolve();
   return masked(real_sigprocmask, how, set, old);
+}
+
+/* A signalfd reading the stop signal would take the runtime's requests:
+ * its read dequeues them before any handler runs, and the reader, blocked
+ * there, would never stop.  The stop signal is left out of its set (the
+ * program's own then reach its handler, as they do when it blocks them). */
+__attribute__((visibility("default"))) int signalfd(int fd, const sigset_t *mask,
+                                                   int flags) {
+  static __typeof__(signalfd) *_Atomic real;
+  if (!real)
+    real = (__typeof__(signalfd) *)preempt_libc_symbol("signalfd");
+  if (stop_sig && sigismember(mask, stop_sig) == 1) {
+    sigset_t m = *mask;
+    sigdelset(&m, stop_sig);
+    return real(fd, &m, flags);
+  }
+  return real(fd, mask, flags);
 }
 
 /* ---- the calls that wait with a mask or for signals ---------------------- *

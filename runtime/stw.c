@@ -464,15 +464,19 @@ static int ncpus(void) {
   return atomic_load_explicit(&n, memory_order_relaxed);
 }
 
-/* Ask t to stop by signal, unless one is on its way or it is not running.
- * sig_pending is set before the state is read (see the top). */
-static void request(struct preempt_thread *t) {
+/* Ask t to stop by signal, unless one is on its way (and not `again`) or
+ * it is not running.  sig_pending is set before the state is read (see the
+ * top).  Sent again, a signal that was lost (read by a raw sigtimedwait or
+ * a signalfd the runtime never saw) is replaced; one still pending is
+ * merged with it by the kernel, so the thread never handles two stops. */
+static void request(struct preempt_thread *t, bool again) {
   if (!preempt_signal_number())
     return;
-  if (atomic_exchange(&t->sig_pending, 1))
+  if (atomic_exchange(&t->sig_pending, 1) && !again)
     return; /* coalesced with the one in flight */
   if (atomic_load(&t->state) != THREAD_RUNNING) {
-    atomic_store(&t->sig_pending, 0);
+    if (!again) /* else the one on its way clears it */
+      atomic_store(&t->sig_pending, 0);
     return;
   }
   if (!preempt_signal_send(t)) {
@@ -487,7 +491,7 @@ static void request_each(struct preempt_thread *t, void *self) {
     return;
   t->signals_this_stop = 0;
   atomic_store(&t->retry_soon, false);
-  request(t);
+  request(t, false);
   world.signalled += t->signals_this_stop;
 }
 
@@ -552,7 +556,7 @@ static void wait_stopped(struct preempt_thread *t, void *self) {
         backoff = 50000;
       else if (backoff < 10000000)
         backoff *= 2;
-      request(t);
+      request(t, true);
       next = now + backoff;
     }
     if (now - start >= (uint64_t)(reported + 1) * 5000000000u)

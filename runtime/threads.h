@@ -62,6 +62,9 @@ struct preempt_thread {
   /* The program's signals that arrived inside a runtime critical section
    * (their handlers may use the heap): delivered again at its end. */
   uint64_t deferred_sigs;
+  /* In the program's handler for the stop signal (signals.c): the frame
+   * it runs below, or 0. */
+  uintptr_t stop_handler_sp;
   siginfo_t deferred_info[64];
 };
 #define PREEMPT_DEFERRED 0x10000
