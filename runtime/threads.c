@@ -169,11 +169,13 @@ static void visit_thread(struct preempt_thread *t, struct preempt_visitor *v) {
 
 static bool stack_in_use(uintptr_t lo, uintptr_t hi);
 static void visit_starting(struct preempt_visitor *v);
+static void visit_results(struct preempt_visitor *v);
 
 void preempt_threads_visit(struct preempt_visitor *v) {
   for (struct preempt_thread *t = threads; t; t = t->next)
     visit_thread(t, v);
   visit_starting(v);
+  visit_results(v);
   /* A registered (coroutine) stack is scanned whole unless a thread is on
    * it, in which case that thread's scan covered it. */
   pthread_mutex_lock(&stacks_lock);
@@ -238,6 +240,97 @@ static void unpoison_new_stack(void) {
 #define UNPOISON_NEW_STACK() ((void)0)
 #endif
 
+/* ---- a finished thread's result ------------------------------------ *
+ * What a thread returns, or gives pthread_exit, waits in the C library's
+ * descriptor (which no scan covers) until pthread_join hands it over: a
+ * heap object there is a root until the thread is joined or detached. */
+struct result {
+  pthread_t th;
+  void *value;
+  struct result *next;
+};
+static struct result *results; /* under the heap lock */
+
+static bool joinable(void) {
+  pthread_attr_t a;
+  int state = PTHREAD_CREATE_DETACHED;
+  if (pthread_getattr_np(pthread_self(), &a) == 0) {
+    pthread_attr_getdetachstate(&a, &state);
+    pthread_attr_destroy(&a);
+  }
+  return state == PTHREAD_CREATE_JOINABLE;
+}
+
+/* A thread detached between joinable() and the listing leaves its entry
+ * behind (one object kept until the process exits), never a freed one. */
+static void keep_result(void *value, uintptr_t ip) {
+  if (!preempt_in_heap((uintptr_t)value) || !joinable())
+    return;
+  struct result *r = preempt_sys_alloc(sizeof *r);
+  if (!r)
+    preempt_fatal("out of memory keeping a thread's result for pthread_join");
+  r->th = pthread_self();
+  r->value = value;
+  preempt_thread_current();
+  preempt_lock_heap_holding(ip, value, NULL);
+  r->next = results;
+  __atomic_store_n(&results, r, __ATOMIC_RELAXED);
+  preempt_unlock_heap();
+}
+
+/* After the join (the result is the joiner's now) or a detach.  The
+ * entry, listed before the thread ended, is seen here without the lock
+ * when the list is empty. */
+static void drop_result(pthread_t th, uintptr_t ip) {
+  if (!__atomic_load_n(&results, __ATOMIC_RELAXED))
+    return;
+  struct result *found = NULL;
+  preempt_lock_heap(ip);
+  for (struct result **p = &results, *r; (r = *p); p = &r->next)
+    if (pthread_equal(r->th, th)) {
+      __atomic_store_n(p, r->next, __ATOMIC_RELAXED);
+      found = r;
+      break;
+    }
+  preempt_unlock_heap();
+  if (found)
+    preempt_sys_free(found, sizeof *found);
+}
+
+static void visit_results(struct preempt_visitor *v) {
+  for (struct result *r = results; r; r = r->next)
+    v->value(v, (uintptr_t)r->value);
+}
+
+__attribute__((visibility("default"), noreturn)) void pthread_exit(void *value) {
+  static __typeof__(pthread_exit) *_Atomic real;
+  if (!real)
+    real = (__typeof__(pthread_exit) *)preempt_libc_symbol("pthread_exit");
+  keep_result(value, (uintptr_t)__builtin_return_address(0));
+  real(value);
+}
+
+#define JOIN_CALL(name, params, args)                                          \
+  __attribute__((visibility("default"))) int name params {                     \
+    static __typeof__(name) *_Atomic real;                                     \
+    if (!real)                                                                 \
+      real = (__typeof__(name) *)preempt_libc_symbol(#name);                   \
+    int r = real args;                                                         \
+    if (r == 0)                                                                \
+      drop_result(th, (uintptr_t)__builtin_return_address(0));                 \
+    return r;                                                                  \
+  }
+JOIN_CALL(pthread_join, (pthread_t th, void **ret), (th, ret))
+JOIN_CALL(pthread_tryjoin_np, (pthread_t th, void **ret), (th, ret))
+JOIN_CALL(pthread_timedjoin_np,
+          (pthread_t th, void **ret, const struct timespec *abstime),
+          (th, ret, abstime))
+JOIN_CALL(pthread_clockjoin_np,
+          (pthread_t th, void **ret, clockid_t clock,
+           const struct timespec *abstime),
+          (th, ret, clock, abstime))
+JOIN_CALL(pthread_detach, (pthread_t th), (th))
+
 __attribute__((unused)) static void *start_attached(void *p) {
   struct start *s = p;
   UNPOISON_NEW_STACK();
@@ -250,7 +343,9 @@ __attribute__((unused)) static void *start_attached(void *p) {
   void *volatile arg = s->arg; /* in this frame, scanned conservatively */
   starting_unlist(s, (uintptr_t)__builtin_return_address(0));
   preempt_sys_free(s, sizeof *s);
-  return fn(arg);
+  void *volatile result = fn(arg);
+  keep_result(result, (uintptr_t)__builtin_return_address(0));
+  return result;
 }
 
 typedef int pthread_create_fn(pthread_t *, const pthread_attr_t *,
