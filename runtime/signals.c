@@ -120,6 +120,14 @@ void preempt_signal_block_all(void *old) {
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, &m, old, _NSIG / 8);
 }
 
+bool preempt_signal_blocked(void) {
+  sigset_t m;
+  /* Raw: the program may have blocked it with a raw call too. */
+  if (!stop_sig || syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &m, _NSIG / 8))
+    return false;
+  return sigismember(&m, stop_sig);
+}
+
 void preempt_signal_restore(const void *old) {
   real_pthread_sigmask(SIG_SETMASK, old, NULL);
 }
@@ -209,14 +217,19 @@ static void forward(int sig, siginfo_t *info, void *uc) {
     return;
   }
   /* The mask the kernel would have set for the program's handler, less
-   * the stop signal. */
+   * the stop signal on a thread that can be stopped.  Marked before the
+   * signal is unblocked, and blocked again before the mark goes: a storm
+   * of the program's own signals would otherwise nest here without end. */
   sigset_t m = ((ucontext_t *)uc)->uc_sigmask, old;
   sigorset(&m, &m, &a.sa_mask);
-  sigdelset(&m, sig);
-  real_pthread_sigmask(SIG_SETMASK, &m, &old);
+  if (t || nodefer)
+    sigdelset(&m, sig);
+  else
+    sigaddset(&m, sig);
   uintptr_t outer = t ? t->stop_handler_sp : 0;
   if (t && !nodefer)
     t->stop_handler_sp = (uintptr_t)__builtin_frame_address(0);
+  real_pthread_sigmask(SIG_SETMASK, &m, &old);
   struct preempt_blocking_save save;
   bool was_blocking = t && preempt_stw_handler_enter(t, &save);
   if (a.sa_flags & SA_SIGINFO)
@@ -225,9 +238,9 @@ static void forward(int sig, siginfo_t *info, void *uc) {
     a.sa_handler(sig);
   if (was_blocking)
     preempt_stw_handler_leave(t, &save);
+  real_pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (t)
     t->stop_handler_sp = outer;
-  real_pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (a.sa_flags & SA_RESETHAND) {
     atomic_fetch_add(&user_seq, 1);
     user_action.sa_handler = SIG_DFL;

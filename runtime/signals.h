@@ -29,6 +29,9 @@ void preempt_signal_self(void) PREEMPT_HIDDEN;
  * sigset_t * to restore with preempt_signal_restore). */
 void preempt_signal_block_all(void *old) PREEMPT_HIDDEN;
 void preempt_signal_restore(const void *old) PREEMPT_HIDDEN;
+/* Does the calling thread block the stop signal (behind the wrappers'
+ * back: a sanitizer's raw mask call)? */
+bool preempt_signal_blocked(void) PREEMPT_HIDDEN;
 /* The real pthread_sigmask, for the runtime's own threads. */
 int preempt_signal_real_mask(int how, const void *set, void *old) PREEMPT_HIDDEN;
 /* The calling thread's signal stack, if sp is on it (also while a handler

@@ -349,9 +349,13 @@ void *preempt_nopreempt_deferred_ret(struct preempt_thread *t, void *p) {
 
 static void enter_blocked(struct preempt_thread *t) {
   stopped(t, THREAD_BLOCKING);
-  /* A stop signal on its way lands here rather than in the call. */
-  for (unsigned i = 0; atomic_load(&t->sig_pending) && i < 1000000; i++)
+  /* A stop signal on its way lands here rather than in the call, unless
+   * the thread blocks it (it then lands after the call). */
+  for (unsigned i = 0; atomic_load(&t->sig_pending) && i < 1000000; i++) {
+    if (i == 64 && preempt_signal_blocked())
+      break;
     sched_yield();
+  }
 }
 
 /* Called with the registers and stack pointer of preempt_enter_blocking's

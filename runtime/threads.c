@@ -395,7 +395,18 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
     starting = s;
     preempt_unlock_heap();
   }
+  /* The C library's part runs as a blocking region: it waits for the
+   * stack cache's lock, which a thread stopped in pthread_join may hold,
+   * and a caller may block every signal around it (AddressSanitizer's
+   * wrapper does), so a stop must not wait for it to take a signal. */
+  struct preempt_thread *t = preempt_self;
+  bool block = t && atomic_load_explicit(&t->state, memory_order_relaxed) ==
+                        THREAD_RUNNING;
+  if (block)
+    preempt_enter_blocking();
   int r = real(th, attr, start_attached, s);
+  if (block)
+    preempt_exit_blocking();
   if (r) {
     starting_unlist(s, (uintptr_t)__builtin_return_address(0));
     preempt_sys_free(s, sizeof *s);
