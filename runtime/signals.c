@@ -7,9 +7,18 @@
  * every signal that is not a stop request.  A stop request is recognised
  * by its siginfo (sent with rt_tgsigqueueinfo, SI_QUEUE from this process
  * with a private cookie), so a SIGURG from the kernel (out-of-band socket
- * data) or another process still reaches the program.  Limit: signals
- * below SIGRTMIN are not queued, so one the kernel raises while a stop
- * request is pending on the same thread merges with it.
+ * data) or another process still reaches the program.  Signals below
+ * SIGRTMIN are not queued: one sent to a thread while a stop request is
+ * pending there merges with it, and the handler sees only the request.
+ * The program's own sends to a thread (pthread_kill, raise, tgkill,
+ * pthread_sigqueue, and the runtime's redelivery of deferred ones) are
+ * counted per target, and each thread counts those it has seen: a stop
+ * request arriving while the count is short swallowed one, which is then
+ * passed to the program's handler.  (Counters are shared by threads whose
+ * identities hash alike, where a spurious call is possible; Go calls the
+ * program's handler for every preemption signal.)  Limit: a signal
+ * another process or the kernel sends to that thread alone in that window
+ * is lost.
  *
  * The signal must never be blocked, or the thread could not be stopped:
  * sigprocmask() and pthread_sigmask() leave it out of the masks they set.
@@ -63,6 +72,54 @@ static _Atomic unsigned remasked;   /* threads that have unblocked it */
 static struct sigaction user_action;
 static _Atomic unsigned user_seq;
 static pthread_mutex_t user_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The program's sends of stop_sig to a thread, by target: begun and
+ * ended (the kernel's send lies between).  pthread_kill and the like name
+ * a pthread_t, tgkill a thread id: a thread looks at one slot of each. */
+#define SEND_SLOTS 1024
+struct sends {
+  _Atomic uint64_t begun, ended;
+};
+static struct sends sends_by_handle[SEND_SLOTS], sends_by_tid[SEND_SLOTS];
+
+static struct sends *handle_slot(pthread_t th) {
+  uintptr_t h = (uintptr_t)th; /* descriptors lie a stack apart */
+  return &sends_by_handle[(h >> 12 ^ h >> 22) % SEND_SLOTS];
+}
+static struct sends *tid_slot(long tid) {
+  return &sends_by_tid[(unsigned long)tid % SEND_SLOTS];
+}
+
+/* Counts a send around the kernel's; a thread sending to itself blocks
+ * the signal meanwhile, so that a stop request never finds its own send
+ * half done. */
+struct counted {
+  struct sends *slot; /* NULL: not stop_sig, or another process */
+  bool self;
+  sigset_t old;
+};
+
+static void send_begin(struct counted *c, struct sends *slot, bool self) {
+  c->slot = stop_sig ? slot : NULL;
+  c->self = self;
+  if (!c->slot)
+    return;
+  if (self) {
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, stop_sig);
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &m, &c->old, _NSIG / 8);
+  }
+  atomic_fetch_add(&c->slot->begun, 1);
+}
+
+static void send_end(const struct counted *c) {
+  if (!c->slot)
+    return;
+  atomic_fetch_add(&c->slot->ended, 1);
+  if (c->self)
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &c->old, NULL, _NSIG / 8);
+}
 
 static uintptr_t loader_lo, loader_hi; /* ld.so's code */
 static uintptr_t libc_lo, libc_hi;     /* the C library's */
@@ -251,6 +308,32 @@ static void forward(int sig, siginfo_t *info, void *uc) {
     preempt_signal_redeliver(t);
 }
 
+/* The program's sends to t whose signal has reached the kernel, after
+ * waiting (briefly) for those under way: nothing of stop_sig is pending on
+ * t while its handler runs, so each was handled or merged. */
+static uint64_t sends_to(const struct preempt_thread *t) {
+  struct sends *a = handle_slot(t->id), *b = tid_slot(t->tid);
+  uint64_t n;
+  for (int i = 0;; i++) {
+    n = atomic_load(&a->ended) + atomic_load(&b->ended);
+    if (n == atomic_load(&a->begun) + atomic_load(&b->begun) || i == 1000)
+      return n; /* a sender stalled mid-send counts as sent */
+    sched_yield();
+  }
+}
+
+void preempt_signal_attach(struct preempt_thread *t) {
+  t->program_sigs_seen = sends_to(t);
+}
+
+/* On the arrival of stop_sig at t: did it swallow a send of the
+ * program's?  Either way, every send so far is now accounted for. */
+static bool swallowed(struct preempt_thread *t) {
+  uint64_t n = sends_to(t), seen = t->program_sigs_seen;
+  t->program_sigs_seen = n;
+  return n != seen;
+}
+
 static void handler(int sig, siginfo_t *info, void *uc) {
   int saved_errno = errno;
   bool ours = info && info->si_code == SI_QUEUE && info->si_pid == self_pid &&
@@ -266,10 +349,17 @@ static void handler(int sig, siginfo_t *info, void *uc) {
   struct preempt_thread *t = preempt_self;
   if (ours && preempt_opts.stw_check)
     preempt_stwcheck_on_signal();
+  bool merged = t && swallowed(t) && ours;
   if (t)
     preempt_stw_on_signal(t, uc);
-  if (!ours)
+  if (!ours) {
     forward(sig, info, uc);
+  } else if (merged) {
+    siginfo_t as_sent = {.si_signo = sig, .si_code = SI_TKILL};
+    as_sent.si_pid = self_pid;
+    as_sent.si_uid = getuid();
+    forward(sig, &as_sent, uc);
+  }
   errno = saved_errno;
 }
 
@@ -440,7 +530,10 @@ void preempt_signal_redeliver(struct preempt_thread *t) {
   for (int sig = 1; sig < 64; sig++)
     if (sigs & (1ull << sig)) {
       siginfo_t si = t->deferred_info[sig];
+      struct counted c;
+      send_begin(&c, sig == stop_sig ? tid_slot(t->tid) : NULL, true);
       syscall(SYS_rt_tgsigqueueinfo, self_pid, (pid_t)t->tid, sig, &si);
+      send_end(&c);
     }
 }
 
@@ -450,7 +543,53 @@ void preempt_signal_self(void) {
     preempt_signal_send(t);
 }
 
-/* ---- the calls that would take the signal away ------------------------- */
+/* ---- the program's sends of the stop signal to a thread ----------------- *
+ * A signal to the whole process waits in another queue than a thread's
+ * and never merges: only these are counted. */
+#define REAL(name)                                                             \
+  static __typeof__(name) *_Atomic real;                                       \
+  if (!real)                                                                   \
+  real = (__typeof__(name) *)preempt_libc_symbol(#name)
+
+__attribute__((visibility("default"))) int pthread_kill(pthread_t th, int sig) {
+  REAL(pthread_kill);
+  struct counted c;
+  send_begin(&c, sig == stop_sig ? handle_slot(th) : NULL,
+             pthread_equal(th, pthread_self()));
+  int r = real(th, sig);
+  send_end(&c);
+  return r;
+}
+
+__attribute__((visibility("default"))) int
+pthread_sigqueue(pthread_t th, int sig, const union sigval value) {
+  REAL(pthread_sigqueue);
+  struct counted c;
+  send_begin(&c, sig == stop_sig ? handle_slot(th) : NULL,
+             pthread_equal(th, pthread_self()));
+  int r = real(th, sig, value);
+  send_end(&c);
+  return r;
+}
+
+__attribute__((visibility("default"))) int raise(int sig) {
+  REAL(raise);
+  struct counted c;
+  send_begin(&c, sig == stop_sig ? handle_slot(pthread_self()) : NULL, true);
+  int r = real(sig);
+  send_end(&c);
+  return r;
+}
+
+__attribute__((visibility("default"))) int tgkill(pid_t pid, pid_t tid, int sig) {
+  REAL(tgkill);
+  struct counted c;
+  send_begin(&c, sig == stop_sig && pid == self_pid ? tid_slot(tid) : NULL,
+             tid == (pid_t)syscall(SYS_gettid));
+  int r = real(pid, tid, sig);
+  send_end(&c);
+  return r;
+}
 
 /* ---- the program's other handlers ------------------------------------------ *
  * A handler may run while its thread is in a blocking region (a signal

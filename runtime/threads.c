@@ -77,6 +77,7 @@ __attribute__((noinline)) void preempt_thread_attach(void) {
   t->tid = (long)syscall(SYS_gettid);
   t->fenced.left = PREEMPT_FENCED_BATCH;
   stack_bounds(t);
+  preempt_signal_attach(t);
   /* Count as blocking until registered: a collection may be running. */
   atomic_store(&t->state, THREAD_BLOCKING);
   t->saved_sp = t->saved_hi = t->stack_hi; /* nothing of ours on it yet */

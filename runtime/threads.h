@@ -65,6 +65,9 @@ struct preempt_thread {
   /* In the program's handler for the stop signal (signals.c): the frame
    * it runs below, or 0. */
   uintptr_t stop_handler_sp;
+  /* The program's sends of the stop signal to this thread that its
+   * handler has seen, or that a stop request swallowed (signals.c). */
+  uint64_t program_sigs_seen;
   siginfo_t deferred_info[64];
 };
 #define PREEMPT_DEFERRED 0x10000
