@@ -177,6 +177,15 @@ void preempt_signal_block_all(void *old) {
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, &m, old, _NSIG / 8);
 }
 
+void preempt_signal_unblock(void) {
+  sigset_t m;
+  sigemptyset(&m);
+  if (!stop_sig)
+    return;
+  sigaddset(&m, stop_sig);
+  syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &m, NULL, _NSIG / 8);
+}
+
 bool preempt_signal_blocked(void) {
   sigset_t m;
   /* Raw: the program may have blocked it with a raw call too. */

@@ -31,6 +31,9 @@ void preempt_signal_self(void) PREEMPT_HIDDEN;
  * sigset_t * to restore with preempt_signal_restore). */
 void preempt_signal_block_all(void *old) PREEMPT_HIDDEN;
 void preempt_signal_restore(const void *old) PREEMPT_HIDDEN;
+/* Unblocks it on the calling thread (a new thread may have inherited a
+ * mask set with a raw call). */
+void preempt_signal_unblock(void) PREEMPT_HIDDEN;
 /* Does the calling thread block the stop signal (behind the wrappers'
  * back: a sanitizer's raw mask call)? */
 bool preempt_signal_blocked(void) PREEMPT_HIDDEN;
