@@ -38,5 +38,11 @@ void *preempt_libc_symbol(const char *name) PREEMPT_HIDDEN;
  * lock glibc does not reset in the child, and holds new calls off. */
 void preempt_loader_fork_prepare(void) PREEMPT_HIDDEN;
 void preempt_loader_fork_done(bool child) PREEMPT_HIDDEN;
+/* loader.c: dl_iterate_phdr for the collector, ahead of the program's
+ * calls, which wait meanwhile (the loader's lock is not fair: a thread
+ * calling it in a loop would keep a collection out for ever). */
+struct dl_phdr_info;
+int preempt_loader_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *),
+                           void *arg) PREEMPT_HIDDEN;
 
 #endif

@@ -43,12 +43,17 @@ static _Atomic unsigned iterating; /* threads inside dl_iterate_phdr */
 static _Atomic int forking;        /* no new call begins */
 static _Atomic unsigned fork_over; /* futex word: bumped as forking ends */
 static _Thread_local unsigned depth;
+static _Atomic unsigned wanted;      /* collector calls waiting or inside */
+static _Thread_local bool collector; /* this thread's call is one */
 
 __attribute__((visibility("default"))) int
 dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg) {
   static iterate_fn *_Atomic real;
   if (!real)
     real = (iterate_fn *)preempt_libc_symbol("dl_iterate_phdr");
+  /* Outside the critical section: a stop may take the thread here. */
+  while (!depth && !collector && atomic_load(&wanted))
+    sched_yield();
   preempt_nopreempt_begin();
   for (;;) {
     atomic_fetch_add(&iterating, 1);
@@ -64,6 +69,17 @@ dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg) {
   depth--;
   atomic_fetch_sub(&iterating, 1);
   preempt_nopreempt_end();
+  return r;
+}
+
+int preempt_loader_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *),
+                           void *arg) {
+  bool outer = !collector;
+  atomic_fetch_add(&wanted, 1);
+  collector = true;
+  int r = dl_iterate_phdr(cb, arg);
+  collector = !outer;
+  atomic_fetch_sub(&wanted, 1);
   return r;
 }
 

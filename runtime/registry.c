@@ -343,7 +343,7 @@ static void unsafe_publish(size_t ntext);
 void preempt_registry_sync(void) {
   pthread_mutex_lock(&reg.lock);
   unsigned long long adds = reg.adds, subs = reg.subs;
-  dl_iterate_phdr(counters_cb, NULL);
+  preempt_loader_iterate(counters_cb, NULL);
   if (reg.synced && adds == reg.adds && subs == reg.subs) {
     pthread_mutex_unlock(&reg.lock);
     return;
@@ -351,7 +351,7 @@ void preempt_registry_sync(void) {
   reg.synced = true;
   for (size_t i = 0; i < reg.nobjs; i++)
     reg.objs[i].live = false;
-  dl_iterate_phdr(sync_cb, NULL);
+  preempt_loader_iterate(sync_cb, NULL);
   /* Forget unloaded objects. */
   size_t n = 0, records = 0;
   for (size_t i = 0; i < reg.nobjs; i++)
@@ -377,7 +377,7 @@ void preempt_registry_sync(void) {
   unsafe.v = nunsafe ? preempt_sys_alloc(nunsafe * sizeof *unsafe.v) : NULL;
   if (nunsafe && !unsafe.v)
     preempt_fatal("out of memory for the unsafe-point table");
-  dl_iterate_phdr(insert_cb, NULL);
+  preempt_loader_iterate(insert_cb, NULL);
   unsafe_publish(ntext);
   struct table *old = atomic_exchange(&reg.table, reg.building);
   if (old) {
@@ -443,7 +443,7 @@ static void unsafe_publish(size_t ntext) {
   for (size_t i = 0; i < reg.nobjs; i++)
     for (int j = 0; j < reg.objs[i].ntext; j++)
       t->r[n + t->ntext++] = reg.objs[i].text[j];
-  dl_iterate_phdr(vdso_text_cb, t);
+  preempt_loader_iterate(vdso_text_cb, t);
   t->ntext = ranges_normalise(t->r + n, t->ntext);
   if (unsafe.v)
     preempt_sys_free(unsafe.v, unsafe.cap * sizeof *unsafe.v);
@@ -521,7 +521,7 @@ static int globals_cb(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 
 void preempt_registry_visit_globals(struct preempt_visitor *v) {
-  dl_iterate_phdr(globals_cb, v);
+  preempt_loader_iterate(globals_cb, v);
 }
 
 struct tls_walk {
@@ -553,7 +553,7 @@ void preempt_thread_tls_refresh(struct preempt_thread *t) {
     return;
   struct tls_walk w = {&t->tls, false};
   t->tls.len = 0;
-  dl_iterate_phdr(tls_cb, &w);
+  preempt_loader_iterate(tls_cb, &w);
   t->tls_missing = w.missing;
   t->tls_generation = gen;
 }

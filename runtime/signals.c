@@ -178,10 +178,10 @@ void preempt_signal_block_all(void *old) {
 }
 
 void preempt_signal_unblock(void) {
-  sigset_t m;
-  sigemptyset(&m);
   if (!stop_sig)
     return;
+  sigset_t m;
+  sigemptyset(&m);
   sigaddset(&m, stop_sig);
   syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &m, NULL, _NSIG / 8);
 }

@@ -461,7 +461,7 @@ static void describe(struct buf *b, const struct walk *w, uint64_t pause,
     put_record(b, PREEMPT_SNAP_TYPE, q, (size_t)(f - q));
   }
   preempt_sys_free(q, qsize);
-  dl_iterate_phdr(module_cb, b);
+  preempt_loader_iterate(module_cb, b);
   struct thread_names tn = {b, pid};
   if (!forked)
     preempt_lock_heap(0); /* the thread list */

@@ -476,10 +476,13 @@ static int ncpus(void) {
 static void request(struct preempt_thread *t, bool again) {
   if (!preempt_signal_number())
     return;
-  if (atomic_exchange(&t->sig_pending, 1) && !again)
+  bool in_flight = atomic_exchange(&t->sig_pending, 1);
+  if (in_flight && !again)
     return; /* coalesced with the one in flight */
   if (atomic_load(&t->state) != THREAD_RUNNING) {
-    if (!again) /* else the one on its way clears it */
+    /* Cleared by the one on its way, if any; none, and a thread entering
+     * a blocking region would wait for it (enter_blocked). */
+    if (!in_flight)
       atomic_store(&t->sig_pending, 0);
     return;
   }

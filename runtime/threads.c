@@ -335,13 +335,13 @@ JOIN_CALL(pthread_detach, (pthread_t th), (th))
 __attribute__((unused)) static void *start_attached(void *p) {
   struct start *s = p;
   UNPOISON_NEW_STACK();
-  /* Stopped only at safepoints (asyncpreempt=0), a thread that never uses
-   * the heap would hold every stop up while it blocks: it attaches at its
-   * first runtime call instead, unless it holds a heap argument. */
   /* A creator may block every signal around pthread_create with a raw
    * call (AddressSanitizer's wrapper does, until its own start routine has
    * waited for the creator): the new thread could never be stopped. */
   preempt_signal_unblock();
+  /* Stopped only at safepoints (asyncpreempt=0), a thread that never uses
+   * the heap would hold every stop up while it blocks: it attaches at its
+   * first runtime call instead, unless it holds a heap argument. */
   if (preempt_opts.async_preempt || s->listed)
     preempt_thread_attach();
   void *(*fn)(void *) = s->fn;
