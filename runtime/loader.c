@@ -43,8 +43,8 @@ static _Atomic unsigned iterating; /* threads inside dl_iterate_phdr */
 static _Atomic int forking;        /* no new call begins */
 static _Atomic unsigned fork_over; /* futex word: bumped as forking ends */
 static _Thread_local unsigned depth;
-static _Atomic unsigned wanted;      /* collector calls waiting or inside */
-static _Thread_local bool collector; /* this thread's call is one */
+static _Atomic unsigned wanted;            /* collector calls waiting or inside */
+static _Thread_local unsigned collector_calls; /* this thread's */
 
 __attribute__((visibility("default"))) int
 dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg) {
@@ -52,7 +52,7 @@ dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg) {
   if (!real)
     real = (iterate_fn *)preempt_libc_symbol("dl_iterate_phdr");
   /* Outside the critical section: a stop may take the thread here. */
-  while (!depth && !collector && atomic_load(&wanted))
+  while (!depth && !collector_calls && atomic_load(&wanted))
     sched_yield();
   preempt_nopreempt_begin();
   for (;;) {
@@ -74,11 +74,10 @@ dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg) {
 
 int preempt_loader_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *),
                            void *arg) {
-  bool outer = !collector;
   atomic_fetch_add(&wanted, 1);
-  collector = true;
+  collector_calls++;
   int r = dl_iterate_phdr(cb, arg);
-  collector = !outer;
+  collector_calls--;
   atomic_fetch_sub(&wanted, 1);
   return r;
 }
@@ -90,8 +89,10 @@ void preempt_loader_fork_prepare(void) {
 }
 
 void preempt_loader_fork_done(bool child) {
-  if (child)
+  if (child) { /* the other threads' calls are gone */
     atomic_store(&iterating, depth);
+    atomic_store(&wanted, collector_calls);
+  }
   atomic_store(&forking, 0);
   atomic_fetch_add(&fork_over, 1);
   syscall(SYS_futex, &fork_over, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
