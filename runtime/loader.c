@@ -51,8 +51,10 @@ dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg) {
   static iterate_fn *_Atomic real;
   if (!real)
     real = (iterate_fn *)preempt_libc_symbol("dl_iterate_phdr");
-  /* Outside the critical section: a stop may take the thread here. */
-  while (!depth && !collector_calls && atomic_load(&wanted))
+  /* Outside the critical section: a stop may take the thread here.
+   * Bounded: fairness only, never a reason to hang. */
+  for (unsigned i = 0;
+       i < 10000 && !depth && !collector_calls && atomic_load(&wanted); i++)
     sched_yield();
   preempt_nopreempt_begin();
   for (;;) {

@@ -401,12 +401,15 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
     preempt_unlock_heap();
   }
   /* The C library's part runs as a blocking region: it waits for the
-   * stack cache's lock, which a thread stopped in pthread_join may hold,
-   * and a caller may block every signal around it (AddressSanitizer's
-   * wrapper does), so a stop must not wait for it to take a signal. */
+   * stack cache's lock, which a thread stopped in pthread_join may hold.
+   * Not when the caller blocks the stop signal (AddressSanitizer's
+   * wrapper, holding a lock of its own that its fork handler takes: a
+   * thread parked here with it made a forked child hang). */
   struct preempt_thread *t = preempt_self;
-  bool block = t && atomic_load_explicit(&t->state, memory_order_relaxed) ==
-                        THREAD_RUNNING;
+  bool block = t &&
+               atomic_load_explicit(&t->state, memory_order_relaxed) ==
+                   THREAD_RUNNING &&
+               !preempt_signal_blocked();
   if (block)
     preempt_enter_blocking();
   int r = real(th, attr, start_attached, s);
