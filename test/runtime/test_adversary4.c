@@ -1129,10 +1129,9 @@ Test(adv4, thread_argument_survives_until_start_asan, .timeout = 60, .disabled =
  * chain as its argument and returning one. */
 Test(adv4, stops_from_many_threads_during_thread_churn, .timeout = 120) {
   /* Not under AddressSanitizer: its pthread_create wrapper holds a lock of
-   * its own around the real call (the runtime's wrapper, a blocking
-   * region) with every signal blocked, so a thread creating while the
-   * world is stopped parks holding it, and a second creator waits for it
-   * where no stop signal reaches: the stop waits for ever. */
+   * its own around the real call with every signal blocked, so a creator
+   * stopped there holds it, and a second creator waits for it where no
+   * stop signal reaches: the stop waits for ever. */
   if (!PRECISE_FRAMES)
     cr_skip_test("deadlocks under AddressSanitizer: see the comment");
   struct tnode *keep = chain(NODES, 0);
