@@ -599,15 +599,10 @@ static void *blocked_reader(void *arg) {
   return NULL;
 }
 
-/* The canceller is the thread that stopped the world: pthread_cancel
- * sends the thread the C library's cancellation signal, which the runtime's
- * handler mask does not block (sigfillset leaves it out), so it arrives
- * while the thread is parked in the runtime's handler.  The thread must
- * stay stopped until the world starts, and die then; later stops and
- * collections must neither wait for it nor lose anything. */
-Test(adv4, async_cancel_while_stopped, .timeout = 60) {
-  /* pthread_cancel loads the unwinder (dlopen) the first time: not while
-   * the world is stopped. */
+/* pthread_cancel loads the unwinder (dlopen) the first time: cancels a
+ * thread blocked in read once, so that no test does that while the world
+ * is stopped. */
+static void load_unwinder(void) {
   int fds[2];
   cr_assert_eq(pipe(fds), 0);
   pthread_t w;
@@ -617,6 +612,15 @@ Test(adv4, async_cancel_while_stopped, .timeout = 60) {
   pthread_join(w, NULL);
   close(fds[0]);
   close(fds[1]);
+}
+
+/* The canceller is the thread that stopped the world: pthread_cancel
+ * sends the thread parked in the runtime's handler the C library's
+ * cancellation signal.  The thread must stay stopped until the world
+ * starts, and die then; later stops and collections must neither wait for
+ * it nor lose anything. */
+Test(adv4, async_cancel_while_stopped, .timeout = 60) {
+  load_unwinder();
 
   struct tnode *keep = chain(NODES, 0);
   for (int round = 0; round < 100; round++) {
@@ -689,15 +693,7 @@ static void *async_spinner_with_cleanup(void *arg) {
  * parked.  The handler blocks the C library's cancellation signal too
  * (sigfillset leaves it out); the cancellation lands once it resumes. */
 Test(adv4, async_cancel_runs_no_cleanup_while_stopped, .timeout = 30) {
-  int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  pthread_t w;
-  cr_assert_eq(pthread_create(&w, NULL, blocked_reader, &fds[0]), 0);
-  usleep(1000);
-  pthread_cancel(w);
-  pthread_join(w, NULL);
-  close(fds[0]);
-  close(fds[1]);
+  load_unwinder();
 
   struct tnode *keep = chain(NODES, 0);
   for (int round = 0; round < 20; round++) {
@@ -758,15 +754,7 @@ static void *async_spinner_slow_cleanup(void *arg) {
  * Cancelled while running (cancel_while_stopped false) or while parked in
  * the runtime's stop handler (true). */
 static void stop_during_cleanup(bool cancel_while_stopped) {
-  int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  pthread_t w;
-  cr_assert_eq(pthread_create(&w, NULL, blocked_reader, &fds[0]), 0);
-  usleep(1000);
-  pthread_cancel(w);
-  pthread_join(w, NULL);
-  close(fds[0]);
-  close(fds[1]);
+  load_unwinder();
 
   struct tnode *keep = chain(NODES, 0);
   for (int round = 0; round < 10; round++) {
@@ -927,15 +915,7 @@ Test(adv4, setxid_broadcasts_while_stopping, .timeout = 60) {
  * it from there.  Collections must go on (none waits for the dead
  * thread's roots), and nothing reachable may be lost. */
 Test(adv4, async_cancel_during_collections, .timeout = 120) {
-  int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  pthread_t w;
-  cr_assert_eq(pthread_create(&w, NULL, blocked_reader, &fds[0]), 0);
-  usleep(1000);
-  pthread_cancel(w);
-  pthread_join(w, NULL);
-  close(fds[0]);
-  close(fds[1]);
+  load_unwinder();
 
   struct tnode *keep = chain(NODES, 0);
   pthread_t col;
