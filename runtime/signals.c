@@ -33,6 +33,7 @@
 #include "threads.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
@@ -90,26 +91,27 @@ static struct sends *tid_slot(long tid) {
   return &sends_by_tid[(unsigned long)tid % SEND_SLOTS];
 }
 
-/* Counts a send around the kernel's; a thread sending to itself blocks
- * the signal meanwhile, so that a stop request never finds its own send
- * half done. */
+/* Counts a send around the kernel's, with every signal blocked: nothing
+ * (a stop request above all) can hold the sender between its send and its
+ * count, where a receiver would wait for it.  A thread sending to itself
+ * gets the signal when the mask comes back, so a stop request never finds
+ * its own send half done. */
 struct counted {
   struct sends *slot; /* NULL: not stop_sig, or another process */
-  bool self;
   sigset_t old;
 };
 
-static void send_begin(struct counted *c, struct sends *slot, bool self) {
+static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+
+static void send_begin(struct counted *c, struct sends *slot) {
   c->slot = stop_sig ? slot : NULL;
-  c->self = self;
   if (!c->slot)
     return;
-  if (self) {
-    sigset_t m;
-    sigemptyset(&m);
-    sigaddset(&m, stop_sig);
-    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &m, &c->old, _NSIG / 8);
-  }
+  sigset_t all;
+  sigfillset(&all);
+  for (int i = 0; i < (int)(sizeof faults / sizeof *faults); i++)
+    sigdelset(&all, faults[i]); /* a fault cannot wait */
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &c->old, _NSIG / 8);
   atomic_fetch_add(&c->slot->begun, 1);
 }
 
@@ -117,8 +119,7 @@ static void send_end(const struct counted *c) {
   if (!c->slot)
     return;
   atomic_fetch_add(&c->slot->ended, 1);
-  if (c->self)
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &c->old, NULL, _NSIG / 8);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &c->old, NULL, _NSIG / 8);
 }
 
 static uintptr_t loader_lo, loader_hi; /* ld.so's code */
@@ -318,15 +319,24 @@ static void forward(int sig, siginfo_t *info, void *uc) {
 }
 
 /* The program's sends to t whose signal has reached the kernel, after
- * waiting (briefly) for those under way: nothing of stop_sig is pending on
- * t while its handler runs, so each was handled or merged. */
+ * waiting for those under way (only the scheduler holds a sender there):
+ * nothing of stop_sig is pending on t while its handler runs, so each was
+ * handled or merged.  A sender gone mid-send (a fault handler's jump out
+ * of it) is given up after 100 ms and taken as never sent. */
 static uint64_t sends_to(const struct preempt_thread *t) {
   struct sends *a = handle_slot(t->id), *b = tid_slot(t->tid);
-  uint64_t n;
-  for (int i = 0;; i++) {
-    n = atomic_load(&a->ended) + atomic_load(&b->ended);
-    if (n == atomic_load(&a->begun) + atomic_load(&b->begun) || i == 1000)
-      return n; /* a sender stalled mid-send counts as sent */
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (unsigned i = 0;; i++) {
+    uint64_t n = atomic_load(&a->ended) + atomic_load(&b->ended);
+    if (n == atomic_load(&a->begun) + atomic_load(&b->begun))
+      return n;
+    if (i % 64 == 63) {
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if ((now.tv_sec - t0.tv_sec) * 1000000000L + now.tv_nsec - t0.tv_nsec >
+          100000000L)
+        return n;
+    }
     sched_yield();
   }
 }
@@ -335,12 +345,57 @@ void preempt_signal_attach(struct preempt_thread *t) {
   t->program_sigs_seen = sends_to(t);
 }
 
-/* On the arrival of stop_sig at t: did it swallow a send of the
- * program's?  Either way, every send so far is now accounted for. */
-static bool swallowed(struct preempt_thread *t) {
+/* Whether stop_sig is pending on this thread itself, not on the process:
+ * only /proc tells them apart, so it is asked only when rt_sigpending
+ * says one of them holds it.  If /proc cannot say: no. */
+static bool pending_on_thread(void) {
+  sigset_t p;
+  if (syscall(SYS_rt_sigpending, &p, _NSIG / 8) || !sigismember(&p, stop_sig))
+    return false;
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/status",
+                        O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  char buf[4096];
+  long len = syscall(SYS_read, fd, buf, sizeof buf - 1);
+  syscall(SYS_close, fd);
+  if (len <= 0)
+    return false;
+  buf[len] = 0;
+  const char *line = strstr(buf, "\nSigPnd:");
+  if (!line)
+    return false;
+  unsigned long long mask = 0;
+  for (const char *c = line + 8; *c && *c != '\n'; c++) {
+    int d = *c >= '0' && *c <= '9'   ? *c - '0'
+            : *c >= 'a' && *c <= 'f' ? *c - 'a' + 10
+                                     : -1;
+    if (d >= 0)
+      mask = mask << 4 | (unsigned)d;
+  }
+  return mask >> (stop_sig - 1) & 1;
+}
+
+/* On the arrival of stop_sig at t (a stop request if ours): did it
+ * swallow a send of the program's?  The sends counted since the last
+ * arrival came before its dequeue (and merged into it) or after (and wait
+ * in another instance, pending: the handler blocks the signal).  When one
+ * is pending the split is unknown, so the decision is left to it: it
+ * comes as soon as this handler returns, and finds the count still short
+ * unless it is the program's own.  A program's tgkill (SI_TKILL: raise,
+ * pthread_kill) arriving is one of the counted sends. */
+static bool swallowed(struct preempt_thread *t, bool ours,
+                      const siginfo_t *info) {
   uint64_t n = sends_to(t), seen = t->program_sigs_seen;
-  t->program_sigs_seen = n;
-  return n != seen;
+  if (n == seen)
+    return false;
+  if (!pending_on_thread()) {
+    t->program_sigs_seen = n;
+    return ours;
+  }
+  if (!ours && info && info->si_code == SI_TKILL && info->si_pid == self_pid)
+    t->program_sigs_seen = seen + 1;
+  return false;
 }
 
 static void handler(int sig, siginfo_t *info, void *uc) {
@@ -358,7 +413,7 @@ static void handler(int sig, siginfo_t *info, void *uc) {
   struct preempt_thread *t = preempt_self;
   if (ours && preempt_opts.stw_check)
     preempt_stwcheck_on_signal();
-  bool merged = t && swallowed(t) && ours;
+  bool merged = t && swallowed(t, ours, info);
   if (t)
     preempt_stw_on_signal(t, uc);
   if (!ours) {
@@ -407,7 +462,13 @@ bool preempt_signal_in_libc_text(uintptr_t pc) {
   return pc >= libc_lo && pc < libc_hi;
 }
 
-static void after_fork_child(void) { self_pid = getpid(); }
+static void after_fork_child(void) {
+  self_pid = getpid();
+  for (int i = 0; i < SEND_SLOTS; i++) { /* senders that stayed behind */
+    atomic_store(&sends_by_handle[i].ended, atomic_load(&sends_by_handle[i].begun));
+    atomic_store(&sends_by_tid[i].ended, atomic_load(&sends_by_tid[i].begun));
+  }
+}
 
 void preempt_signal_fork_prepare(void) { pthread_mutex_lock(&user_lock); }
 void preempt_signal_fork_done(void) { pthread_mutex_unlock(&user_lock); }
@@ -540,7 +601,7 @@ void preempt_signal_redeliver(struct preempt_thread *t) {
     if (sigs & (1ull << sig)) {
       siginfo_t si = t->deferred_info[sig];
       struct counted c;
-      send_begin(&c, sig == stop_sig ? tid_slot(t->tid) : NULL, true);
+      send_begin(&c, sig == stop_sig ? tid_slot(t->tid) : NULL);
       syscall(SYS_rt_tgsigqueueinfo, self_pid, (pid_t)t->tid, sig, &si);
       send_end(&c);
     }
@@ -563,8 +624,7 @@ void preempt_signal_self(void) {
 __attribute__((visibility("default"))) int pthread_kill(pthread_t th, int sig) {
   REAL(pthread_kill);
   struct counted c;
-  send_begin(&c, sig == stop_sig ? handle_slot(th) : NULL,
-             pthread_equal(th, pthread_self()));
+  send_begin(&c, sig == stop_sig ? handle_slot(th) : NULL);
   int r = real(th, sig);
   send_end(&c);
   return r;
@@ -574,8 +634,7 @@ __attribute__((visibility("default"))) int
 pthread_sigqueue(pthread_t th, int sig, const union sigval value) {
   REAL(pthread_sigqueue);
   struct counted c;
-  send_begin(&c, sig == stop_sig ? handle_slot(th) : NULL,
-             pthread_equal(th, pthread_self()));
+  send_begin(&c, sig == stop_sig ? handle_slot(th) : NULL);
   int r = real(th, sig, value);
   send_end(&c);
   return r;
@@ -584,7 +643,7 @@ pthread_sigqueue(pthread_t th, int sig, const union sigval value) {
 __attribute__((visibility("default"))) int raise(int sig) {
   REAL(raise);
   struct counted c;
-  send_begin(&c, sig == stop_sig ? handle_slot(pthread_self()) : NULL, true);
+  send_begin(&c, sig == stop_sig ? handle_slot(pthread_self()) : NULL);
   int r = real(sig);
   send_end(&c);
   return r;
@@ -593,8 +652,7 @@ __attribute__((visibility("default"))) int raise(int sig) {
 __attribute__((visibility("default"))) int tgkill(pid_t pid, pid_t tid, int sig) {
   REAL(tgkill);
   struct counted c;
-  send_begin(&c, sig == stop_sig && pid == self_pid ? tid_slot(tid) : NULL,
-             tid == (pid_t)syscall(SYS_gettid));
+  send_begin(&c, sig == stop_sig && pid == self_pid ? tid_slot(tid) : NULL);
   int r = real(pid, tid, sig);
   send_end(&c);
   return r;
