@@ -39,11 +39,20 @@ static size_t nstacks, stacks_cap;
 static pthread_mutex_t stacks_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
 
+/* This thread's stack as its creator found it, when it could not ask
+ * itself (see give_bounds below). */
+static __thread uintptr_t given_lo, given_hi
+    __attribute__((tls_model("initial-exec")));
+
 static void stack_bounds(struct preempt_thread *t) {
   pthread_attr_t attr;
   void *addr;
   size_t size;
-  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+  if (given_hi) {
+    t->stack_lo = given_lo;
+    t->stack_hi = given_hi;
+    given_lo = given_hi = 0;
+  } else if (pthread_getattr_np(pthread_self(), &attr) == 0) {
     if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
       t->stack_lo = (uintptr_t)addr;
       t->stack_hi = (uintptr_t)addr + size;
@@ -199,6 +208,8 @@ struct start {
   void *arg;
   bool listed; /* on the starting list: arg is a heap object */
   struct start *next, **prev;
+  _Atomic int bounds_given; /* give_bounds */
+  uintptr_t lo, hi;
 };
 static struct start *starting; /* under the heap lock */
 
@@ -217,29 +228,54 @@ static void visit_starting(struct preempt_visitor *v) {
     v->value(v, (uintptr_t)s->arg);
 }
 
-/* A new thread's runtime code runs before the sanitizer's own thread
- * start (which wraps fn and clears the stack's shadow): in a forked child
- * glibc reuses a dead thread's stack whose shadow still marks old frames'
- * redzones, and our first stack read would be reported.  Clear it here. */
+/* Under AddressSanitizer a new thread's runtime code runs before the
+ * sanitizer's own thread start (which wraps fn), and two things differ:
+ * - In a forked child glibc reuses a dead thread's stack whose shadow
+ *   still marks old frames' redzones, and our first stack read would be
+ *   reported: the stack's shadow is cleared first.
+ * - An allocation there takes the sanitizer's fallback lock, which its
+ *   fork handler does not take: pthread_getattr_np (which allocates) in a
+ *   thread starting as another forked left the child's lock held for
+ *   ever.  So the creator, whose allocations are safe, asks for the new
+ *   thread's stack bounds and hands them over; the thread waits for them
+ *   (the sanitizer's start waits for the creator anyway). */
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #include <sanitizer/asan_interface.h>
-static void unpoison_new_stack(void) {
+#define BOUNDS_FROM_CREATOR 1
+#endif
+#endif
+
+__attribute__((unused)) static void give_bounds(struct start *s, pthread_t th) {
+#ifdef BOUNDS_FROM_CREATOR
   pthread_attr_t a;
   void *lo;
   size_t size;
-  if (pthread_getattr_np(pthread_self(), &a))
-    return;
-  if (!pthread_attr_getstack(&a, &lo, &size))
-    __asan_unpoison_memory_region(lo, size);
-  pthread_attr_destroy(&a);
+  if (pthread_getattr_np(th, &a) == 0) {
+    if (!pthread_attr_getstack(&a, &lo, &size)) {
+      s->lo = (uintptr_t)lo;
+      s->hi = (uintptr_t)lo + size;
+    }
+    pthread_attr_destroy(&a);
+  }
+  atomic_store(&s->bounds_given, 1); /* s is the new thread's from here */
+#else
+  (void)s, (void)th;
+#endif
 }
-#define UNPOISON_NEW_STACK() unpoison_new_stack()
+
+__attribute__((unused)) static void take_bounds(struct start *s) {
+#ifdef BOUNDS_FROM_CREATOR
+  while (!atomic_load(&s->bounds_given))
+    sched_yield();
+  given_lo = s->lo;
+  given_hi = s->hi;
+  if (given_hi)
+    __asan_unpoison_memory_region((void *)given_lo, given_hi - given_lo);
+#else
+  (void)s;
 #endif
-#endif
-#ifndef UNPOISON_NEW_STACK
-#define UNPOISON_NEW_STACK() ((void)0)
-#endif
+}
 
 /* ---- a finished thread's result ------------------------------------ *
  * What a thread returns, or gives pthread_exit, waits in the C library's
@@ -334,7 +370,7 @@ JOIN_CALL(pthread_detach, (pthread_t th), (th))
 
 __attribute__((unused)) static void *start_attached(void *p) {
   struct start *s = p;
-  UNPOISON_NEW_STACK();
+  take_bounds(s);
   /* A creator may block every signal around pthread_create with a raw
    * call (AddressSanitizer's wrapper does, until its own start routine has
    * waited for the creator): the new thread could never be stopped. */
@@ -418,6 +454,8 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
   if (r) {
     starting_unlist(s, (uintptr_t)__builtin_return_address(0));
     preempt_sys_free(s, sizeof *s);
+  } else {
+    give_bounds(s, *th);
   }
   return r;
 }
