@@ -247,6 +247,21 @@ static void defer(struct preempt_thread *t, int sig, const siginfo_t *info,
     t->no_preempt |= PREEMPT_DEFERRED;
 }
 
+/* The program's handler for the stop signal runs on an unattached thread
+ * with the signal blocked, as the kernel would (a storm of them would
+ * otherwise nest without end); if it attaches the thread (it allocates),
+ * the thread must be stoppable from there on: preempt_signal_attached. */
+static __thread uintptr_t unattached_handler_sp
+    __attribute__((tls_model("initial-exec")));
+
+void preempt_signal_attached(struct preempt_thread *t) {
+  if (!unattached_handler_sp)
+    return;
+  t->stop_handler_sp = unattached_handler_sp; /* its own signals wait */
+  unattached_handler_sp = 0;
+  preempt_signal_unblock();
+}
+
 static bool in_section(const struct preempt_thread *t) {
   return t && (t->no_preempt & (PREEMPT_DEFERRED - 1));
 }
@@ -294,8 +309,11 @@ static void forward(int sig, siginfo_t *info, void *uc) {
   else
     sigaddset(&m, sig);
   uintptr_t outer = t ? t->stop_handler_sp : 0;
-  if (t && !nodefer)
-    t->stop_handler_sp = (uintptr_t)__builtin_frame_address(0);
+  uintptr_t mark = nodefer ? 0 : (uintptr_t)__builtin_frame_address(0);
+  if (t)
+    t->stop_handler_sp = mark ? mark : outer;
+  else
+    unattached_handler_sp = mark;
   real_pthread_sigmask(SIG_SETMASK, &m, &old);
   struct preempt_blocking_save save;
   bool was_blocking = t && preempt_stw_handler_enter(t, &save);
@@ -306,6 +324,10 @@ static void forward(int sig, siginfo_t *info, void *uc) {
   if (was_blocking)
     preempt_stw_handler_leave(t, &save);
   real_pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (!t) {
+    unattached_handler_sp = 0;
+    t = preempt_self; /* attached by the handler (an allocation) */
+  }
   if (t)
     t->stop_handler_sp = outer;
   if (a.sa_flags & SA_RESETHAND) {
@@ -498,8 +520,7 @@ static bool send_value(long tid, int sig, void *cookie) {
   memset(&si, 0, sizeof si);
   si.si_signo = sig;
   si.si_code = SI_QUEUE;
-  si.si_pid = self_pid;
-  si.si_uid = getuid();
+  si.si_pid = self_pid; /* si_uid left 0: only our handler reads these */
   si.si_value.sival_ptr = cookie;
   return syscall(SYS_rt_tgsigqueueinfo, self_pid, (pid_t)tid, sig, &si) == 0;
 }

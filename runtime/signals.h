@@ -34,6 +34,9 @@ void preempt_signal_restore(const void *old) PREEMPT_HIDDEN;
 /* Unblocks it on the calling thread (a new thread may have inherited a
  * mask set with a raw call). */
 void preempt_signal_unblock(void) PREEMPT_HIDDEN;
+/* At the end of attaching: a thread attached inside the program's handler
+ * for the stop signal, which runs with it blocked, unblocks it. */
+void preempt_signal_attached(struct preempt_thread *t) PREEMPT_HIDDEN;
 /* Does the calling thread block the stop signal (behind the wrappers'
  * back: a sanitizer's raw mask call)? */
 bool preempt_signal_blocked(void) PREEMPT_HIDDEN;

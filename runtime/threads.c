@@ -79,6 +79,11 @@ __attribute__((noinline)) void preempt_thread_attach(void) {
   if (preempt_self)
     return;
   preempt_init();
+  /* A handler of the program's that allocates must not attach the thread
+   * a second time while this attaches it (two records, one never
+   * detached, and every later stop waits for it): signals wait. */
+  sigset_t mask;
+  preempt_signal_block_all(&mask);
   struct preempt_thread *t = preempt_sys_alloc(sizeof *t);
   if (!t)
     preempt_fatal("out of memory attaching a thread");
@@ -98,6 +103,8 @@ __attribute__((noinline)) void preempt_thread_attach(void) {
   preempt_thread_tls_refresh(t);
   pthread_setspecific(exit_key, t);
   preempt_exit_blocking();
+  preempt_signal_restore(&mask);
+  preempt_signal_attached(t);
 }
 
 int preempt_thread_attached(void) { return preempt_self != NULL; }

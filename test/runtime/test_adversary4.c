@@ -466,6 +466,63 @@ Test(adv4, own_sigurgs_never_lost_to_pending_stop_requests, .timeout = 120) {
   verify_chain(keep, NODES, 0);
 }
 
+/* glibc's start_thread unblocks signals before the runtime's start routine
+ * attaches the thread: a SIGURG sent at once runs the program's handler on
+ * a thread not yet attached, with the signal blocked (as the kernel
+ * would), or lands while the runtime attaches it.  A handler that
+ * allocates attaches the thread there, and the next collection must still
+ * stop it, and find one record of it (a second, never detached, made
+ * every later stop wait for a thread long gone). */
+static _Atomic int early_in, early_release, early_done;
+static _Atomic unsigned early_unattached;
+
+static void early_urg(int sig) {
+  (void)sig;
+  if (!preempt_thread_attached())
+    atomic_fetch_add(&early_unattached, 1);
+  struct tnode *mine = tnode_new(9910000);
+  atomic_store(&early_in, 1);
+  while (!atomic_load(&early_release))
+    __asm__ __volatile__("pause");
+  tnode_verify(mine);
+  preempt_keep_alive(mine);
+  atomic_store(&early_in, 0);
+}
+
+static void *early_start(void *arg) {
+  while (!atomic_load(&early_done)) /* alive until its handler has run */
+    sched_yield();
+  return arg;
+}
+
+Test(adv4, thread_signalled_before_it_attaches_allocates_in_handler,
+     .timeout = 60) {
+  struct sigaction a = {.sa_handler = early_urg, .sa_flags = SA_RESTART};
+  sigemptyset(&a.sa_mask);
+  cr_assert_eq(sigaction(SIGURG, &a, NULL), 0);
+  struct tnode *keep = chain(NODES, 0);
+  for (int round = 0; round < 100; round++) {
+    atomic_store(&early_release, 0);
+    atomic_store(&early_done, 0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, early_start, NULL), 0);
+    pthread_kill(th, SIGURG);
+    while (!atomic_load(&early_in))
+      sched_yield();
+    struct tnode *garbage = chain(200, 9920000); /* reuse freed memory */
+    preempt_keep_alive(garbage);
+    preempt_gc();
+    atomic_store(&early_release, 1);
+    while (atomic_load(&early_in))
+      sched_yield();
+    atomic_store(&early_done, 1);
+    pthread_join(th, NULL);
+  }
+  verify_chain(keep, NODES, 0);
+  if (!atomic_load(&early_unattached))
+    cr_skip_test("no SIGURG reached a thread before it attached");
+}
+
 /* ---- a thread waiting for the stop signal itself ---------------------- */
 
 static _Atomic int waiter_quit;
