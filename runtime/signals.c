@@ -101,17 +101,11 @@ struct counted {
   sigset_t old;
 };
 
-static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
-
 static void send_begin(struct counted *c, struct sends *slot) {
   c->slot = stop_sig ? slot : NULL;
   if (!c->slot)
     return;
-  sigset_t all;
-  sigfillset(&all);
-  for (int i = 0; i < (int)(sizeof faults / sizeof *faults); i++)
-    sigdelset(&all, faults[i]); /* a fault cannot wait */
-  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &c->old, _NSIG / 8);
+  preempt_signal_block_all(&c->old); /* but faults, which cannot wait */
   atomic_fetch_add(&c->slot->begun, 1);
 }
 
@@ -119,7 +113,7 @@ static void send_end(const struct counted *c) {
   if (!c->slot)
     return;
   atomic_fetch_add(&c->slot->ended, 1);
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &c->old, NULL, _NSIG / 8);
+  preempt_signal_restore(&c->old);
 }
 
 static uintptr_t loader_lo, loader_hi; /* ld.so's code */
