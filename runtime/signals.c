@@ -341,16 +341,16 @@ static void forward(int sig, siginfo_t *info, void *uc) {
  * of it) is given up after 100 ms and taken as never sent. */
 static uint64_t sends_to(const struct preempt_thread *t) {
   struct sends *a = handle_slot(t->id), *b = tid_slot(t->tid);
-  struct timespec t0, now;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  uint64_t deadline = 0; /* the clock is read only once a send is seen */
   for (unsigned i = 0;; i++) {
     uint64_t n = atomic_load(&a->ended) + atomic_load(&b->ended);
     if (n == atomic_load(&a->begun) + atomic_load(&b->begun))
       return n;
-    if (i % 64 == 63) {
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      if ((now.tv_sec - t0.tv_sec) * 1000000000L + now.tv_nsec - t0.tv_nsec >
-          100000000L)
+    if (i % 64 == 0) {
+      uint64_t now = preempt_now_ns();
+      if (!deadline)
+        deadline = now + 100000000u;
+      else if (now > deadline)
         return n;
     }
     sched_yield();
@@ -480,10 +480,10 @@ bool preempt_signal_in_libc_text(uintptr_t pc) {
 
 static void after_fork_child(void) {
   self_pid = getpid();
-  for (int i = 0; i < SEND_SLOTS; i++) { /* senders that stayed behind */
-    atomic_store(&sends_by_handle[i].ended, atomic_load(&sends_by_handle[i].begun));
-    atomic_store(&sends_by_tid[i].ended, atomic_load(&sends_by_tid[i].begun));
-  }
+  struct sends *all[] = {sends_by_handle, sends_by_tid};
+  for (int k = 0; k < 2; k++) /* senders that stayed behind */
+    for (int i = 0; i < SEND_SLOTS; i++)
+      atomic_store(&all[k][i].ended, atomic_load(&all[k][i].begun));
 }
 
 void preempt_signal_fork_prepare(void) { pthread_mutex_lock(&user_lock); }
