@@ -417,8 +417,9 @@ PREEMPT_API int preempt_set_stop_signal(int sig);
 
 /* Time to stop (from the request until every thread had stopped), signals
  * sent, threads that needed more than one signal, and time spent stopped,
- * per reason ("gc" for collections).  Fills up to max entries; returns the
- * number of reasons seen.  PREEMPT=trace=stw prints them at exit. */
+ * per reason ("gc" for collections).  A stop is counted as it ends (the
+ * world restarts).  Fills up to max entries; returns the number of
+ * reasons seen.  PREEMPT=trace=stw prints them at exit. */
 struct preempt_stw_stats {
   char reason[48];
   uint64_t stops;

@@ -473,12 +473,20 @@ static bool ranges_contain(const struct range *v, size_t n, uintptr_t a) {
 
 /* Code outside every loaded object (JIT code, trampolines) has no unsafe
  * ranges: a thread there is stopped and scanned conservatively.  The
- * stopper syncs before it signals, so an object loaded just before is
+ * stopper syncs as it signals, and a thread in code no sync has seen is
+ * signalled again after it (stw.c), so an object loaded just before is
  * known. */
 bool preempt_registry_unsafe_at(uintptr_t pc) {
   struct unsafe_table *t =
       atomic_load_explicit(&unsafe.table, memory_order_acquire);
   return t && ranges_contain(t->r, t->nranges, pc);
+}
+
+/* Code of an object the last sync saw (the vDSO's included). */
+bool preempt_registry_known_code(uintptr_t pc) {
+  struct unsafe_table *t =
+      atomic_load_explicit(&unsafe.table, memory_order_acquire);
+  return t && ranges_contain(t->r + t->nranges, t->ntext, pc);
 }
 
 void preempt_registry_fork_prepare(void) { pthread_mutex_lock(&reg.lock); }

@@ -16,14 +16,16 @@ const uint8_t *preempt_registry_lookup(uintptr_t ret, const uint8_t **end)
     PREEMPT_HIDDEN;
 /* Whether the instruction at pc must not be where a thread is stopped
  * asynchronously: inside an unsafe range of a loaded object
- * (map_format.h, PREEMPT_NOTE_UNSAFE), or in code the registry does not
- * know (loaded after the last preempt_registry_sync, or not from any
- * object: JIT code, trampolines; true before the first sync too).  Called
- * from the stopping signal handler: lock-free and async-signal-safe, a
- * binary search in a table published atomically by preempt_registry_sync
- * and freed only by preempt_registry_quiesce.  The runtime's own code is
- * not its business. */
+ * (map_format.h, PREEMPT_NOTE_UNSAFE).  known_code: whether pc is in the
+ * code of an object the last preempt_registry_sync saw (the stopper asks
+ * again after its sync about code it did not: JIT code, trampolines, or
+ * an object loaded just now).  Called from the stopping signal handler:
+ * lock-free and async-signal-safe, binary searches in a table published
+ * atomically by preempt_registry_sync and freed only by
+ * preempt_registry_quiesce.  The runtime's own code is not their
+ * business. */
 bool preempt_registry_unsafe_at(uintptr_t pc) PREEMPT_HIDDEN;
+bool preempt_registry_known_code(uintptr_t pc) PREEMPT_HIDDEN;
 /* Each writable data segment (globals, .bss) of each object, visited
  * under the loader's lock. */
 void preempt_registry_visit_globals(struct preempt_visitor *v) PREEMPT_HIDDEN;

@@ -10,8 +10,11 @@
  * every RUNNING thread (signals.c); the handler stops the thread where it
  * was interrupted (an async safe point) unless it is in a runtime critical
  * section (no_preempt: deferred to the section's end, which raises the
- * signal again on itself), in an unsafe range (the range's end polls), or
- * in the dynamic linker (signalled again later).  A thread also stops on
+ * signal again on itself), in an unsafe range (the range's end polls), in
+ * the dynamic linker (signalled again later), or in code of no object the
+ * registry knows before the stopper's sync for this stop (signalled again
+ * after it: the code may be an object's loaded just now, whose unsafe
+ * ranges the sync brings).  A thread also stops on
  * its own at its next allocation slow path, preempt_safepoint(), heap lock
  * or exit_blocking, which is all there is with PREEMPT=asyncpreempt=0.
  *
@@ -75,7 +78,9 @@ static struct {
   const char *reason;
   bool api;            /* by preempt_stop_the_world, not a collection */
   _Atomic bool roots;  /* stopped threads must publish their roots */
-  uint64_t since;      /* when every thread was stopped */
+  uint64_t t0, since;  /* when the stop began; when every thread had stopped */
+  _Atomic bool synced; /* the registry is synced for this stop (see the top) */
+  _Atomic unsigned bounced; /* handlers that found it not yet synced */
   _Atomic bool begun;  /* a thread has been stopped once */
   unsigned signalled;  /* threads signalled as the stop began */
   unsigned progress0;  /* stop_progress then */
@@ -432,11 +437,16 @@ void preempt_stw_on_signal(struct preempt_thread *t, void *uc) {
     atomic_store(&t->sig_pending, 0);
     return;
   }
+  /* Read before the tables: once it is set they are this stop's. */
+  bool synced = atomic_load(&world.synced), unsynced = false;
   uintptr_t pc = preempt_arch_context_pc(uc);
   if (preempt_signal_in_loader_text(pc) || preempt_registry_unsafe_at(pc) ||
-      (preempt_signal_in_libc_text(pc) && preempt_stack_libc_called_by_loader(uc))) {
+      (preempt_signal_in_libc_text(pc) && preempt_stack_libc_called_by_loader(uc)) ||
+      (unsynced = !synced && !preempt_registry_known_code(pc))) {
     atomic_store(&t->retry_soon, true);
     atomic_store(&t->sig_pending, 0); /* the range's poll or a new signal */
+    if (unsynced)
+      atomic_fetch_add(&world.bounced, 1);
     return;
   }
   /* Stopped from here on: the stopper may go on while we publish. */
@@ -527,10 +537,14 @@ static void report_straggler(const struct preempt_thread *t, unsigned secs) {
                  world.reason, secs, t->tid);
 }
 
+/* Stores nothing until it has stopped: the stopper's stores while it
+ * polls would take the line from under the thread's handler. */
 static bool seen_stopped(struct preempt_thread *t) {
   int state = atomic_load(&t->state);
+  if (state == THREAD_RUNNING)
+    return false;
   t->stopped_as = state;
-  return state != THREAD_RUNNING;
+  return true;
 }
 
 static void wait_stopped(struct preempt_thread *t, void *self) {
@@ -591,6 +605,13 @@ static void wait_published(struct preempt_thread *t, void *self) {
     sched_yield();
 }
 
+/* Signalled again at once: its handler ran before the registry sync. */
+static void request_bounced(struct preempt_thread *t, void *self) {
+  if (t != self && atomic_load(&t->retry_soon) &&
+      atomic_load(&t->state) == THREAD_RUNNING)
+    request(t, true);
+}
+
 struct tally {
   unsigned signals, resignalled;
 };
@@ -601,16 +622,23 @@ static void tally_each(struct preempt_thread *t, void *arg) {
   s->resignalled += t->signals_this_stop > 1;
 }
 
+/* The signals go first: the stopper's own bookkeeping (the flags of the
+ * polls, the registry sync, the statistics) happens while they are on
+ * their way or once the world has restarted, not before the first
+ * thread can stop. */
 void preempt_stop_world(const char *reason, bool roots) {
-  preempt_registry_sync(); /* unsafe ranges of objects loaded just now */
   uint64_t t0 = preempt_now_ns();
   struct preempt_thread *self = preempt_self;
-  atomic_store(&world.holder, current_tid());
+  /* Published by the request (sequentially consistent), after which
+   * every reader reads them. */
+  atomic_store_explicit(&world.holder, current_tid(), memory_order_relaxed);
   world.reason = reason;
+  world.t0 = t0;
   atomic_store(&world.begun, true);
-  atomic_store(&world.roots, roots);
+  atomic_store_explicit(&world.roots, roots, memory_order_relaxed);
+  atomic_store_explicit(&world.synced, false, memory_order_relaxed);
+  atomic_store_explicit(&world.bounced, 0, memory_order_relaxed);
   atomic_store(&preempt__stop_requested, 1);
-  preempt_polls_set(1); /* the flags the plugin's polls read (polls.c) */
   if (atomic_load(&stop_membarrier) &&
       syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
     preempt_fatal("membarrier failed after it was registered: %s",
@@ -619,18 +647,23 @@ void preempt_stop_world(const char *reason, bool roots) {
   world.progress0 = atomic_load(&stop_progress);
   world.spin_until = t0 + 30000;
   preempt_threads_each(request_each, self);
+  preempt_polls_set(1); /* the flags the plugin's polls read (polls.c) */
+  preempt_registry_sync(); /* unsafe ranges of objects loaded just now */
+  atomic_store(&world.synced, true);
+  if (atomic_load(&world.bounced))
+    preempt_threads_each(request_bounced, self);
   preempt_threads_each(wait_stopped, self);
-  uint64_t t1 = preempt_now_ns();
-  struct tally s = {0, 0};
-  preempt_threads_each(tally_each, &s);
+  world.since = preempt_now_ns();
   if (roots)
     preempt_threads_each(wait_published, self);
-  world.since = t1;
-  preempt_stw_stats_stop(reason, t1 - t0, s.signals, s.resignalled);
 }
 
 void preempt_start_world(void) {
-  preempt_stw_stats_start(preempt_now_ns() - world.since);
+  uint64_t now = preempt_now_ns();
+  struct tally s = {0, 0};
+  preempt_threads_each(tally_each, &s);
+  preempt_stw_stats_record(world.reason, world.since - world.t0, s.signals,
+                           s.resignalled, now - world.since);
   atomic_store(&world.holder, 0);
   atomic_store(&preempt__stop_requested, 0);
   preempt_polls_set(0);

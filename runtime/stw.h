@@ -108,10 +108,9 @@ void preempt_stw_handler_leave(struct preempt_thread *t,
     PREEMPT_HIDDEN;
 
 /* stw_stats.c: time-to-stop and stopped time per reason. */
-void preempt_stw_stats_stop(const char *reason, uint64_t ttsp_ns,
-                            unsigned signals, unsigned resignalled)
-    PREEMPT_HIDDEN;
-void preempt_stw_stats_start(uint64_t stopped_ns) PREEMPT_HIDDEN;
+void preempt_stw_stats_record(const char *reason, uint64_t ttsp_ns,
+                              unsigned signals, unsigned resignalled,
+                              uint64_t stopped_ns) PREEMPT_HIDDEN;
 
 /* stwcheck.c: PREEMPT=stwcheck=1 watches stops made with the API. */
 void preempt_stwcheck_arm(long holder, const char *reason) PREEMPT_HIDDEN;

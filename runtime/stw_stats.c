@@ -1,7 +1,8 @@
 /* Stop-the-world telemetry: per reason string, how long stopping took
  * (time to safepoint: from the request until every thread had stopped),
  * the signals it needed, and how long the world stayed stopped.  Updated
- * by the stopper under the heap lock; read with preempt_read_stw_stats, and
+ * by the stopper under the heap lock as it restarts the world (not while
+ * it stops it, which is timed); read with preempt_read_stw_stats, and
  * printed at exit with PREEMPT=trace=stw. */
 #include "gc.h"
 #include "options.h"
@@ -23,7 +24,6 @@ struct reason {
 };
 static struct reason reasons[MAX_REASONS];
 static size_t nreasons;
-static struct reason *current; /* the stop in force */
 
 static unsigned bucket(uint64_t ns) {
   if (ns < SUB)
@@ -54,21 +54,17 @@ static struct reason *find(const char *name) {
   return r;
 }
 
-void preempt_stw_stats_stop(const char *reason, uint64_t ttsp_ns,
-                            unsigned signals, unsigned resignalled) {
-  struct reason *r = current = find(reason ? reason : "?");
+void preempt_stw_stats_record(const char *reason, uint64_t ttsp_ns,
+                              unsigned signals, unsigned resignalled,
+                              uint64_t stopped_ns) {
+  struct reason *r = find(reason ? reason : "?");
   r->stops++;
   r->signals += signals;
   r->resignalled += resignalled;
   r->hist[bucket(ttsp_ns)]++;
   if (ttsp_ns > r->max_ns)
     r->max_ns = ttsp_ns;
-}
-
-void preempt_stw_stats_start(uint64_t stopped_ns) {
-  if (current)
-    current->stopped_ns += stopped_ns;
-  current = NULL;
+  r->stopped_ns += stopped_ns;
 }
 
 static uint64_t percentile(const struct reason *r, double p) {

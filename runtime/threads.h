@@ -21,12 +21,6 @@ enum thread_state {
 struct preempt_thread {
   pthread_t id;
   long tid; /* kernel thread id, for messages */
-  _Atomic int state;
-  /* The state the stopper found it in (stw.c): how the collector scans it.
-   * Until the world restarts it passes only through runtime code, which
-   * may store RUNNING for a moment (leaving a blocking region, waking
-   * from a stop) before it sees the stop and returns to that state. */
-  int stopped_as;
   uintptr_t stack_lo, stack_hi; /* its own (pthread) stack */
   uintptr_t saved_sp, saved_hi; /* BLOCKING: the frozen part of its stack */
   bool off_stack;               /* BLOCKING on another stack than its own */
@@ -42,10 +36,18 @@ struct preempt_thread {
   struct preempt_cache cache;
   struct preempt_thread *next;
   bool idle; /* BLOCKING with only runtime frames: nothing to scan */
-  /* Stopping by signal (stw.c, signals.c). */
+  /* Stopping (stw.c, signals.c).  What the stopper and the thread's
+   * handler both read and write during a stop is kept together: each line
+   * they share is a transfer between CPUs on the way to a stop. */
+  _Atomic int state;
+  _Atomic int sig_pending; /* a stop signal sent, its handler not yet run */
+  /* The state the stopper found it in (stw.c): how the collector scans it.
+   * Until the world restarts it passes only through runtime code, which
+   * may store RUNNING for a moment (leaving a blocking region, waking
+   * from a stop) before it sees the stop and returns to that state. */
+  int stopped_as;
   int no_preempt;          /* depth of runtime critical sections, plus
                               PREEMPT_DEFERRED when a stop waits for it */
-  _Atomic int sig_pending; /* a stop signal sent, its handler not yet run */
   _Atomic int publishing;  /* stopped by signal, roots not yet published */
   _Atomic bool roots_valid; /* PARKED: roots holds what its stack holds */
   /* The last stop signal found it where it cannot stop (the dynamic

@@ -9,11 +9,16 @@
 #include <criterion/criterion.h>
 #include <preempt.h>
 
+#include <dlfcn.h>
+#include <link.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 
 bool preempt_registry_unsafe_at(uintptr_t pc);
+bool preempt_registry_known_code(uintptr_t pc);
 void preempt_registry_sync(void);
 
 #define HERE(pc) __asm__ __volatile__("1: lea 1b(%%rip), %0" : "=r"(pc))
@@ -95,4 +100,41 @@ Test(unsafe, unknown_code_is_safe) {
   cr_assert_neq(code, MAP_FAILED);
   cr_expect(!preempt_registry_unsafe_at((uintptr_t)code + 16));
   munmap(code, 4096);
+}
+
+/* The stopper syncs the registry while its signals are on their way, and
+ * a handler that finds its thread in code no sync has seen waits for the
+ * sync (stw.c): that code must be unknown until a sync has seen its
+ * object, known after, and unknown again once it is unloaded. */
+Test(unsafe, code_is_known_from_the_sync_after_its_load) {
+  preempt_registry_sync();
+  cr_expect(preempt_registry_known_code((uintptr_t)&plain));
+  cr_expect(preempt_registry_known_code((uintptr_t)&memcpy), "the C library");
+  /* The vDSO's code (clock_gettime runs there), from its own headers. */
+  uintptr_t vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR), vdso_code = 0;
+  cr_assert(vdso, "no vDSO");
+  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)vdso;
+  const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(vdso + eh->e_phoff);
+  for (int i = 0; i < eh->e_phnum; i++)
+    if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X))
+      vdso_code = vdso + ph[i].p_vaddr + ph[i].p_memsz / 2;
+  cr_assert(vdso_code, "no code segment in the vDSO");
+  cr_expect(preempt_registry_known_code(vdso_code), "the vDSO");
+  void *code = mmap(NULL, 4096, PROT_READ | PROT_EXEC,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert_neq(code, MAP_FAILED);
+  cr_expect(!preempt_registry_known_code((uintptr_t)code + 16), "JIT code");
+  munmap(code, 4096);
+
+  void *h = dlopen(LIBDIR "/libpreempt_foreignpool.so", RTLD_NOW | RTLD_LOCAL);
+  cr_assert(h, "dlopen: %s", dlerror());
+  uintptr_t fn = (uintptr_t)dlsym(h, "foreign_pool_run");
+  cr_assert(fn);
+  cr_expect(!preempt_registry_known_code(fn), "known before any sync saw it");
+  preempt_registry_sync();
+  cr_expect(preempt_registry_known_code(fn), "unknown after a sync");
+  cr_expect(!preempt_registry_unsafe_at(fn));
+  cr_assert_eq(dlclose(h), 0);
+  preempt_registry_sync();
+  cr_expect(!preempt_registry_known_code(fn), "known after its unload");
 }
