@@ -4,8 +4,14 @@
  * than this round trip (it also has to wait for the reply), so the other
  * columns are read as multiples of it.
  *
- * Build: clang-19 -O2 floor.c harness.c -pthread.  Usage: see harness.c
- * (-n must be 1). */
+ * Built with -DFLOOR_PARK (floor-park), the handler then waits, as a
+ * stopped thread does, until the measurer restarts it: asleep in a futex,
+ * its CPU idle.  That is the least a stop can do, and the next signal
+ * after such a sleep is slower to arrive on some machines: the row shows
+ * how much of a runtime's figure that is.
+ *
+ * Build: clang-19 -O2 [-DFLOOR_PARK] floor.c harness.c -pthread.  Usage:
+ * see harness.c (-n must be 1). */
 #define _GNU_SOURCE
 #include "harness.h"
 
@@ -15,18 +21,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 static _Atomic pid_t spinner_tid;
 static _Atomic uint64_t sent, answered;
+static _Atomic unsigned restarts; /* floor-park: futex word */
 static pid_t pid;
 
 static void on_urg(int sig) {
   (void)sig;
+  unsigned r = atomic_load(&restarts);
   atomic_store_explicit(&answered, atomic_load_explicit(&sent,
                                                         memory_order_relaxed),
                         memory_order_release);
+#ifdef FLOOR_PARK
+  while (atomic_load(&restarts) == r)
+    syscall(SYS_futex, &restarts, FUTEX_WAIT_PRIVATE, r, NULL, NULL, 0);
+#else
+  (void)r;
+#endif
 }
 
 static void floor_init(void) {
@@ -54,12 +69,23 @@ static void floor_stop(void) {
     ;
 }
 
+static void floor_start(void) {
+  atomic_fetch_add(&restarts, 1);
+  syscall(SYS_futex, &restarts, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 int main(int argc, char **argv) {
   static const struct stw_system floor_system = {
+#ifdef FLOOR_PARK
+      .name = "floor-park",
+      .check_stopped = 1,
+      .start = floor_start,
+#else
       .name = "floor",
+      .check_stopped = 0, /* the spinner answers and goes on */
+#endif
       .min_threads = 1,
       .max_threads = 1,
-      .check_stopped = 0, /* the spinner answers and goes on */
       .init = floor_init,
       .thread_setup = floor_thread_setup,
       .stop = floor_stop,

@@ -11,6 +11,9 @@ Usage:
 Systems (sources in bench/stw/, measuring loop in harness.c):
     floor    floor.c: tgkill(SIGURG) to one spinner, spin until the
              handler's reply (1 spinner only)
+    floor-park  the same, the handler then asleep in a futex until the
+             restart, as a stopped thread is (1 spinner only): the least
+             a stop costs (not a target; the targets are the floor's)
     preempt  preempt_stw.c, clang -O2 -fplugin=BUILD/lib/preempt.so,
              libpreempt.a: preempt_stop_the_world / preempt_start_the_world
     preempt-polls  the same built with -fplugin-arg-preempt-polls and run
@@ -67,8 +70,9 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
 from report import exit_status, fmt, machine_line, join_cflags, ratio, table  # noqa: E402
 
-ALL_SYSTEMS = ["floor", "preempt", "preempt-polls", "boehm", "go",
-               "go-default"]
+ALL_SYSTEMS = ["floor", "floor-park", "preempt", "preempt-polls", "boehm",
+               "go", "go-default"]
+FLOORS = ("floor", "floor-park")  # one spinner only
 POLLS_P50_TARGET_US = 5.0
 GO_SYSTEMS = ("go", "go-default")
 HARNESS = [os.path.join(HERE, "harness.c")]
@@ -126,8 +130,9 @@ def build(args, system):
     if not shutil.which(args.cc):
         return None, "C compiler '%s' not found (install clang-19 or " \
             "pass --cc)" % args.cc
-    if system == "floor":
-        cmd = [args.cc] + cflags + [os.path.join(HERE, "floor.c")] + \
+    if system in FLOORS:
+        park = ["-DFLOOR_PARK"] if system == "floor-park" else []
+        cmd = [args.cc] + cflags + park + [os.path.join(HERE, "floor.c")] + \
             HARNESS + ["-pthread", "-o", exe]
     elif system in ("preempt", "preempt-polls"):
         header = os.path.join(args.include, "preempt.h")
@@ -390,9 +395,9 @@ def main():
             "(modified %s)" % (args.lib_static, stamp(args.lib_static),
                                args.plugin, stamp(args.plugin))
 
-    # Cells: the floor once (1 spinner), every other system per count.
-    cells = [(s, 1) for s in prefixes if s == "floor"] + \
-        [(s, n) for n in counts for s in prefixes if s != "floor"]
+    # Cells: the floors once (1 spinner), every other system per count.
+    cells = [(s, 1) for s in prefixes if s in FLOORS] + \
+        [(s, n) for n in counts for s in prefixes if s not in FLOORS]
     per_run = -(-args.rounds // args.passes)
     started = datetime.datetime.now().astimezone()
     load_before = os.getloadavg()
