@@ -14,7 +14,11 @@
  * the dynamic linker (signalled again later), or in code of no object the
  * registry knows before the stopper's sync for this stop (signalled again
  * after it: the code may be an object's loaded just now, whose unsafe
- * ranges the sync brings).  A thread also stops on
+ * ranges the sync brings).  The stopper syncs again before it signals a
+ * thread again (it may have been in the loader, mapping an object whose
+ * code it runs now), and a thread publishing the roots of the context it
+ * was stopped in syncs too: if that context turns out to be in an unsafe
+ * range, it runs on to the range's poll instead.  A thread also stops on
  * its own at its next allocation slow path, preempt_safepoint(), heap lock
  * or exit_blocking, which is all there is with PREEMPT=asyncpreempt=0.
  *
@@ -179,7 +183,16 @@ void preempt_stw_publish(struct preempt_thread *t, uintptr_t start_ip) {
   atomic_store(&t->roots_valid, true);
 }
 
-static void publish_interrupted(struct preempt_thread *t, const void *uc);
+static bool publish_interrupted(struct preempt_thread *t, const void *uc);
+
+/* The code a signal stopped t in turned out, by the registry synced as t
+ * published, to be an unsafe range of an object loaded after the
+ * stopper's sync: t runs on to the range's poll and stops there (the
+ * stopper, waiting for its roots, waits for that: wait_published). */
+static void unstop(struct preempt_thread *t) {
+  atomic_store(&t->retry_soon, true);
+  atomic_store(&t->state, THREAD_RUNNING);
+}
 
 /* Leave a stopped state unless a stop is (still) requested.  A thread
  * parked without publishing its roots publishes them if a stop needs
@@ -201,7 +214,10 @@ static void resume(struct preempt_thread *t, int stopped_state, const void *uc,
     if ((uc || start_ip) && !atomic_load(&t->roots_valid) &&
         atomic_load(&world.roots)) {
       if (uc) {
-        publish_interrupted(t, uc);
+        if (!publish_interrupted(t, uc)) {
+          unstop(t);
+          return;
+        }
       } else {
         atomic_store(&t->publishing, 1);
         preempt_stw_publish(t, start_ip);
@@ -456,19 +472,29 @@ void preempt_stw_on_signal(struct preempt_thread *t, void *uc) {
     atomic_store(&t->publishing, 1);
   stopped(t, THREAD_PARKED);
   atomic_store(&t->sig_pending, 0);
-  if (roots)
-    publish_interrupted(t, uc);
+  if (roots && !publish_interrupted(t, uc)) {
+    unstop(t);
+    return;
+  }
   resume(t, THREAD_PARKED, uc, 0);
 }
 
-static void publish_interrupted(struct preempt_thread *t, const void *uc) {
+/* False, publishing nothing, if the registry synced here (after the
+ * interruption, so it knows the code interrupted) finds that code in an
+ * unsafe range: it was not known when the handler looked. */
+static bool publish_interrupted(struct preempt_thread *t, const void *uc) {
   atomic_store(&t->publishing, 1);
   preempt_registry_sync();
+  if (preempt_registry_unsafe_at(preempt_arch_context_pc(uc))) {
+    atomic_store(&t->publishing, 0);
+    return false;
+  }
   preempt_thread_tls_refresh(t);
   t->roots.len = 0;
   preempt_scan_interrupted(t, uc, &t->roots);
   atomic_store(&t->roots_valid, true);
   atomic_store(&t->publishing, 0);
+  return true;
 }
 
 static int ncpus(void) {
@@ -577,6 +603,9 @@ static void wait_stopped(struct preempt_thread *t, void *self) {
         backoff = 50000;
       else if (backoff < 10000000)
         backoff *= 2;
+      /* It may have been in the loader, mapping an object whose code it
+       * runs now: the object's unsafe ranges are known before it lands. */
+      preempt_registry_sync();
       request(t, true);
       next = now + backoff;
     }
@@ -601,8 +630,12 @@ static void wait_published(struct preempt_thread *t, void *self) {
   if (t == self)
     return;
   while (atomic_load(&t->publishing) ||
-         (t->stopped_as == THREAD_PARKED && !atomic_load(&t->roots_valid)))
-    sched_yield();
+         (t->stopped_as == THREAD_PARKED && !atomic_load(&t->roots_valid))) {
+    if (atomic_load(&t->state) == THREAD_RUNNING)
+      wait_stopped(t, self); /* unstopped: it stops again at a poll */
+    else
+      sched_yield();
+  }
 }
 
 /* Signalled again at once: its handler ran before the registry sync. */

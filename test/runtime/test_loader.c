@@ -10,10 +10,12 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BIGLIB LIBDIR "/libpreempt_biglib.so"
 #define TESTLIB LIBDIR "/libpreempt_testlib.so"
+#define UNSAFELIB LIBDIR "/libpreempt_unsafelib.so"
 
 static _Atomic int stop;
 
@@ -46,6 +48,46 @@ Test(loader, dlclose_while_collecting, .timeout = 120) {
   atomic_store(&stop, 1);
   join_blocking(t);
   cr_assert(chain_ok(keep, 100, 1));
+}
+
+/* Collects every 100 us or so: often enough to overlap each dlopen, with
+ * room between for the other thread to take the heap lock. */
+static void *collect_until_stop(void *arg) {
+  (void)arg;
+  while (!atomic_load(&stop)) {
+    preempt_gc();
+    /* Garbage of the size the library's objects have: a slot freed too
+     * soon is taken again and zeroed, also without PREEMPT=verify=1. */
+    for (int i = 0; i < 64; i++)
+      preempt_alloc_noscan(64);
+    struct timespec ts = {0, 100000};
+    nanosleep(&ts, NULL);
+  }
+  return NULL;
+}
+
+/* A collection that begins while dlopen maps an instrumented library finds
+ * the loading thread in the loader and signals it again later, when the
+ * library's constructor may run an unsafe range: it must not stop it
+ * there, though the registry was synced before the library was mapped,
+ * or the collector frees what the range holds only as a hidden integer
+ * (unsafelib.c).  With PREEMPT=verify=1 what is freed is also poisoned. */
+Test(loader, unsafe_range_of_a_library_being_loaded, .timeout = 180) {
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, collect_until_stop, NULL), 0);
+  int bad = 0, rounds = 0;
+  for (int i = 0; i < 200; i++) {
+    void *h = dlopen(UNSAFELIB, RTLD_NOW | RTLD_LOCAL);
+    cr_assert(h, "dlopen: %s", dlerror());
+    bad += *(int *)dlsym(h, "unsafelib_bad");
+    rounds += *(int *)dlsym(h, "unsafelib_rounds");
+    cr_assert_eq(dlclose(h), 0);
+  }
+  atomic_store(&stop, 1);
+  join_blocking(t);
+  cr_assert_eq(rounds, 200 * 16);
+  cr_assert_eq(bad, 0, "%d words of objects held in unsafe ranges changed: "
+               "a collection stopped the loading thread inside a range", bad);
 }
 
 /* Walks its own stack while waiting for the heap lock, deep in recursion. */
