@@ -79,7 +79,7 @@ static _Atomic int stopper_sleeping;
 /* The stop in force. */
 static struct {
   _Atomic long holder; /* tid of the stopping thread, 0 when running */
-  const char *reason;
+  const char *reason;  /* the caller's; once the signals are sent, reason_copy */
   bool api;            /* by preempt_stop_the_world, not a collection */
   _Atomic bool roots;  /* stopped threads must publish their roots */
   uint64_t t0, since;  /* when the stop began; when every thread had stopped */
@@ -89,6 +89,7 @@ static struct {
   unsigned signalled;  /* threads signalled as the stop began */
   unsigned progress0;  /* stop_progress then */
   uint64_t spin_until; /* the stopper spins, rather than yields, until */
+  char reason_copy[sizeof ((struct preempt_stw_stats *)0)->reason];
 } world;
 
 static long current_tid(void) {
@@ -683,6 +684,10 @@ void preempt_stop_world(const char *reason, bool roots) {
   preempt_polls_set(1); /* the flags the plugin's polls read (polls.c) */
   preempt_registry_sync(); /* unsafe ranges of objects loaded just now */
   atomic_store(&world.synced, true);
+  /* The caller's string may not outlive its call (a stack buffer), and
+   * the statistics and messages want it until the restart. */
+  strncpy(world.reason_copy, reason, sizeof world.reason_copy - 1);
+  world.reason = world.reason_copy;
   if (atomic_load(&world.bounced))
     preempt_threads_each(request_bounced, self);
   preempt_threads_each(wait_stopped, self);
@@ -736,7 +741,7 @@ void preempt_stop_the_world(const char *reason) {
   world.api = true;
   preempt_stop_world(reason, false);
   if (preempt_opts.stw_check)
-    preempt_stwcheck_arm(current_tid(), reason);
+    preempt_stwcheck_arm(current_tid(), world.reason);
 }
 
 void preempt_start_the_world(void) {

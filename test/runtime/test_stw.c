@@ -496,6 +496,36 @@ Test(stw, stats_per_reason, .timeout = 60) {
   cr_assert_geq(gc->stops, 1);
 }
 
+/* The reason may be a buffer that does not outlive the call: a stop is
+ * counted under the reason it was made with. */
+__attribute__((noinline)) static void stop_with_reason_in(char *buf, int i) {
+  snprintf(buf, 32, "stack-reason-%d", i % 2);
+  preempt_stop_the_world(buf);
+  memset(buf, 'X', 31);
+  buf[31] = 0;
+}
+
+Test(stw, stats_keep_a_reason_that_did_not_outlive_the_call, .timeout = 60) {
+  for (int i = 0; i < 10; i++) {
+    char buf[32];
+    stop_with_reason_in(buf, i);
+    preempt_start_the_world();
+  }
+  struct preempt_stw_stats s[8];
+  size_t n = preempt_read_stw_stats(s, 8);
+  int found = 0;
+  for (size_t i = 0; i < n && i < 8; i++) {
+    cr_expect(!strchr(s[i].reason, 'X'), "a reason read after the call: %s",
+              s[i].reason);
+    if (!strncmp(s[i].reason, "stack-reason-", 13)) {
+      found++;
+      cr_expect_eq(s[i].stops, 5, "%s: %llu stops", s[i].reason,
+                   (unsigned long long)s[i].stops);
+    }
+  }
+  cr_assert_eq(found, 2, "reasons missing from preempt_read_stw_stats");
+}
+
 /* ---- misuse: clear fatal errors ------------------------------------------- */
 
 Test(stw, nested_stop_is_fatal, .signal = SIGABRT) {
