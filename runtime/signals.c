@@ -77,7 +77,7 @@ static pthread_mutex_t user_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The program's sends of stop_sig to a thread, by target: begun and
  * ended (the kernel's send lies between).  pthread_kill and the like name
  * a pthread_t, tgkill a thread id: a thread looks at one slot of each. */
-#define SEND_SLOTS 1024
+#define SEND_SLOTS 4096 /* a thread and one whose id is a multiple of this away share one */
 struct sends {
   _Atomic uint64_t begun, ended;
 };
