@@ -12,11 +12,9 @@
  * pending there merges with it, and the handler sees only the request.
  * The program's own sends to a thread (pthread_kill, raise, tgkill,
  * pthread_sigqueue, and the runtime's redelivery of deferred ones) are
- * counted per target, and each thread counts those it has seen: a stop
- * request arriving while the count is short swallowed one, which is then
- * passed to the program's handler.  (Counters are shared by threads whose
- * identities hash alike, where a spurious call is possible; Go calls the
- * program's handler for every preemption signal.)  Limit: a signal
+ * counted per target (sends.c), and each thread counts those it has seen:
+ * a stop request arriving while the count is short swallowed one, which
+ * is then passed to the program's handler.  Limit: a signal
  * another process or the kernel sends to that thread alone in that window
  * is lost.
  *
@@ -28,6 +26,7 @@
 #include "gc.h"
 #include "blocking.h"
 #include "options.h"
+#include "sends.h"
 #include "signals.h"
 #include "stw.h"
 #include "threads.h"
@@ -74,45 +73,31 @@ static struct sigaction user_action;
 static _Atomic unsigned user_seq;
 static pthread_mutex_t user_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The program's sends of stop_sig to a thread, by target: begun and
- * ended (the kernel's send lies between).  pthread_kill and the like name
- * a pthread_t, tgkill a thread id: a thread looks at one slot of each. */
-#define SEND_SLOTS 4096 /* a thread and one whose id is a multiple of this away share one */
-struct sends {
-  _Atomic uint64_t begun, ended;
-};
-static struct sends sends_by_handle[SEND_SLOTS], sends_by_tid[SEND_SLOTS];
-
-static struct sends *handle_slot(pthread_t th) {
-  uintptr_t h = (uintptr_t)th; /* descriptors lie a stack apart */
-  return &sends_by_handle[(h >> 12 ^ h >> 22) % SEND_SLOTS];
-}
-static struct sends *tid_slot(long tid) {
-  return &sends_by_tid[(unsigned long)tid % SEND_SLOTS];
-}
-
 /* Counts a send around the kernel's, with every signal blocked: nothing
  * (a stop request above all) can hold the sender between its send and its
  * count, where a receiver would wait for it.  A thread sending to itself
  * gets the signal when the mask comes back, so a stop request never finds
  * its own send half done. */
 struct counted {
-  struct sends *slot; /* NULL: not stop_sig, or another process */
+  struct preempt_sends *slot; /* NULL: not stop_sig, or no attached target */
   sigset_t old;
 };
 
-static void send_begin(struct counted *c, struct sends *slot) {
-  c->slot = stop_sig ? slot : NULL;
-  if (!c->slot)
+static void send_begin(struct counted *c, bool counted,
+                       enum preempt_sends_by by, uintptr_t key) {
+  c->slot = NULL;
+  if (!stop_sig || !counted)
     return;
   preempt_signal_block_all(&c->old); /* but faults, which cannot wait */
-  atomic_fetch_add(&c->slot->begun, 1);
+  c->slot = preempt_sends_begin(by, key);
+  if (!c->slot)
+    preempt_signal_restore(&c->old);
 }
 
 static void send_end(const struct counted *c) {
   if (!c->slot)
     return;
-  atomic_fetch_add(&c->slot->ended, 1);
+  preempt_sends_end(c->slot);
   preempt_signal_restore(&c->old);
 }
 
@@ -334,31 +319,19 @@ static void forward(int sig, siginfo_t *info, void *uc) {
     preempt_signal_redeliver(t);
 }
 
-/* The program's sends to t whose signal has reached the kernel, after
- * waiting for those under way (only the scheduler holds a sender there):
- * nothing of stop_sig is pending on t while its handler runs, so each was
- * handled or merged.  A sender gone mid-send (a fault handler's jump out
- * of it) is given up after 100 ms and taken as never sent. */
-static uint64_t sends_to(const struct preempt_thread *t) {
-  struct sends *a = handle_slot(t->id), *b = tid_slot(t->tid);
-  uint64_t deadline = 0; /* the clock is read only once a send is seen */
-  for (unsigned i = 0;; i++) {
-    uint64_t n = atomic_load(&a->ended) + atomic_load(&b->ended);
-    if (n == atomic_load(&a->begun) + atomic_load(&b->begun))
-      return n;
-    if (i % 64 == 0) {
-      uint64_t now = preempt_now_ns();
-      if (!deadline)
-        deadline = now + 100000000u;
-      else if (now > deadline)
-        return n;
-    }
-    sched_yield();
-  }
+void preempt_signal_attach(struct preempt_thread *t) {
+  preempt_sends_claim(t);
+  t->program_sigs_seen = preempt_sends_to(t);
 }
 
-void preempt_signal_attach(struct preempt_thread *t) {
-  t->program_sigs_seen = sends_to(t);
+void preempt_signal_detach(struct preempt_thread *t) {
+  preempt_sends_release(t);
+}
+
+void preempt_signal_forked(struct preempt_thread *self) {
+  preempt_sends_forked(self);
+  if (self)
+    self->program_sigs_seen = 0;
 }
 
 /* Whether stop_sig is pending on this thread itself, not on the process:
@@ -402,7 +375,7 @@ static bool pending_on_thread(void) {
  * pthread_kill) arriving is one of the counted sends. */
 static bool swallowed(struct preempt_thread *t, bool ours,
                       const siginfo_t *info) {
-  uint64_t n = sends_to(t), seen = t->program_sigs_seen;
+  uint64_t n = preempt_sends_to(t), seen = t->program_sigs_seen;
   if (n == seen)
     return false;
   if (!pending_on_thread()) {
@@ -478,13 +451,7 @@ bool preempt_signal_in_libc_text(uintptr_t pc) {
   return pc >= libc_lo && pc < libc_hi;
 }
 
-static void after_fork_child(void) {
-  self_pid = getpid();
-  struct sends *all[] = {sends_by_handle, sends_by_tid};
-  for (int k = 0; k < 2; k++) /* senders that stayed behind */
-    for (int i = 0; i < SEND_SLOTS; i++)
-      atomic_store(&all[k][i].ended, atomic_load(&all[k][i].begun));
-}
+static void after_fork_child(void) { self_pid = getpid(); }
 
 void preempt_signal_fork_prepare(void) { pthread_mutex_lock(&user_lock); }
 void preempt_signal_fork_done(void) { pthread_mutex_unlock(&user_lock); }
@@ -616,7 +583,7 @@ void preempt_signal_redeliver(struct preempt_thread *t) {
     if (sigs & (1ull << sig)) {
       siginfo_t si = t->deferred_info[sig];
       struct counted c;
-      send_begin(&c, sig == stop_sig ? tid_slot(t->tid) : NULL);
+      send_begin(&c, sig == stop_sig, PREEMPT_SENDS_BY_TID, (uintptr_t)t->tid);
       syscall(SYS_rt_tgsigqueueinfo, self_pid, (pid_t)t->tid, sig, &si);
       send_end(&c);
     }
@@ -639,7 +606,7 @@ void preempt_signal_self(void) {
 __attribute__((visibility("default"))) int pthread_kill(pthread_t th, int sig) {
   REAL(pthread_kill);
   struct counted c;
-  send_begin(&c, sig == stop_sig ? handle_slot(th) : NULL);
+  send_begin(&c, sig == stop_sig, PREEMPT_SENDS_BY_HANDLE, (uintptr_t)th);
   int r = real(th, sig);
   send_end(&c);
   return r;
@@ -649,7 +616,7 @@ __attribute__((visibility("default"))) int
 pthread_sigqueue(pthread_t th, int sig, const union sigval value) {
   REAL(pthread_sigqueue);
   struct counted c;
-  send_begin(&c, sig == stop_sig ? handle_slot(th) : NULL);
+  send_begin(&c, sig == stop_sig, PREEMPT_SENDS_BY_HANDLE, (uintptr_t)th);
   int r = real(th, sig, value);
   send_end(&c);
   return r;
@@ -658,7 +625,8 @@ pthread_sigqueue(pthread_t th, int sig, const union sigval value) {
 __attribute__((visibility("default"))) int raise(int sig) {
   REAL(raise);
   struct counted c;
-  send_begin(&c, sig == stop_sig ? handle_slot(pthread_self()) : NULL);
+  send_begin(&c, sig == stop_sig, PREEMPT_SENDS_BY_HANDLE,
+             (uintptr_t)pthread_self());
   int r = real(sig);
   send_end(&c);
   return r;
@@ -667,7 +635,8 @@ __attribute__((visibility("default"))) int raise(int sig) {
 __attribute__((visibility("default"))) int tgkill(pid_t pid, pid_t tid, int sig) {
   REAL(tgkill);
   struct counted c;
-  send_begin(&c, sig == stop_sig && pid == self_pid ? tid_slot(tid) : NULL);
+  send_begin(&c, sig == stop_sig && pid == self_pid, PREEMPT_SENDS_BY_TID,
+             (uintptr_t)tid);
   int r = real(pid, tid, sig);
   send_end(&c);
   return r;

@@ -17,8 +17,11 @@ void preempt_signal_fork_done(void) PREEMPT_HIDDEN;
 int preempt_signal_number(void) PREEMPT_HIDDEN;
 /* May the runtime use sig to stop threads? */
 bool preempt_signal_allowed(int sig) PREEMPT_HIDDEN;
-/* A thread attaching (the calling thread, t). */
+/* A thread attaching or detaching (the calling thread, t). */
 void preempt_signal_attach(struct preempt_thread *t) PREEMPT_HIDDEN;
+void preempt_signal_detach(struct preempt_thread *t) PREEMPT_HIDDEN;
+/* In a forked child, whose only thread is self (or none attached). */
+void preempt_signal_forked(struct preempt_thread *self) PREEMPT_HIDDEN;
 /* Sends the stop signal to t.  false if the thread no longer exists. */
 bool preempt_signal_send(struct preempt_thread *t) PREEMPT_HIDDEN;
 bool preempt_signal_send_tid(long tid) PREEMPT_HIDDEN;

@@ -132,6 +132,7 @@ void preempt_thread_detach(void) {
   preempt_unlock_heap();
   pthread_setspecific(exit_key, NULL);
   preempt_self = NULL;
+  preempt_signal_detach(t);
   thread_free(t);
 }
 
@@ -520,6 +521,7 @@ static void after_fork_child(void) {
     preempt_sys_free(s, sizeof *s);
   }
   starting = NULL;
+  preempt_signal_forked(self);
   preempt_finalizers_after_fork();
   fork_done_leaves(true);
   pthread_mutex_unlock(&stacks_lock);

@@ -70,6 +70,9 @@ struct preempt_thread {
   /* The program's sends of the stop signal to this thread that its
    * handler has seen, or that a stop request swallowed (signals.c). */
   uint64_t program_sigs_seen;
+  /* Its counts of those sends, by pthread_t and by thread id (sends.c;
+   * NULL: none free). */
+  struct preempt_sends *sends[2];
   siginfo_t deferred_info[64];
 };
 #define PREEMPT_DEFERRED 0x10000

@@ -615,6 +615,82 @@ Test(stw, program_handler_installed_after_runtime, .timeout = 60) {
   cr_assert(signal(SIGURG, SIG_DFL) == user_handler);
 }
 
+/* Two attached threads whose ids are 4096 apart, which a count of sends
+ * kept by id modulo a table size would share: each send to one, arriving
+ * beside a stop request at the other, looked like a send that request
+ * swallowed, and the program's handler ran there too. */
+#define ID_STRIDE 4096
+static _Atomic long twin_tid[2], twin_calls[2];
+static _Atomic int twin_decided;
+
+static void twin_handler(int sig) {
+  (void)sig;
+  long me = syscall(SYS_gettid);
+  for (int i = 0; i < 2; i++)
+    if (me == atomic_load(&twin_tid[i]))
+      atomic_fetch_add(&twin_calls[i], 1);
+}
+
+/* Spins as spinner i if its id is the first's modulo ID_STRIDE (or it is
+ * the first); otherwise ends at once. */
+static void *twin_candidate(void *arg) {
+  long i = (long)arg, me = syscall(SYS_gettid);
+  if (i == 1 && (me - atomic_load(&twin_tid[0])) % ID_STRIDE != 0) {
+    atomic_store(&twin_decided, -1);
+    return NULL;
+  }
+  atomic_store(&twin_tid[i], me);
+  atomic_store(&twin_decided, 1);
+  return spinner(arg);
+}
+
+static pthread_t twin_start(long i) {
+  pthread_t th;
+  atomic_store(&twin_decided, 0);
+  cr_assert_eq(pthread_create(&th, NULL, twin_candidate, (void *)i), 0);
+  while (!atomic_load(&twin_decided))
+    sched_yield();
+  return th;
+}
+
+Test(stw, sends_to_a_thread_are_its_own_whatever_its_id, .timeout = 120) {
+  struct sigaction a = {.sa_handler = twin_handler};
+  sigemptyset(&a.sa_mask);
+  cr_assert_eq(sigaction(SIGURG, &a, NULL), 0);
+  atomic_store(&quit, 0);
+  pthread_t th[2];
+  th[0] = twin_start(0);
+  /* Thread ids come in order, and the threads tried on the way attach
+   * and detach: the tables of counts churn. */
+  int tries = 0;
+  for (;; tries++) {
+    if (tries == 8 * ID_STRIDE * 10) {
+      stop_spinners(th, 1);
+      cr_skip_test("no thread id %d away from %ld in %d threads", ID_STRIDE,
+                   atomic_load(&twin_tid[0]), tries);
+    }
+    th[1] = twin_start(1);
+    if (atomic_load(&twin_decided) == 1)
+      break;
+    pthread_join(th[1], NULL);
+  }
+  for (int i = 0; i < 50; i++) {
+    cr_assert_eq(tgkill(getpid(), (pid_t)atomic_load(&twin_tid[0]), SIGURG), 0);
+    while (atomic_load(&twin_calls[0]) < i + 1)
+      sched_yield();
+    wait_running(2);
+    preempt_stop_the_world("twins");
+    preempt_start_the_world();
+  }
+  stop_spinners(th, 2);
+  cr_assert_eq(atomic_load(&twin_calls[0]), 50);
+  cr_assert_eq(atomic_load(&twin_calls[1]), 0,
+               "threads %ld and %ld (after %d tries): the program's handler "
+               "ran %ld times on the one it was never sent to",
+               atomic_load(&twin_tid[0]), atomic_load(&twin_tid[1]), tries,
+               atomic_load(&twin_calls[1]));
+}
+
 /* Installed before the runtime took the signal over: the handler is in
  * place when preempt_set_stop_signal moves the runtime onto SIGUSR2. */
 Test(stw, program_handler_installed_before_runtime, .timeout = 60) {
