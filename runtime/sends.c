@@ -146,19 +146,23 @@ void preempt_sends_end(struct preempt_sends *s) {
  * sender gone mid-send (a fault handler's jump out of it) is given up
  * after 100 ms and taken as never sent. */
 uint64_t preempt_sends_to(const struct preempt_thread *t) {
-  struct preempt_sends *a = t->sends[0], *b = t->sends[1];
   uint64_t deadline = 0; /* the clock is read only once a send is seen */
   for (unsigned i = 0;; i++) {
-    uint64_t n = (a ? atomic_load(&a->ended) : 0) +
-                 (b ? atomic_load(&b->ended) : 0);
-    if (n == (a ? atomic_load(&a->begun) : 0) + (b ? atomic_load(&b->begun) : 0))
-      return n;
+    /* Each ended read before its begun: equal sums, none under way. */
+    uint64_t ended = 0, begun = 0;
+    for (int by = 0; by < 2; by++)
+      if (t->sends[by]) {
+        ended += atomic_load(&t->sends[by]->ended);
+        begun += atomic_load(&t->sends[by]->begun);
+      }
+    if (ended == begun)
+      return ended;
     if (i % 64 == 0) {
       uint64_t now = preempt_now_ns();
       if (!deadline)
         deadline = now + 100000000u;
       else if (now > deadline)
-        return n;
+        return ended;
     }
     sched_yield();
   }
